@@ -1,0 +1,3 @@
+"""hubd: the daemon of a smart-home hub."""
+
+__version__ = "0.1.0"

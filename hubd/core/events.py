@@ -1,0 +1,130 @@
+"""Typed events: what drivers report, what the state store decides, what the bus carries.
+
+Drivers report ``Report`` (an observed attribute value), ``ButtonEvent``, ``DeviceJoined``,
+``DeviceLeft``, ``AvailabilityChanged`` and ``RadioHealth``. ``StateStore.apply`` turns a Report
+into a ``StateChanged`` only when the value really changed. The bus dispatches on the type.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from hubd.core.model import ButtonAction, Command, CommandStatus, Context, Device, Value
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """A radio observed an attribute's value (it may be the same as before)."""
+
+    device_id: str
+    attribute: str
+    value: Value
+    ts: float
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class StateChanged:
+    """An attribute of a device took a new value."""
+
+    device_id: str
+    attribute: str
+    old: Value
+    new: Value
+    ts: float
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class ButtonEvent:
+    """A button was pressed, released, held or tapped several times (count)."""
+
+    device_id: str
+    button: str
+    action: ButtonAction
+    ts: float
+    context: Context
+    count: int = 1
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceJoined:
+    """A device appeared (paired, or known again at start) or its description changed."""
+
+    device: Device
+    ts: float
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceLeft:
+    """A device left the network or was removed."""
+
+    device_id: str
+    ts: float
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class AvailabilityChanged:
+    """A device became reachable or unreachable."""
+
+    device_id: str
+    is_available: bool
+    ts: float
+    context: Context
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """How a command ended, and how long it took from hand-off to the radio's answer."""
+
+    command: Command
+    status: CommandStatus
+    latency_s: float
+    error: str | None = None
+
+    @property
+    def device_id(self) -> str:
+        """The device the command was for."""
+        return self.command.device_id
+
+    @property
+    def context(self) -> Context:
+        """The context of the command."""
+        return self.command.context
+
+
+class RadioStatus(StrEnum):
+    """The health of a radio link."""
+
+    OK = "ok"
+    RECONNECTING = "reconnecting"
+    FAILED = "failed"
+
+
+@dataclass(frozen=True, slots=True)
+class RadioHealth:
+    """A radio's link changed health; detail says why, for people."""
+
+    radio: str
+    status: RadioStatus
+    detail: str
+    ts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Notice:
+    """Something to tell the people of the house or the developers (a rule disabled, a notify)."""
+
+    source: str
+    message: str
+    ts: float
+    context: Context
+    level: str = "info"
+
+
+DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
+         | CommandResult | RadioHealth | Notice)

@@ -1,0 +1,1 @@
+"""Radio drivers: one subpackage per radio family, the same module names in each."""

@@ -1,0 +1,56 @@
+"""The bus: typed fan-out that a slow or failing subscriber cannot stall."""
+
+import asyncio
+
+from hubd.bus import Bus
+
+
+async def test_fan_out_by_type_in_order() -> None:
+    bus = Bus()
+    ints: list[int] = []
+    strs: list[str] = []
+    bus.subscribe((int,), ints.append, name="ints")
+    bus.subscribe((str,), strs.append, name="strs")
+    for item in (1, "a", 2, "b"):
+        bus.publish(item)
+    await bus.drain()
+    assert (ints, strs) == ([1, 2], ["a", "b"])
+    await bus.close()
+
+
+async def test_failing_subscriber_is_counted_and_others_go_on() -> None:
+    bus = Bus()
+    seen: list[int] = []
+
+    def broken(event: int) -> None:
+        raise RuntimeError("boom")
+
+    bus.subscribe((int,), broken, name="broken")
+    bus.subscribe((int,), seen.append, name="good")
+    bus.publish(1)
+    bus.publish(2)
+    await bus.drain()
+    assert seen == [1, 2]
+    assert bus.stats()["broken"] == (2, 0, 2)
+    await bus.close()
+
+
+async def test_slow_subscriber_overflows_without_blocking_publisher(caplog) -> None:
+    bus = Bus()
+    gate = asyncio.Event()
+    fast: list[int] = []
+
+    async def slow(event: int) -> None:
+        await gate.wait()
+
+    bus.subscribe((int,), slow, name="slow", maxsize=3)
+    bus.subscribe((int,), fast.append, name="fast")
+    for i in range(10):
+        bus.publish(i)  # never awaits, never raises
+    await asyncio.sleep(0)
+    assert bus.stats()["slow"][1] >= 6
+    assert "bus_overflow" in caplog.text
+    gate.set()
+    await bus.drain()
+    assert fast == list(range(10))
+    await bus.close()
