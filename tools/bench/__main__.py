@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import importlib
+import logging
 import platform
 import sys
 import time
@@ -36,9 +37,9 @@ def main() -> int:
         started = time.perf_counter()
         try:
             tables: list[Table] = asyncio.run(module.run())
-        except Exception as exc:
+        except Exception:
             failed += 1
-            print(f"\n## {area}: FAILED: {exc!r}", file=sys.stderr)
+            logging.exception("benchmark area %s failed", area)
             continue
         for table in tables:
             print()
