@@ -1,0 +1,194 @@
+"""Structured logging: one logfmt line per record, journald priorities when journald reads stderr.
+
+A record becomes ``level=info logger=hubd.bus event=bus_overflow subscriber=x dropped=3``.
+Messages already written as ``key=value`` pairs (the house way: ``log.warning("event=x n=%d",
+n)``) are kept as they are, with string arguments quoted where logfmt needs it; any other
+message is wrapped as ``msg="..."``. Under journald (``$JOURNAL_STREAM`` names our stderr) each
+line starts with a syslog priority such as ``<4>`` and carries no timestamp, journald adds its
+own; elsewhere each line starts with ``ts=`` (ISO 8601, UTC).
+
+Tracebacks go in one ``exc="..."`` field with newlines escaped: journald makes every line of
+stderr its own entry, so continuation lines would lose the priority and the link to the record,
+and a grep for ``event=component_failed`` would miss the traceback.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import sys
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import TextIO
+
+# sd-daemon(3) / syslog(3) priorities, so journald keeps our levels.
+_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+_DEBUG_PRIORITY = 7
+
+_KEY = r"[A-Za-z_][A-Za-z0-9_.:-]*"
+_PAIR = re.compile(rf'({_KEY})=("(?:[^"\\]|\\.)*"|[^\s"=]*)(?:\s+|$)')
+_NEEDS_QUOTES = re.compile(r'[\s"=\\]|[^\x21-\x7e]')
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+class LogLevel(StrEnum):
+    """The levels a user may configure."""
+
+    DEBUG = "debug"
+    INFO = "info"
+    WARNING = "warning"
+    ERROR = "error"
+    CRITICAL = "critical"
+
+
+def quote(value: str) -> str:
+    """A logfmt value: bare when it can be, else double-quoted with escapes, always one line."""
+    if value and not _NEEDS_QUOTES.search(value):
+        return value
+    out = []
+    for char in value:
+        escaped = _ESCAPES.get(char)
+        if escaped is not None:
+            out.append(escaped)
+        elif char.isprintable():
+            out.append(char)
+        else:
+            out.append(_escape_code(ord(char)))
+    return '"' + "".join(out) + '"'
+
+
+def is_logfmt(text: str) -> bool:
+    """True if text is a non-empty sequence of ``key=value`` pairs."""
+    text = text.strip()
+    if not text:
+        return False
+    position = 0
+    while position < len(text):
+        match = _PAIR.match(text, position)
+        if match is None or match.end() == position:
+            return False
+        position = match.end()
+    return True
+
+
+def _escape_code(code: int) -> str:
+    # Python's own escapes: fixed widths, so a reader never has to guess where one ends.
+    if code < 0x100:
+        return f"\\x{code:02x}"
+    if code < 0x10000:
+        return f"\\u{code:04x}"
+    return f"\\U{code:08x}"
+
+
+class _Quoted:
+    """A log argument that formats as a logfmt value, so ``key=%s`` stays one pair."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+
+    def __str__(self) -> str:
+        return quote(str(self.value))
+
+    def __repr__(self) -> str:
+        return quote(repr(self.value))
+
+
+def _quoted_args(args: tuple[object, ...]) -> tuple[object, ...]:
+    # Numbers keep their type so %d and %.3f still work; everything else gets quoted.
+    return tuple(a if isinstance(a, int | float) and not isinstance(a, bool) else _Quoted(a)
+                 for a in args)
+
+
+def message_fields(record: logging.LogRecord) -> str:
+    """The record's message as logfmt pairs: kept if it already is, else ``msg="..."``."""
+    template = record.msg if isinstance(record.msg, str) else None
+    if template is not None and isinstance(record.args, tuple) and record.args:
+        try:
+            text = template % _quoted_args(record.args)
+        except (TypeError, ValueError):
+            text = None
+        if text is not None and is_logfmt(text):
+            return text
+    message = record.getMessage()
+    if is_logfmt(message):
+        return message.strip()
+    return "msg=" + quote(message)
+
+
+class LogfmtFormatter(logging.Formatter):
+    """Formats records as logfmt lines, for journald (priority prefix) or a terminal (ts=)."""
+
+    def __init__(self, *, is_journal: bool) -> None:
+        super().__init__()
+        self.is_journal = is_journal
+
+    def format(self, record: logging.LogRecord) -> str:
+        """One line: prefix, level, logger, the message's pairs, then exc= and stack=."""
+        level = record.levelname.lower()
+        parts = [f"level={quote(level)}", f"logger={quote(record.name)}", message_fields(record)]
+        if record.exc_info and not record.exc_text:
+            record.exc_text = self.formatException(record.exc_info)
+        if record.exc_text:
+            parts.append("exc=" + quote(record.exc_text))
+        if record.stack_info:
+            parts.append("stack=" + quote(self.formatStack(record.stack_info)))
+        line = " ".join(parts)
+        if self.is_journal:
+            return f"<{priority(record.levelno)}>{line}"
+        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
+        return f"ts={ts.replace('+00:00', 'Z')} {line}"
+
+
+def priority(levelno: int) -> int:
+    """The syslog priority for a logging level."""
+    for threshold, prio in _PRIORITY:
+        if levelno >= threshold:
+            return prio
+    return _DEBUG_PRIORITY
+
+
+def is_journal_stream(stream: TextIO, environ: Mapping[str, str] | None = None) -> bool:
+    """True if journald reads this stream: ``$JOURNAL_STREAM`` is its ``device:inode``.
+
+    systemd.exec(5): a service must compare the variable with fstat() of its stderr, since a
+    child whose stderr was redirected inherits the variable all the same.
+    """
+    env = os.environ if environ is None else environ
+    value = env.get("JOURNAL_STREAM", "")
+    device, sep, inode = value.partition(":")
+    if not sep:
+        return False
+    try:
+        stat = os.fstat(stream.fileno())
+        return (stat.st_dev, stat.st_ino) == (int(device), int(inode))
+    except (OSError, ValueError, AttributeError):
+        # io.StringIO and friends have no descriptor (UnsupportedOperation is an OSError).
+        return False
+
+
+class _HubdHandler(logging.StreamHandler[TextIO]):
+    """The handler setup_logging installs; marked so a second call replaces it."""
+
+
+def setup_logging(level: str, *, stream: TextIO | None = None,
+                  environ: Mapping[str, str] | None = None) -> None:
+    """Send every logger's records, from ``level`` up, to stream (stderr) as logfmt lines."""
+    try:
+        wanted = LogLevel(level.lower())
+    except ValueError:
+        choices = ", ".join(lv.value for lv in LogLevel)
+        raise ValueError(f"unknown log level {level!r}; use one of {choices}") from None
+    target = sys.stderr if stream is None else stream
+    handler = _HubdHandler(target)
+    handler.setFormatter(LogfmtFormatter(is_journal=is_journal_stream(target, environ)))
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _HubdHandler)]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(wanted.upper())
+    # Python's warnings (deprecations in dependencies) become records like the rest.
+    logging.captureWarnings(True)
