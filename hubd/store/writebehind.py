@@ -42,6 +42,7 @@ class WriteBehind:
         self.rows_written = 0
         self.failures = 0
         self.last_error: str | None = None
+        self._attempt_ended = asyncio.Event()
 
     # -- queueing: called on the hot path, returns at once --------------------------------------
 
@@ -120,8 +121,15 @@ class WriteBehind:
         if error is not None:
             raise StoreError(error)
 
+    async def next_attempt(self) -> None:
+        """Wait until the next write attempt has ended, well or badly (for whoever must know
+        that something reached the disk: tests, tools, a shutdown)."""
+        await self._attempt_ended.wait()
+
     def _settle(self, future: asyncio.Future[None], batch: Batch) -> str | None:
         """Count a finished write; on failure keep its batch and return the error."""
+        ended, self._attempt_ended = self._attempt_ended, asyncio.Event()
+        ended.set()
         exc = future.exception()
         if exc is None:
             self.writes += 1
