@@ -1,0 +1,433 @@
+"""The zigpy adapter proper: one connection to the coordinator through zigpy.
+
+One ``ZigpyAdapter`` wraps one zigpy ControllerApplication for the life of one connection: it
+starts it (forming a network on a blank stick, or restoring zigpy's latest backup onto it),
+turns zigpy's callbacks into ``radios.zigbee.model`` data for an ``AdapterListener``, sends ZCL
+requests and translates zigpy's exceptions into hubd's (``DeviceError``, ``TransientError``).
+It never reconnects: when the link is lost it says so once and the supervisor starts a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, Protocol
+
+import zigpy.application
+import zigpy.device
+import zigpy.exceptions
+import zigpy.types as zt
+from zigpy.zcl import Cluster, foundation
+
+from hubd.core.errors import DeviceError, TransientError
+from radios.zigbee.adapter.glue import (
+    ResetWatch,
+    app_class,
+    delivery_words,
+    plain,
+    secure_file,
+    validate_config,
+    watch_coordinator_reset,
+)
+from radios.zigbee.commands import ZclRequest
+from radios.zigbee.mapping import (
+    EXTRA_READS,
+    IAS_CIE_ADDRESS,
+    IAS_ZONE_TYPE,
+    REPORTING,
+    SCALING,
+)
+from radios.zigbee.model import (
+    AttributeEvent,
+    ClusterCommandEvent,
+    ClusterId,
+    EndpointInfo,
+    NodeInfo,
+)
+from radios.zigbee.settings import RadioType, ZigbeeSettings
+
+log = logging.getLogger(__name__)
+
+_ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
+_BUTTON_CLIENTS = frozenset({ClusterId.ON_OFF, ClusterId.LEVEL_CONTROL, ClusterId.SCENES})
+_ZIGPY_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
+
+
+class AdapterListener(Protocol):
+    """What the adapter tells the driver; every call is synchronous and returns at once."""
+
+    def node_ready(self, node: NodeInfo) -> None:
+        """A device finished its interview (new, rejoined or re-interviewed)."""
+        ...
+
+    def node_left(self, ieee: str) -> None:
+        """A device left the network or was removed."""
+        ...
+
+    def node_seen(self, ieee: str) -> None:
+        """A device sent something (any frame)."""
+        ...
+
+    def attribute(self, event: AttributeEvent) -> None:
+        """A device reported an attribute, or answered a read."""
+        ...
+
+    def cluster_command(self, event: ClusterCommandEvent) -> None:
+        """A device sent a cluster command to the hub."""
+        ...
+
+    def link_lost(self, reason: str) -> None:
+        """The coordinator is gone (unplugged, reset, not answering); stop using this adapter."""
+        ...
+
+
+def node_info(device: zigpy.device.Device) -> NodeInfo:
+    """A zigpy device as plain data."""
+    endpoints = tuple(
+        EndpointInfo(ep.endpoint_id, frozenset(ep.in_clusters), frozenset(ep.out_clusters))
+        for ep in device.non_zdo_endpoints
+    )
+    zone_type = None
+    for ep in device.non_zdo_endpoints:
+        ias = ep.in_clusters.get(ClusterId.IAS_ZONE)
+        if ias is not None:
+            cached = ias.get(IAS_ZONE_TYPE)
+            zone_type = int(cached) if isinstance(cached, int) else None
+    node_desc = device.node_desc
+    return NodeInfo(
+        ieee=str(device.ieee), nwk=int(device.nwk), manufacturer=device.manufacturer or "",
+        model=device.model or "", endpoints=endpoints,
+        is_mains_powered=True if node_desc is None else bool(node_desc.is_mains_powered),
+        zone_type=zone_type, last_seen=device.last_seen,
+    )
+
+
+class _CommandListener:
+    """zigpy still delivers received cluster commands only through the legacy listener."""
+
+    def __init__(self, adapter: ZigpyAdapter, ieee: str, endpoint_id: int, cluster_id: int
+                 ) -> None:
+        self._adapter, self._ieee = adapter, ieee
+        self._endpoint_id, self._cluster_id = endpoint_id, cluster_id
+
+    def cluster_command(self, tsn: int, command_id: int, args: Any) -> None:
+        """Called by zigpy for every cluster command the device sent."""
+        self._adapter.on_cluster_command(self._ieee, self._endpoint_id, self._cluster_id,
+                                         command_id, args)
+
+
+class ZigpyAdapter:
+    """One connection to the coordinator through zigpy."""
+
+    def __init__(self, settings: ZigbeeSettings, database_path: Path,
+                 listener: AdapterListener) -> None:
+        self._settings = settings
+        self._database_path = database_path
+        self._config = validate_config(settings, database_path)
+        self._listener = listener
+        self._app: zigpy.application.ControllerApplication | None = None
+        self._detach: dict[str, list[Callable[[], None]]] = {}
+        self._reset_watch: ResetWatch | None = None
+        self._is_stopping = False
+        self._is_lost = False
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    @property
+    def app(self) -> zigpy.application.ControllerApplication | None:
+        """The running zigpy application (None before start and after stop)."""
+        return self._app
+
+    @property
+    def coordinator_ieee(self) -> str:
+        """The coordinator's IEEE address."""
+        return str(self._require_app().state.node_info.ieee)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    async def start(self) -> list[NodeInfo]:
+        """Connect, form or restore the network, and return the devices zigpy knows."""
+        secure_file(self._database_path)
+        app_cls = app_class(self._settings.radio_type)
+        app = await app_cls.new(self._config, auto_form=True, start_radio=False)
+        try:
+            # zigpy's watchdog pings the coordinator; a failed ping means a lost link.
+            app._watchdog_period = self._settings.watchdog_period_s  # type: ignore[assignment]
+            app.add_listener(self)
+            app.backups.add_listener(self)
+            await app.startup(auto_form=True)
+        except (Exception, asyncio.CancelledError) as exc:
+            with contextlib.suppress(Exception):
+                await app.shutdown()
+            if isinstance(exc, asyncio.CancelledError):
+                raise
+            raise TransientError(f"the coordinator did not start: {exc!r}") from exc
+        self._app = app
+        secure_file(self._database_path)
+        if self._settings.radio_type is RadioType.ZNP:
+            self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
+        nodes = []
+        for device in list(app.devices.values()):
+            if isinstance(device, zigpy.device.Device) and self._is_hub_device(device) \
+                    and device.is_initialized:
+                self._attach(device)
+                nodes.append(node_info(device))
+        return nodes
+
+    async def stop(self) -> None:
+        """Shut zigpy down and close its database; safe to call twice."""
+        self._is_stopping = True
+        app, self._app = self._app, None
+        if self._reset_watch is not None:
+            self._reset_watch.cancel()
+            self._reset_watch = None
+        for task in list(self._tasks):
+            task.cancel()
+        for detachers in self._detach.values():
+            for detach in detachers:
+                detach()
+        self._detach.clear()
+        if app is not None:
+            app.remove_listener(self)
+            app.backups.remove_listener(self)
+            await app.shutdown()
+
+    def _lost(self, reason: str) -> None:
+        if self._is_stopping or self._is_lost:
+            return
+        self._is_lost = True
+        self._listener.link_lost(reason)
+
+    def _on_coordinator_reset(self) -> None:
+        # zigpy-znp only logs an unsolicited SYS.ResetInd; the stack restarted under zigpy.
+        self._lost("the coordinator reset itself")
+
+    def _require_app(self) -> zigpy.application.ControllerApplication:
+        if self._app is None or self._is_lost:
+            raise TransientError("the zigbee coordinator is not connected")
+        return self._app
+
+    def _is_hub_device(self, device: Any) -> bool:
+        app = self._app
+        if not isinstance(device, zigpy.device.Device) or app is None:
+            return False
+        return bool(device.ieee != app.state.node_info.ieee)
+
+    # -- zigpy's application listener (called by zigpy; names are zigpy's) -------------------
+
+    def connection_lost(self, exc: BaseException | None) -> None:
+        """zigpy: the serial link closed or the watchdog ping failed."""
+        self._lost(f"connection lost: {exc!r}" if exc else "connection lost")
+
+    def device_initialized(self, device: zigpy.device.Device) -> None:
+        """zigpy: a device finished its interview (or rejoined, already interviewed)."""
+        if self._is_hub_device(device):
+            self._attach(device)
+            self._listener.node_ready(node_info(device))
+
+    def device_reinterviewed(self, device: zigpy.device.Device) -> None:
+        """zigpy: a re-interview replaced the device object."""
+        self.device_initialized(device)
+
+    def device_left(self, device: zigpy.device.Device) -> None:
+        """zigpy: a device announced it is leaving."""
+        self._listener.node_left(str(device.ieee))
+
+    def device_removed(self, device: zigpy.device.Device) -> None:
+        """zigpy: a device was removed."""
+        for detach in self._detach.pop(str(device.ieee), []):
+            detach()
+        self._listener.node_left(str(device.ieee))
+
+    def handle_message(self, device: Any, profile: int, cluster: int, src_ep: int,
+                       dst_ep: int, data: bytes) -> None:
+        """zigpy: any frame from a known device (last seen)."""
+        self._listener.node_seen(str(device.ieee))
+
+    def network_backup_created(self, backup: Any) -> None:
+        """zigpy: a network backup was taken; keep a copy next to the database, mode 0600."""
+        target = self._database_path.with_suffix(".backup.json")
+        temp = target.with_suffix(".tmp")
+        try:
+            fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as file:
+                json.dump(backup.as_open_coordinator_json(), file, indent=2)
+            os.replace(temp, target)
+        except (OSError, TypeError, ValueError) as exc:
+            log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
+
+    # -- cluster events ----------------------------------------------------------------------
+
+    def _attach(self, device: zigpy.device.Device) -> None:
+        ieee = str(device.ieee)
+        for detach in self._detach.pop(ieee, []):
+            detach()
+        detachers: list[Callable[[], None]] = []
+        for ep in device.non_zdo_endpoints:
+            for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
+                for name in _ATTRIBUTE_EVENTS:
+                    detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
+                listener = _CommandListener(self, ieee, ep.endpoint_id, cluster.cluster_id)
+                cluster.add_listener(listener)
+                detachers.append(_remover(cluster, listener))
+        self._detach[ieee] = detachers
+
+    def _make_attr_cb(self, cluster: Cluster) -> Callable[[Any], None]:
+        scaling = SCALING.get(cluster.cluster_id)
+
+        def on_attribute(event: Any) -> None:
+            multiplier = divisor = 1
+            if scaling is not None:
+                multiplier = int(cluster.get(scaling[0], 1) or 1)
+                divisor = int(cluster.get(scaling[1], 1) or 1)
+            self._listener.attribute(AttributeEvent(
+                event.device_ieee, event.endpoint_id, event.cluster_id, event.attribute_id,
+                plain(event.value), multiplier, divisor))
+
+        return on_attribute
+
+    def on_cluster_command(self, ieee: str, endpoint_id: int, cluster_id: int,
+                           command_id: int, args: Any) -> None:
+        """A cluster command arrived; IAS enroll requests are answered here (ZCL 8.2.2.4.2)."""
+        values = args.as_tuple() if hasattr(args, "as_tuple") else tuple(args or ())
+        event = ClusterCommandEvent(ieee, endpoint_id, cluster_id, command_id,
+                                    tuple(plain(v) for v in values))
+        if cluster_id == ClusterId.IAS_ZONE and command_id == 0x01:
+            self._spawn(self._enroll_response(ieee, endpoint_id))
+        self._listener.cluster_command(event)
+
+    def _spawn(self, coro: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coro)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _enroll_response(self, ieee: str, endpoint_id: int) -> None:
+        with contextlib.suppress(*_ZIGPY_ERRORS, TransientError, KeyError):
+            device = self._device(ieee)
+            await device.endpoints[endpoint_id].in_clusters[ClusterId.IAS_ZONE].enroll_response(
+                0, 0)
+
+    # -- requests ----------------------------------------------------------------------------
+
+    def _device(self, ieee: str) -> zigpy.device.Device:
+        app = self._require_app()
+        device = app.devices.get(zt.EUI64.convert(ieee))
+        if not isinstance(device, zigpy.device.Device):
+            raise DeviceError(f"zigbee:{ieee}", "not in the coordinator's device table")
+        return device
+
+    def _server_cluster(self, ieee: str, cluster_id: int) -> Cluster:
+        for ep in self._device(ieee).non_zdo_endpoints:
+            if cluster_id in ep.in_clusters:
+                return ep.in_clusters[cluster_id]  # type: ignore[no-any-return]
+        raise DeviceError(f"zigbee:{ieee}", f"has no server cluster 0x{cluster_id:04x}")
+
+    async def send(self, ieee: str, request: ZclRequest) -> None:
+        """Send a request and wait for the device's answer; DeviceError says what went wrong."""
+        cluster = self._server_cluster(ieee, request.cluster_id)
+        device_id = f"zigbee:{ieee}"
+        try:
+            if request.is_write:
+                rsp = await cluster.write_attributes(
+                    {w.attribute_id: w.value for w in request.writes})
+            else:
+                assert request.command_id is not None
+                rsp = await cluster.command(request.command_id, *request.args)
+        except zigpy.exceptions.DeliveryError as exc:
+            raise DeviceError(device_id, delivery_words(exc)) from exc
+        except zigpy.exceptions.ZigbeeException as exc:
+            raise DeviceError(device_id, f"zigbee error: {exc}") from exc
+        _check_answer(device_id, rsp)
+
+    async def send_group(self, group_id: int, request: ZclRequest) -> None:
+        """Send a cluster command to a group as one multicast (no answer comes back)."""
+        app = self._require_app()
+        if request.is_write:
+            raise DeviceError(f"zigbee:group:{group_id}", "groups take commands, not writes")
+        group = app.groups.add_group(group_id)
+        assert request.command_id is not None
+        try:
+            await group.endpoint[request.cluster_id].command(request.command_id, *request.args)
+        except zigpy.exceptions.ZigbeeException as exc:
+            raise DeviceError(f"zigbee:group:{group_id}", delivery_words(exc)) from exc
+
+    async def permit(self, duration_s: float) -> None:
+        """Open (or close, with 0) the network for joining, at most 254 s at a time (ZDO)."""
+        app = self._require_app()
+        try:
+            await app.permit(time_s=max(0, min(254, round(duration_s))))
+        except _ZIGPY_ERRORS as exc:
+            raise TransientError(f"permit join failed: {exc!r}") from exc
+
+    async def remove(self, ieee: str) -> None:
+        """Ask a device to leave and forget it."""
+        await self._require_app().remove(zt.EUI64.convert(ieee))
+
+    async def prepare(self, ieee: str) -> NodeInfo:
+        """Before announcing a new device: enroll an IAS zone and learn its zone type."""
+        device = self._device(ieee)
+        for ep in device.non_zdo_endpoints:
+            ias = ep.in_clusters.get(ClusterId.IAS_ZONE)
+            if ias is None:
+                continue
+            with contextlib.suppress(*_ZIGPY_ERRORS):
+                await ias.write_attributes({IAS_CIE_ADDRESS: self._require_app().state
+                                            .node_info.ieee})
+            with contextlib.suppress(*_ZIGPY_ERRORS):
+                await ias.read_attributes([IAS_ZONE_TYPE])
+            with contextlib.suppress(*_ZIGPY_ERRORS):
+                await ias.enroll_response(0, 0)
+        return node_info(device)
+
+    async def configure(self, ieee: str) -> None:
+        """Bind, configure reporting and read current values; best effort, step by step."""
+        device = self._device(ieee)
+        for ep in device.non_zdo_endpoints:
+            for cluster_id, cluster in ep.in_clusters.items():
+                reports = REPORTING.get(cluster_id, ())
+                if reports:
+                    await _best_effort(ieee, "bind", cluster.bind())
+                    await _best_effort(ieee, "configure reporting",
+                                       cluster.configure_reporting_multiple(
+                                           {r.attribute_id: (r.min_interval_s, r.max_interval_s,
+                                                             r.reportable_change or 0)
+                                            for r in reports}))
+                reads = [r.attribute_id for r in reports] + list(EXTRA_READS.get(cluster_id, ()))
+                if reads:
+                    await _best_effort(ieee, "read", cluster.read_attributes(reads))
+            for cluster_id, cluster in ep.out_clusters.items():
+                if cluster_id in _BUTTON_CLIENTS:
+                    await _best_effort(ieee, "bind", cluster.bind())
+
+
+def _remover(cluster: Cluster, listener: _CommandListener) -> Callable[[], None]:
+    return lambda: cluster.remove_listener(listener)
+
+
+async def _best_effort(ieee: str, what: str, awaitable: Any) -> None:
+    try:
+        await awaitable
+    except _ZIGPY_ERRORS as exc:
+        log.info("event=zigbee_configure_step_failed ieee=%s step=%r error=%r", ieee, what, exc)
+
+
+def _check_answer(device_id: str, rsp: Any) -> None:
+    """Raise DeviceError unless the device's answer says success (ZCL 2.5.12 / 2.5.5)."""
+    status = getattr(rsp, "status", None)
+    if status is not None and int(status) != foundation.Status.SUCCESS:
+        raise DeviceError(device_id, f"the device refused: {_status_name(status)}")
+    records = rsp[0] if isinstance(rsp, list | tuple) and rsp else None
+    if isinstance(records, list):
+        for record in records:
+            record_status = getattr(record, "status", foundation.Status.SUCCESS)
+            if int(record_status) != foundation.Status.SUCCESS:
+                raise DeviceError(device_id, f"the device refused: {_status_name(record_status)}")
+
+
+def _status_name(status: Any) -> str:
+    name = getattr(status, "name", None)
+    return name if isinstance(name, str) else f"status 0x{int(status):02x}"

@@ -1,0 +1,155 @@
+"""Small translations between zigpy and hubd: configuration, values, errors, reset detection."""
+
+from __future__ import annotations
+
+import enum
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+import zigpy.application
+import zigpy.exceptions
+
+from hubd.core.errors import ConfigError
+from hubd.core.model import Value
+from radios.zigbee.settings import FlowControl, RadioType, ZigbeeSettings
+
+
+def app_class(radio_type: RadioType) -> type[zigpy.application.ControllerApplication]:
+    """The ControllerApplication of the radio library for this radio type."""
+    # Imported on demand: each radio library costs memory and only one is ever used.
+    if radio_type is RadioType.EZSP:
+        from bellows.zigbee.application import ControllerApplication as Ezsp
+
+        return Ezsp  # type: ignore[no-any-return]
+    from zigpy_znp.zigbee.application import ControllerApplication as Znp
+
+    return Znp  # type: ignore[no-any-return]
+
+
+def zigpy_config(settings: ZigbeeSettings, database_path: Path) -> dict[str, Any]:
+    """zigpy's configuration for these settings: OTA off, our database, our timeouts."""
+    flow = None if settings.flow_control is FlowControl.NONE else str(settings.flow_control)
+    network: dict[str, Any] = {}
+    if settings.channel is not None:
+        network = {"channel": settings.channel, "channels": [settings.channel]}
+    config: dict[str, Any] = {
+        "device": {"path": settings.path, "baudrate": settings.baudrate, "flow_control": flow},
+        "database_path": str(database_path),
+        "network": network,
+        # No internet from the hub: no OTA providers, no image broadcasts.
+        "ota": {"enabled": False, "broadcast_enabled": False, "providers": [],
+                "extra_providers": []},
+        "topology_scan_enabled": settings.topology_scan,
+        "backup_enabled": True,
+        "watchdog_enabled": True,
+    }
+    if settings.radio_type is RadioType.ZNP:
+        config["znp_config"] = {
+            "sync_request_timeout": settings.request_timeout_s,
+            "async_response_timeout": settings.callback_timeout_s,
+            "skip_bootloader": settings.skip_bootloader,
+        }
+    return config
+
+
+def validate_config(settings: ZigbeeSettings, database_path: Path) -> dict[str, Any]:
+    """The zigpy configuration, checked by zigpy's own schema; ConfigError says what is wrong."""
+    if not settings.path:
+        raise ConfigError("the coordinator's serial path is missing", key="radios.zigbee.path")
+    if settings.backoff_min_s <= 0 or settings.backoff_max_s < settings.backoff_min_s:
+        raise ConfigError("need 0 < backoff_min_s <= backoff_max_s", key="radios.zigbee")
+    config = zigpy_config(settings, database_path)
+    try:
+        app_class(settings.radio_type).SCHEMA(config)
+    except vol.Invalid as exc:
+        raise ConfigError(f"zigpy rejects the settings: {exc}", key="radios.zigbee") from exc
+    return config
+
+
+def secure_file(path: Path) -> None:
+    """Create the file (and its directory) if needed and make it readable by the owner only.
+
+    SQLite gives its -wal and -shm files the mode of the database file, so the network key in
+    zigpy's backups never lands in a world-readable file.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)
+    for candidate in (path, Path(f"{path}-wal"), Path(f"{path}-shm")):
+        if candidate.exists():
+            os.chmod(candidate, 0o600)
+
+
+def plain(value: Any) -> Value:
+    """A zigpy value as a plain Python value (enums and bitmaps become ints)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, enum.Enum) and isinstance(value.value, int):
+        return int(value.value)
+    if isinstance(value, float):
+        return value
+    if isinstance(value, str):
+        return str(value)
+    return None
+
+
+# Z-Stack statuses of AF.DataConfirm, in words (TI Z-Stack Monitor and Test API, ZStatus_t).
+_DELIVERY_WORDS = {
+    0xB7: "no ack from the device (APS)",
+    0xE9: "no ack from the device (MAC)",
+    0xCD: "no route to the device",
+    0xF0: "the device did not poll for its message (transaction expired)",
+    0xE1: "the channel is busy (MAC channel access failure)",
+    0x11: "the coordinator's buffers are full",
+    0xC7: "the coordinator's tables are full",
+}
+
+
+def delivery_words(exc: zigpy.exceptions.ZigbeeException) -> str:
+    """Why a frame did not get through, for people."""
+    status = getattr(exc, "status", None)
+    if status is not None:
+        try:
+            code = int(status)
+        except (TypeError, ValueError):
+            code = -1
+        words = _DELIVERY_WORDS.get(code)
+        if words is not None:
+            return words
+        name = getattr(status, "name", None) or f"status 0x{code:02x}"
+        return f"delivery failed: {name}"
+    return f"delivery failed: {exc}"
+
+
+class ResetWatch:
+    """A listener on SYS.ResetInd that can be cancelled."""
+
+    def __init__(self, znp: Any, listener: Any) -> None:
+        self._znp, self._listener = znp, listener
+
+    def cancel(self) -> None:
+        """Stop watching."""
+        self._znp.remove_listener(self._listener)
+
+
+def watch_coordinator_reset(app: zigpy.application.ControllerApplication,
+                            on_reset: Callable[[], None]) -> ResetWatch | None:
+    """Call on_reset when a running Z-Stack announces a reset nobody asked for.
+
+    zigpy-znp waits for SYS.ResetInd only around its own SYS.ResetReq; an unsolicited one (a
+    watchdog reboot, a brown-out) reaches no listener and is only logged, while the stack lost
+    its endpoints and state. Registered after startup, this listener sees exactly those.
+    """
+    import zigpy_znp.commands as c
+
+    znp = getattr(app, "_znp", None)
+    if znp is None:
+        return None
+    listener = znp.callback_for_response(c.SYS.ResetInd.Callback(partial=True),
+                                         lambda _msg: on_reset())
+    return ResetWatch(znp, listener)

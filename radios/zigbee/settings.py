@@ -1,0 +1,57 @@
+"""Settings of the Zigbee radio (``[radios.zigbee]``): the adapter, the network, the timers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+
+class RadioType(StrEnum):
+    """Which zigpy radio library drives the coordinator."""
+
+    ZNP = "znp"  # TI CC2652 / CC1352 through zigpy-znp
+    EZSP = "ezsp"  # Silicon Labs through bellows
+
+
+class FlowControl(StrEnum):
+    """Serial flow control of the adapter."""
+
+    NONE = "none"
+    HARDWARE = "hardware"
+    SOFTWARE = "software"
+
+
+@dataclass(frozen=True, slots=True)
+class ZigbeeSettings:
+    """``[radios.zigbee]``: where the coordinator is, how to talk to it, and how patient to be.
+
+    ``database_path`` defaults to ``zigbee.db`` in the daemon's state directory; it holds the
+    network key and backups, so it is created mode 0600.
+    """
+
+    path: str = ""  # /dev/serial/by-id/... or socket://host:port
+    radio_type: RadioType = RadioType.ZNP
+    baudrate: int = 115200
+    flow_control: FlowControl = FlowControl.NONE
+    channel: int | None = None  # None: zigpy picks a quiet one when forming
+    database_path: Path | None = None
+    # A device not heard from for this long is unavailable (ZHA uses 2 h and 25 h).
+    availability_mains_s: float = 2 * 3600.0
+    availability_battery_s: float = 25 * 3600.0
+    availability_check_interval_s: float = 60.0
+    backoff_min_s: float = 1.0
+    backoff_max_s: float = 30.0
+    failed_after_attempts: int = 5  # consecutive failed starts before health says "failed"
+    command_timeout_s: float = 10.0  # device's answer to a command, when it has no deadline
+    request_timeout_s: float = 15.0  # coordinator's answer to a serial request (MT SREQ)
+    callback_timeout_s: float = 30.0  # coordinator's asynchronous answer (MT AREQ)
+    watchdog_period_s: float = 30.0  # coordinator ping; a failed ping counts as a lost link
+    group_commands_per_s: float = 2.0  # coordinators allow only a few broadcasts a second
+    skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
+    configure_timeout_s: float = 30.0  # bind + configure reporting of a newly joined device
+    topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)
+
+    def effective_database_path(self, state_dir: Path) -> Path:
+        """The zigpy database file: the configured one or ``zigbee.db`` in the state dir."""
+        return self.database_path if self.database_path is not None else state_dir / "zigbee.db"
