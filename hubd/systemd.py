@@ -218,6 +218,8 @@ async def watchdog_loop(notifier: Notifier, interval_s: float, *,
     loop = asyncio.get_running_loop()
     if pacer is None:
         pacer = WatchdogPacer(interval_s)
+    elif pacer.interval_s != interval_s:
+        raise ValueError(f"pacer paces {pacer.interval_s} s, not the {interval_s} s asked for")
     # Starting this loop proves the loop runs: ping at once, systemd's timer is already going.
     notifier.watchdog()
     while True:

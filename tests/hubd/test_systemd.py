@@ -195,6 +195,11 @@ def test_pacer_rejects_a_nonpositive_interval() -> None:
         WatchdogPacer(0.0)
 
 
+async def test_watchdog_loop_refuses_a_pacer_of_another_interval() -> None:
+    with pytest.raises(ValueError, match=r"pacer paces 20\.0 s"):
+        await watchdog_loop(Notifier(None), 10.0, pacer=WatchdogPacer(20.0))
+
+
 # -- watchdog_loop on a real loop and socket ----------------------------------------------------
 
 
