@@ -1,0 +1,35 @@
+"""hubd's configuration: TOML (tomllib) into frozen dataclasses; ConfigError names file and key."""
+
+from hubd.config.convert import bounds, checked, from_table
+from hubd.config.hub import (
+    HubConfig,
+    HubSection,
+    LogLevel,
+    LogSection,
+    RadiosConfig,
+    RulesSection,
+    StoreSection,
+    check_file,
+    default_state_dir,
+    load_config,
+    parse_config,
+)
+from hubd.config.locate import find_line
+
+__all__ = [
+    "HubConfig",
+    "HubSection",
+    "LogLevel",
+    "LogSection",
+    "RadiosConfig",
+    "RulesSection",
+    "StoreSection",
+    "bounds",
+    "check_file",
+    "checked",
+    "default_state_dir",
+    "find_line",
+    "from_table",
+    "load_config",
+    "parse_config",
+]
