@@ -85,7 +85,8 @@ class _Quoted:
         return quote(str(self.value))
 
     def __repr__(self) -> str:
-        return quote(repr(self.value))
+        # logfmt quoting already shows where a string ends; repr's own quotes would be noise.
+        return quote(self.value if isinstance(self.value, str) else repr(self.value))
 
 
 def _quoted_args(args: tuple[object, ...]) -> tuple[object, ...]:

@@ -58,7 +58,10 @@ def notify_address(value: str | None) -> str | bytes | None:
 class Notifier:
     """Tells systemd about the daemon's state; a no-op (logging at debug) outside systemd."""
 
-    def __init__(self, notify_socket: str | None) -> None:
+    def __init__(self, notify_socket: str | None = None) -> None:
+        """Talk to ``notify_socket``; by default to ``$NOTIFY_SOCKET`` ("" disables)."""
+        if notify_socket is None:
+            notify_socket = os.environ.get("NOTIFY_SOCKET")
         self._address = notify_address(notify_socket)
         self._sock: socket.socket | None = None
         self.sent = 0

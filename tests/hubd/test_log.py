@@ -65,9 +65,11 @@ def test_arguments_are_quoted_where_logfmt_needs_it() -> None:
     setup_logging("info", stream=stream, environ={})
     logging.getLogger("hubd.t").info("event=renamed name=%s old=%s ratio=%.2f ok=%s",
                                      'Hall "big" lamp', "", 0.5, True)
-    assert strip_ts(lines_of(stream)[0]) == (
+    logging.getLogger("hubd.t").info("event=ready status=%r raw=%r", "3 devices; ok", b"\x00")
+    assert [strip_ts(x) for x in lines_of(stream)] == [
         'level=info logger=hubd.t event=renamed name="Hall \\"big\\" lamp" old="" ratio=0.50 '
-        "ok=True")
+        "ok=True",
+        'level=info logger=hubd.t event=ready status="3 devices; ok" raw="b\'\\\\x00\'"']
 
 
 def test_free_text_is_wrapped_as_msg() -> None:

@@ -106,6 +106,19 @@ def test_abstract_socket_gets_a_leading_nul() -> None:
         sock.close()
 
 
+def test_default_is_this_process_environment(listener: tuple[socket.socket, str],
+                                            monkeypatch: pytest.MonkeyPatch) -> None:
+    sock, path = listener
+    monkeypatch.setenv("NOTIFY_SOCKET", path)
+    notifier = Notifier()
+    assert notifier.watchdog()
+    assert sock.recv(4096) == b"WATCHDOG=1"
+    notifier.close()
+    monkeypatch.delenv("NOTIFY_SOCKET")
+    assert not Notifier().is_enabled
+    assert not Notifier("").is_enabled
+
+
 def test_no_socket_is_a_logged_no_op(caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG, logger="hubd.systemd")
     notifier = Notifier.from_env({})
@@ -197,7 +210,7 @@ def test_pacer_rejects_a_nonpositive_interval() -> None:
 
 async def test_watchdog_loop_refuses_a_pacer_of_another_interval() -> None:
     with pytest.raises(ValueError, match=r"pacer paces 20\.0 s"):
-        await watchdog_loop(Notifier(None), 10.0, pacer=WatchdogPacer(20.0))
+        await watchdog_loop(Notifier(""), 10.0, pacer=WatchdogPacer(20.0))
 
 
 # -- watchdog_loop on a real loop and socket ----------------------------------------------------
