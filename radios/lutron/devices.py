@@ -109,7 +109,8 @@ def _parse_area(area: ElementTree.Element, found: list[LutronDeviceConfig]) -> N
                         if c.get("ComponentType") == "BUTTON")
         found.append(LutronDeviceConfig(_int(device, "IntegrationID"), device.get("Name", ""),
                                         kind, room, buttons))
-    if area.get("OccupancyGroupAssignedToID") and area.get("IntegrationID", "0") != "0":
+    if area.get("OccupancyGroupAssignedToID", "0") not in ("", "0") and \
+            area.get("IntegrationID", "0") != "0":
         found.append(LutronDeviceConfig(_int(area, "IntegrationID"), f"{room} occupancy",
                                         LutronKind.OCCUPANCY, room))
 

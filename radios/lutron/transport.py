@@ -55,7 +55,7 @@ def _configure_tty(fd: int, baudrate: int) -> None:
     if speed is None:
         raise TransientError(f"unsupported baud rate {baudrate}")
     cc = list(cc)
-    cc[termios.VMIN], cc[termios.VTIME] = 0, 0
+    cc[termios.VMIN], cc[termios.VTIME] = 1, 0  # with VMIN 0 an empty read means "no data", not EOF
     termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, speed, speed, cc])
 
 
