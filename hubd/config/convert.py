@@ -6,7 +6,8 @@ tuple[X, ...] and fixed tuples, frozenset[X] (from arrays), and nested dataclass
 arrays of tables into tuple[Dataclass, ...]).
 
 Checks come from field metadata (``bounds(minimum, maximum)``, ``checked(fn)``), from the units
-in field names (``*_s`` is a duration and cannot be negative, ``*_pct`` lies in 0..100), and from
+in field names (``*_s`` is a duration and cannot be negative, ``*_pct`` lies in 0..100, a
+``port`` or ``*_port`` in 0..65535), and from
 ``__post_init__`` raising ValueError; all become a ConfigError naming the key.
 """
 
@@ -119,6 +120,8 @@ class _Converter:
             lo = 0  # a duration
         if fld.name.endswith("_pct"):
             lo, hi = (0 if lo is None else lo), (100 if hi is None else hi)
+        if fld.name == "port" or fld.name.endswith("_port"):
+            lo, hi = (0 if lo is None else lo), (65535 if hi is None else hi)
         if lo is not None and value < lo:
             raise self.error(key, f"must be at least {lo:g}, not {value:g}")
         if hi is not None and value > hi:

@@ -105,7 +105,7 @@ class HubConfig:
     @property
     def database_path(self) -> Path:
         """Where the Store keeps its SQLite file."""
-        return self.hub.state_dir / "hubd.db"
+        return self.hub.state_dir / "hubd.sqlite3"
 
 
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")

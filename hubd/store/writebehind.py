@@ -24,6 +24,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_LOG_EVERY = 100  # failed attempts between two error logs of the same failure
+
 
 class WriteBehind:
     """Batches writes to the Store in its own thread; the asyncio face of the database."""
@@ -41,6 +43,7 @@ class WriteBehind:
         self.writes = 0
         self.rows_written = 0
         self.failures = 0
+        self.failing_streak = 0
         self.last_error: str | None = None
         self._attempt_ended = asyncio.Event()
 
@@ -134,18 +137,24 @@ class WriteBehind:
         if exc is None:
             self.writes += 1
             self.rows_written += batch.row_count()
-            if self.last_error is not None:
-                log.warning("event=store_write_recovered path=%s", self.store_path)
+            if self.failing_streak:
+                log.warning("event=store_write_recovered path=%s failed_attempts=%d",
+                            self.store_path, self.failing_streak)
+            self.failing_streak = 0
             self.last_error = None
             return None
         # Keep the batch, with anything queued since laid over it, for the next try.
         batch.absorb(self._queued)
         self._queued = batch
         self.failures += 1
-        self.last_error = f"{self.store_path}: write failed: {exc}"
-        log.error("event=store_write_failed path=%s failures=%d pending_rows=%d error=%s",
-                  self.store_path, self.failures, batch.row_count(), exc,
-                  exc_info=None if isinstance(exc, StoreError) else exc)
+        self.failing_streak += 1
+        is_ours = isinstance(exc, StoreError)
+        self.last_error = str(exc) if is_ours else f"{self.store_path}: write failed: {exc!r}"
+        # Every attempt fails alike while a disk is full: say so at once, then now and then.
+        if self.failing_streak == 1 or self.failing_streak % _LOG_EVERY == 0:
+            log.error("event=store_write_failed failed_attempts=%d pending_rows=%d error=%r",
+                      self.failing_streak, batch.row_count(), self.last_error,
+                      exc_info=None if is_ours else exc)
         return self.last_error
 
     async def run(self) -> None:

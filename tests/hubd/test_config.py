@@ -33,7 +33,7 @@ def test_an_empty_file_is_valid_with_defaults(monkeypatch: pytest.MonkeyPatch,
             config.rules.storm_window_s) == (300.0, 20, 10.0)
     assert config.radios.virtual is None
     assert config.store.write_interval_s == 0.1
-    assert config.database_path == tmp_path / "state" / "hubd.db"
+    assert config.database_path == tmp_path / "state" / "hubd.sqlite3"
 
 
 def test_state_directory_from_systemd(monkeypatch: pytest.MonkeyPatch) -> None:

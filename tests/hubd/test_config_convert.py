@@ -59,6 +59,7 @@ class Everything:
     port: int = field(default=1, metadata=bounds(0, 65535))
     timeout_s: float = 1.0
     level_pct: float = 50.0
+    http_port: int = 80
     even: int = field(default=0, metadata=checked(_even))
 
 
@@ -92,12 +93,12 @@ def test_every_type_converts() -> None:
         "color": "green", "baud": 115200, "plain": "one", "mode": 3, "tags": ["a", "b"],
         "pair": [5, "five"], "colors": ["red", "green", "red"], "point": {"x": 1},
         "points": [{"x": 1, "y": 2}, {"x": 3}], "either": "text", "port": 65535,
-        "timeout_s": 0, "level_pct": 100, "even": 4,
+        "timeout_s": 0, "level_pct": 100, "even": 4, "http_port": 8080,
     })
     assert built == Everything(
         "n", 3, 2.0, True, Path("/etc/hubd/data/x.db"), Color.GREEN, Baud.FAST, Plain.ONE, 3,
         ("a", "b"), (5, "five"), frozenset({Color.RED, Color.GREEN}), Point(1, 0),
-        (Point(1, 2), Point(3, 0)), "text", 65535, 0.0, 100.0, 4)
+        (Point(1, 2), Point(3, 0)), "text", 65535, 0.0, 100.0, 8080, 4)
     assert isinstance(built, Everything) and type(built.ratio) is float
 
 
@@ -136,6 +137,8 @@ def test_defaults_and_absolute_paths() -> None:
     ({"name": "n", "port": -1}, "section.port", "must be at least 0, not -1"),
     ({"name": "n", "timeout_s": -0.5}, "section.timeout_s", "must be at least 0, not -0.5"),
     ({"name": "n", "level_pct": 101}, "section.level_pct", "must be at most 100"),
+    ({"name": "n", "level_pct": -1}, "section.level_pct", "must be at least 0"),
+    ({"name": "n", "http_port": 65536}, "section.http_port", "must be at most 65535"),
     ({"name": "n", "even": 3}, "section.even", "must be even"),
 ])
 def test_bad_values_name_the_key(table: dict[str, object], key: str, message: str) -> None:

@@ -149,7 +149,8 @@ async def test_cancel_flushes_what_is_pending(tmp_path: Path) -> None:
     assert read(path, "SELECT value FROM meta WHERE key = 'last'") == [("yes",)]
 
 
-async def test_failed_write_is_kept_and_retried_and_the_loop_survives(tmp_path: Path) -> None:
+async def test_failed_write_is_kept_and_retried_and_the_loop_survives(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     path = tmp_path / "hub.db"
     state = StateStore()
     joined(state, dimmer(1))
@@ -179,6 +180,10 @@ async def test_failed_write_is_kept_and_retried_and_the_loop_survives(tmp_path: 
     assert read(path, "SELECT value FROM state") == [("20.0",)]
     assert read(path, "SELECT key FROM timers") == [("t",)]
     assert read(path, "SELECT rule_id FROM traces") == [("r",)]
+    # Said once, not at every retry; and the recovery is said too.
+    messages = [r.getMessage() for r in caplog.records if r.name == "hubd.store.writebehind"]
+    assert sum("store_write_failed" in m for m in messages) == 1
+    assert any("store_write_recovered" in m for m in messages)
 
 
 async def test_unopenable_database_keeps_the_batch_until_it_can_open(tmp_path: Path) -> None:
