@@ -16,6 +16,7 @@ from hubd.store import outbox
 from hubd.store.rows import (
     TRACES_PER_RULE,
     Batch,
+    CorruptDatabaseError,
     OutboxRow,
     RuleRow,
     Snapshot,
@@ -72,7 +73,7 @@ class Store:
             if conn.in_transaction:
                 conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
-                raise StoreError(f"{self.path}: write failed: {exc}") from exc
+                raise self.translate(exc, "write failed") from exc
             raise
 
     # -- boot -------------------------------------------------------------------------------
@@ -126,10 +127,13 @@ class Store:
 
     def snapshot(self) -> Snapshot:
         """Everything the daemon needs at boot, read in one read transaction."""
-        with self._read():
-            return Snapshot(tuple(self.load_devices()), tuple(self.load_state()),
-                            tuple(self.load_timers()), tuple(self.load_traces()),
-                            self.load_meta(), self.load_rule_states())
+        try:
+            with self._read():
+                return Snapshot(tuple(self.load_devices()), tuple(self.load_state()),
+                                tuple(self.load_timers()), tuple(self.load_traces()),
+                                self.load_meta(), self.load_rule_states())
+        except sqlite3.Error as exc:
+            raise self.translate(exc, "cannot read the database") from exc
 
     @contextlib.contextmanager
     def _read(self) -> Iterator[None]:
@@ -138,6 +142,14 @@ class Store:
             yield
         finally:
             self._conn.execute("COMMIT")
+
+    def translate(self, exc: sqlite3.Error, what: str) -> StoreError:
+        """The StoreError to raise for a sqlite3 error (a damaged file says so)."""
+        if isinstance(exc, sqlite3.DatabaseError) and not isinstance(
+                exc, sqlite3.OperationalError | sqlite3.IntegrityError):
+            return CorruptDatabaseError(f"{self.path}: {what}: {exc}; the file is damaged: "
+                                        "move it aside to start afresh")
+        return StoreError(f"{self.path}: {what}: {exc}")
 
     # -- the write-behind batch --------------------------------------------------------------
 

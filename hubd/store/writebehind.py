@@ -12,6 +12,7 @@ import asyncio
 import concurrent.futures
 import contextlib
 import logging
+import sqlite3
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
@@ -82,7 +83,10 @@ class WriteBehind:
     def _in_thread(self, fn: Callable[[Store], T]) -> T:
         if self._store is None:
             self._store = Store.open(self.store_path)
-        return fn(self._store)
+        try:
+            return fn(self._store)
+        except sqlite3.Error as exc:  # the edge: callers see only HubErrors
+            raise self._store.translate(exc, "database call failed") from exc
 
     def _close_in_thread(self, _: Store) -> None:
         if self._store is not None:
