@@ -292,8 +292,7 @@ def test_damaged_pages_are_named_as_a_corrupt_database(tmp_path: Path) -> None:
     with path.open("r+b") as f:  # keep page 1 (header, schema), trample the rest
         f.seek(4096)
         f.write(b"\xa5" * (size - 4096))
-    with pytest.raises(CorruptDatabaseError, match="damaged") as info:
-        with Store.open(path) as s:
-            assert not s.integrity_check()
-            s.snapshot()
+    with pytest.raises(CorruptDatabaseError, match="damaged") as info, Store.open(path) as s:
+        assert not s.integrity_check()
+        s.snapshot()
     assert str(path) in str(info.value)
