@@ -1,0 +1,89 @@
+"""Boot: turning saved timers back into parked runs and pending ``for`` triggers.
+
+A saved run (parked in a delay or wait) is started again at its step path with its saved deadline:
+a delay whose deadline passed while the hub was down fires at once. A saved ``for`` resumes only
+if the state it waited on still has the same value and the same change time (it did not change
+before shutdown and still matches after boot); otherwise it is forgotten. Timers of rules that no
+longer exist, or are disabled, are forgotten and logged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from hubd.core.clock import Clock
+from hubd.core.model import Context
+from rules.actions import Path, Run
+from rules.persistence import RulePersistence, SavedTimer
+from rules.slot import Slot
+from rules.trace import Trace, TriggerInfo
+from rules.watch import Watcher
+
+log = logging.getLogger(__name__)
+
+StartRun = Callable[[Slot, Trace, Context, Path | None, float | None], Run]
+
+
+def resume_timers(timers: Iterable[SavedTimer], slots: Mapping[str, Slot], watcher: Watcher,
+                  persistence: RulePersistence, start_run: StartRun, clock: Clock) -> int:
+    """Re-arm what can be re-armed; returns how many timers were resumed."""
+    resumed = 0
+    for saved in timers:
+        slot = slots.get(saved.rule_id)
+        try:
+            payload = json.loads(saved.payload)
+            kind = payload["t"]
+        except (ValueError, KeyError, TypeError):
+            log.warning("event=rule_timer_unreadable key=%s", saved.key)
+            persistence.delete_timer(saved.key)
+            continue
+        if slot is None or not slot.is_enabled or slot.resolved is None:
+            log.info("event=rule_timer_dropped key=%s reason=rule_gone_or_disabled", saved.key)
+            persistence.delete_timer(saved.key)
+            continue
+        if kind == "run":
+            is_resumed = _resume_run(slot, saved, payload, start_run, clock)
+        else:
+            is_resumed = kind == "for" and _resume_for(slot, saved, payload, watcher)
+        if is_resumed:
+            resumed += 1
+        else:
+            log.info("event=rule_timer_dropped key=%s reason=state_changed_or_unknown", saved.key)
+            persistence.delete_timer(saved.key)
+    return resumed
+
+
+def _context(raw: Any) -> Context:
+    return Context(str(raw[0]), str(raw[1]), raw[2], int(raw[3]))
+
+
+def _resume_run(slot: Slot, saved: SavedTimer, payload: dict[str, Any], start_run: StartRun,
+                clock: Clock) -> bool:
+    try:
+        path: Path = tuple(p if isinstance(p, int | str) else str(p) for p in payload["path"])
+        context = _context(payload["ctx"])
+        tid, kind, text, ts, device_id, attribute = payload["trigger"]
+        run_id = str(payload["run"])
+    except (KeyError, TypeError, ValueError, IndexError):
+        return False
+    info = TriggerInfo(str(tid), str(kind), f"{text} (resumed after restart)", float(ts),
+                       context, str(device_id),
+                       str(attribute))
+    now = clock.time()
+    trace = Trace(saved.rule_id, run_id, info, now, context.id, context.depth)
+    trace.note = f"resumed at step {'/'.join(map(str, path))} after restart"
+    start_run(slot, trace, context, path, saved.deadline)
+    log.info("event=rule_run_resumed rule=%s run=%s step=%s in_s=%.1f", saved.rule_id, run_id,
+             payload.get("step"), saved.deadline - now)
+    return True
+
+
+def _resume_for(slot: Slot, saved: SavedTimer, payload: dict[str, Any], watcher: Watcher) -> bool:
+    trigger_id = payload.get("trigger")
+    for watch in slot.watches:
+        if watch.trigger.id == trigger_id:
+            return watcher.resume_for(watch, payload, saved.deadline)
+    return False

@@ -1,0 +1,55 @@
+"""What the engine keeps per loaded rule: its state, watches, runs, counters and traces."""
+
+from __future__ import annotations
+
+from collections import deque
+
+from hubd.core.model import Context, rule_origin
+from rules.actions import Run
+from rules.evaluate import Check
+from rules.model import Rule
+from rules.trace import Trace
+from rules.watch import Watch
+
+
+def _never(env: object) -> bool:
+    return False
+
+
+class Slot:
+    """One loaded rule (as written and as resolved) and everything live about it."""
+
+    __slots__ = ("check", "dropped", "is_enabled", "is_skip_logged", "is_unresolved", "origin",
+                 "queue", "reason", "resolved", "rule", "run_times", "runs", "skipped", "started",
+                 "traces", "watches")
+
+    def __init__(self, rule: Rule, traces_per_rule: int) -> None:
+        self.rule = rule
+        self.resolved: Rule | None = None
+        self.is_enabled = False
+        self.is_unresolved = False
+        self.reason = "not loaded yet"
+        self.origin = rule_origin(rule.id)
+        self.check: Check = _never
+        self.watches: list[Watch] = []
+        self.runs: list[Run] = []
+        self.queue: deque[tuple[Trace, Context]] = deque()
+        self.run_times: deque[float] = deque()
+        self.traces: deque[Trace] = deque(maxlen=traces_per_rule)
+        self.started = 0
+        self.skipped = 0
+        self.dropped = 0
+        self.is_skip_logged = False
+
+    def enable(self, check: Check) -> None:
+        """Mark enabled, with its compiled conditions."""
+        self.is_enabled = True
+        self.is_unresolved = False
+        self.reason = ""
+        self.check = check
+
+    def disable(self, reason: str, *, is_unresolved: bool = False) -> None:
+        """Mark disabled, saying why."""
+        self.is_enabled = False
+        self.is_unresolved = is_unresolved
+        self.reason = reason

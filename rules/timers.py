@@ -1,0 +1,103 @@
+"""The engine's timers: a heap keyed by wall-clock deadline, fired by one task or by a test.
+
+In the daemon, ``run()`` sleeps until the earliest deadline (at most ``MAX_SLEEP_S``, so a wall
+clock that jumps is noticed) and is woken early when a sooner timer is added. In tests the clock is
+a ManualClock and ``RuleEngine.advance`` steps it from deadline to deadline, calling ``fire_due``
+itself: the same timer code, deterministic, with no real sleeping.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import heapq
+import itertools
+import logging
+from collections.abc import Callable
+
+from hubd.core.clock import Clock
+
+log = logging.getLogger(__name__)
+
+MAX_SLEEP_S = 30.0
+
+
+class Timer:
+    """One scheduled callback."""
+
+    __slots__ = ("callback", "deadline", "is_cancelled", "seq")
+
+    def __init__(self, deadline: float, seq: int, callback: Callable[[], None]) -> None:
+        self.deadline = deadline
+        self.seq = seq
+        self.callback = callback
+        self.is_cancelled = False
+
+    def __lt__(self, other: Timer) -> bool:
+        return (self.deadline, self.seq) < (other.deadline, other.seq)
+
+
+class TimerHeap:
+    """Callbacks due at wall-clock deadlines, fired in deadline order."""
+
+    def __init__(self, clock: Clock) -> None:
+        self._clock = clock
+        self._heap: list[Timer] = []
+        self._seq = itertools.count()
+        self._wake = asyncio.Event()
+
+    def __len__(self) -> int:
+        return sum(1 for t in self._heap if not t.is_cancelled)
+
+    def call_at(self, deadline: float, callback: Callable[[], None]) -> Timer:
+        """Call ``callback`` at ``deadline`` (epoch seconds; at once if past)."""
+        timer = Timer(deadline, next(self._seq), callback)
+        heapq.heappush(self._heap, timer)
+        if self._heap[0] is timer:
+            self._wake.set()
+        return timer
+
+    def cancel(self, timer: Timer | None) -> None:
+        """Forget a timer (lazily: it is dropped when it reaches the top)."""
+        if timer is not None:
+            timer.is_cancelled = True
+
+    def next_deadline(self) -> float | None:
+        """The earliest live deadline, if any."""
+        heap = self._heap
+        while heap and heap[0].is_cancelled:
+            heapq.heappop(heap)
+        return heap[0].deadline if heap else None
+
+    def fire_due(self, now: float) -> int:
+        """Call every timer due at ``now``, earliest first; returns how many fired."""
+        fired = 0
+        heap = self._heap
+        while heap and (heap[0].is_cancelled or heap[0].deadline <= now):
+            timer = heapq.heappop(heap)
+            if timer.is_cancelled:
+                continue
+            timer.is_cancelled = True
+            fired += 1
+            try:
+                timer.callback()
+            except Exception:
+                log.exception("event=rule_timer_failed")
+        return fired
+
+    async def run(self) -> None:
+        """Fire timers as their deadlines pass; runs until cancelled."""
+        while True:
+            self._wake.clear()
+            deadline = self.next_deadline()
+            delay_s = MAX_SLEEP_S if deadline is None else deadline - self._clock.time()
+            if delay_s > 0:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), min(delay_s, MAX_SLEEP_S))
+            self.fire_due(self._clock.time())
+
+    def clear(self) -> None:
+        """Forget every timer (the engine stopped)."""
+        for timer in self._heap:
+            timer.is_cancelled = True
+        self._heap.clear()
