@@ -31,7 +31,7 @@ test: $(STAMP)
 	VENV=$(VENV) tools/check
 
 bench: $(STAMP)
-	$(BIN)/hubd bench
+	$(BIN)/python -m tools.bench
 
 # Re-pin every dependency to what is installed now (run after changing setup.cfg and testing).
 lock: $(STAMP)

@@ -1,0 +1,112 @@
+"""The `hubd` command: run the daemon, run the demo, check a config, say the version."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import os
+import sys
+from pathlib import Path
+
+import click
+
+import hubd
+from hubd.config import HubConfig, check_file, load_config
+from hubd.core.errors import ConfigError, HubError
+from hubd.daemon import Daemon, Extra
+from hubd.demo import DemoPrinter
+from hubd.hub import Hub
+from hubd.log import setup_logging
+
+DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+@click.group()
+def main() -> None:
+    """hubd: the daemon of a smart-home hub."""
+
+
+def _fail(message: str, code: int = os.EX_CONFIG) -> None:
+    # 78 (EX_CONFIG) is in hubd.service's RestartPreventExitStatus: a bad config is not retried.
+    click.echo(f"hubd: {message}", err=True)
+    sys.exit(code)
+
+
+def _load(path: Path) -> HubConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _run(daemon: Daemon) -> None:
+    try:
+        asyncio.run(daemon.run())
+    except* ConfigError as group:
+        _fail(f"stopped: {group.exceptions[0]}")
+    except* HubError as group:
+        _fail(f"stopped: {group.exceptions[0]}", 1)
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="The hub's TOML configuration.")
+def run(config_path: Path) -> None:
+    """Run the hub (systemd starts this)."""
+    config = _load(config_path)
+    setup_logging(config.log.level)
+    _run(Daemon(config))
+
+
+@main.command()
+@click.option("--config", "config_path", type=click.Path(path_type=Path),
+              default=EXAMPLES / "hub.toml", show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=Path("state/demo"),
+              show_default=True, help="Where the demo keeps its SQLite database.")
+@click.option("--activity-s", type=float, default=3.0, show_default=True,
+              help="A simulated sensor event or button press about this often.")
+@click.option("--log-level", default="warning", show_default=True)
+def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
+    """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
+    config = _load(config_path)
+    radios = config.radios
+    if radios.virtual is not None:
+        virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
+        radios = dataclasses.replace(radios, virtual=virtual)
+    config = dataclasses.replace(
+        config, radios=radios, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
+    setup_logging(log_level)
+
+    async def printer(hub: Hub) -> None:
+        await DemoPrinter(hub).run()
+
+    extras: list[Extra] = [printer]
+    _run(Daemon(config, extras=extras))
+    click.echo("demo stopped cleanly")
+
+
+@main.group()
+def config() -> None:
+    """Work with configuration files."""
+
+
+@config.command("check")
+@click.argument("path", type=click.Path(path_type=Path))
+def config_check(path: Path) -> None:
+    """Validate a config file without starting anything."""
+    try:
+        checked = check_file(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        return
+    radios = [f.name for f in dataclasses.fields(checked.radios)
+              if getattr(checked.radios, f.name) is not None]
+    click.echo(f"{path}: ok (radios: {', '.join(radios) or 'none'})")
+
+
+@main.command()
+def version() -> None:
+    """Print the version."""
+    click.echo(f"hubd {hubd.__version__}")

@@ -1,0 +1,71 @@
+"""`hubd demo`: the real daemon on simulated radios, telling a person what happens in the house."""
+
+from __future__ import annotations
+
+import sys
+from typing import TextIO
+
+from hubd.core.events import (
+    AvailabilityChanged,
+    ButtonEvent,
+    CommandResult,
+    DeviceJoined,
+    DeviceLeft,
+    Notice,
+    RadioHealth,
+    StateChanged,
+)
+from hubd.hub import Hub
+
+SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
+         RadioHealth, Notice)
+
+
+class DemoPrinter:
+    """Prints one readable line per event: devices appearing, state, commands with latency."""
+
+    def __init__(self, hub: Hub, out: TextIO = sys.stdout) -> None:
+        self._hub = hub
+        self._out = out
+        self._t0 = hub.clock.monotonic()
+
+    async def run(self) -> None:
+        """Subscribe to the bus and print until cancelled."""
+        self._hub.bus.subscribe(SHOWN, self.show, name="demo-printer")
+        self._line("hub", "demo running: Ctrl-C stops it")
+
+    def _name(self, device_id: str) -> str:
+        device = self._hub.state.get_device(device_id)
+        return device.name if device is not None and device.name else device_id
+
+    def _line(self, kind: str, text: str) -> None:
+        elapsed = self._hub.clock.monotonic() - self._t0
+        self._out.write(f"{elapsed:8.3f}  {kind:<8} {text}\n")
+        self._out.flush()
+
+    def show(self, event: object) -> None:
+        """Print one event."""
+        match event:
+            case DeviceJoined(device=d):
+                caps = ",".join(sorted(d.capabilities))
+                self._line("device", f"+ {d.name or d.id:<22} {d.id:<34} {caps}"
+                                     f"{'  [' + d.room + ']' if d.room else ''}")
+            case DeviceLeft(device_id=did):
+                self._line("device", f"- {self._name(did)} left")
+            case AvailabilityChanged(device_id=did, is_available=up):
+                self._line("device", f"{self._name(did)} is {'back' if up else 'unreachable'}")
+            case StateChanged(device_id=did, attribute=attr, old=old, new=new, context=ctx):
+                self._line("state", f"{self._name(did):<22} {attr:<20} {old!s:>6} → {new!s:<6}"
+                                    f" ({ctx.origin})")
+            case ButtonEvent(device_id=did, button=b, action=a, count=n, context=ctx):
+                times = f" x{n}" if n > 1 else ""
+                self._line("button", f"{self._name(did):<22} button {b} {a}{times} ({ctx.origin})")
+            case CommandResult(command=cmd, status=status, latency_s=latency, error=error):
+                why = f": {error}" if error else ""
+                self._line("command", f"{self._name(cmd.device_id):<22} {cmd.qualified_name:<20}"
+                                      f" {status} in {latency * 1e3:.2f} ms"
+                                      f" ({cmd.context.origin}){why}")
+            case RadioHealth(radio=radio, status=status, detail=detail):
+                self._line("radio", f"{radio} {status}: {detail}")
+            case Notice(source=source, message=message):
+                self._line("notice", f"{source}: {message}")

@@ -1,0 +1,142 @@
+"""The daemon as systemd runs it: a real process, a real notify socket, real signals."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+HUB_TOML = """
+[hub]
+name = "test hub"
+state_dir = "{state}"
+
+[store]
+write_interval_s = 0.02
+
+[radios.virtual]
+activity_interval_s = {activity}
+devices = [
+  {{ address = "1", name = "Hall light", kind = "dimmer", room = "Hall" }},
+  {{ address = "3", name = "Front door", kind = "contact", room = "Hall" }},
+  {{ address = "4", name = "Hall motion", kind = "motion", room = "Hall" }},
+]
+"""
+
+
+def write_config(tmp_path: Path, activity: float = 0.0) -> Path:
+    path = tmp_path / "hub.toml"
+    path.write_text(HUB_TOML.format(state=tmp_path / "state", activity=activity))
+    return path
+
+
+class NotifySocket:
+    """The systemd end of $NOTIFY_SOCKET: a datagram socket that collects messages."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(str(path))
+        self.messages: list[str] = []
+
+    def wait_for(self, prefix: str, contains: str = "", timeout_s: float = 15.0) -> str:
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            for message in self.messages:
+                if message.startswith(prefix) and contains in message:
+                    return message
+            self.sock.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                data = self.sock.recv(4096)
+            except TimeoutError:
+                break
+            self.messages.extend(data.decode().splitlines())
+        raise AssertionError(f"no {prefix!r} in {self.messages}")
+
+
+@pytest.fixture
+def notify(tmp_path: Path) -> Iterator[NotifySocket]:
+    sock = NotifySocket(tmp_path / "notify.sock")
+    yield sock
+    sock.sock.close()
+
+
+def start(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                            env={**os.environ, **env}, stderr=subprocess.PIPE)
+
+
+def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> None:
+    proc = start(write_config(tmp_path), {"NOTIFY_SOCKET": str(notify.path),
+                                          "WATCHDOG_USEC": "400000"})
+    try:
+        notify.wait_for("READY=1")
+        assert "virtual ok" in notify.wait_for("STATUS=", contains="3 devices")
+        notify.wait_for("WATCHDOG=1")
+        notify.messages.clear()
+        notify.wait_for("WATCHDOG=1")  # keeps pinging while healthy
+        started = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        notify.wait_for("STOPPING=1")
+        assert proc.wait(timeout=10) == 0
+        assert time.monotonic() - started < 5.0
+    finally:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "event=stopped" in stderr
+
+
+def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
+                                                         notify: NotifySocket) -> None:
+    config = write_config(tmp_path, activity=0.002)
+    db = tmp_path / "state" / "hubd.sqlite3"
+    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        notify.wait_for("READY=1")
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and _state_rows(db) < 4:
+            time.sleep(0.05)
+        time.sleep(0.3)  # the virtual house keeps writing: kill it mid-stream
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=5)
+    finally:
+        proc.kill()
+        proc.wait()
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        names = {row[0] for row in conn.execute("SELECT name FROM devices")}
+        assert names == {"Hall light", "Front door", "Hall motion"}
+    assert _state_rows(db) >= 4
+
+    # The restarted hub has its devices and their state before any radio reports.
+    notify.messages.clear()
+    quiet = write_config(tmp_path, activity=0.0)
+    proc = start(quiet, {"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        notify.wait_for("READY=1")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "event=starting devices=3" in stderr
+
+
+def _state_rows(db: Path) -> int:
+    if not db.exists():
+        return 0
+    try:
+        with sqlite3.connect(db, timeout=1) as conn:
+            return int(conn.execute("SELECT count(*) FROM state").fetchone()[0])
+    except sqlite3.OperationalError:
+        return 0
