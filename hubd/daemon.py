@@ -68,7 +68,8 @@ class Daemon:
         self.notifier.status(f"starting {len(hub.drivers)} radios")
         async with asyncio.TaskGroup() as group:
             # Tasks start in creation order: listeners subscribe before the radios report.
-            tasks = [group.create_task(writer.run(), name="store")]
+            store_task = group.create_task(writer.run(), name="store")
+            tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
@@ -79,6 +80,8 @@ class Daemon:
                                                name="watchdog"))
             tasks.append(group.create_task(self._announce_ready(hub), name="ready"))
             await self._wait_for_stop(tasks)
+            # The store goes last, so what the others wrote while stopping reaches the disk.
+            await self._cancel([store_task])
         log.info("event=stopped")
 
     def _drivers(self) -> list[RadioDriver]:
@@ -107,9 +110,15 @@ class Daemon:
             await self.stop_requested.wait()
         log.info("event=stopping")
         self.notifier.stopping()
+        await self._cancel(tasks)
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
             task.cancel()
-        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S)
+        if not tasks:
+            return
+        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S / 2)
         for task in pending:
             log.error("event=stop_timeout task=%s", task.get_name())
 

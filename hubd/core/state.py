@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 from hubd.core.errors import UnknownDeviceError
 from hubd.core.events import AvailabilityChanged, DeviceJoined, DeviceLeft, Report, StateChanged
-from hubd.core.model import ATTRIBUTE_SPECS, Device, Value
+from hubd.core.model import Device, Value, validate_value
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,14 +102,13 @@ class StateStore:
             return None
         if report.device_id not in self._devices:
             raise UnknownDeviceError(report.device_id, "report for an unknown device")
-        if report.attribute not in ATTRIBUTE_SPECS:
-            raise ValueError(f"unknown attribute {report.attribute!r}")
-        entry = StateEntry(report.device_id, report.attribute, report.value, report.ts)
+        value = validate_value(report.attribute, report.value)
+        entry = StateEntry(report.device_id, report.attribute, value, report.ts)
         self._values[key] = entry
         self._dirty[key] = entry
         self.version += 1
         return StateChanged(report.device_id, report.attribute, old.value if old else None,
-                            report.value, report.ts, report.context)
+                            value, report.ts, report.context)
 
     def _remove(self, device_id: str) -> None:
         device = self._devices.pop(device_id, None)

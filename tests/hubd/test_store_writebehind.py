@@ -59,7 +59,7 @@ async def test_many_reports_coalesce_into_one_row_per_attribute(tmp_path: Path) 
     await wb.flush()
     assert wb.writes == 1 and wb.rows_written == 4  # 2 devices + 2 state rows
     assert sorted(read(path, "SELECT device_id, value FROM state")) == [
-        ("virtual:1", "99"), ("virtual:2", "93")]
+        ("virtual:1", "99.0"), ("virtual:2", "93.0")]  # level_pct is a float
     await wb.flush()  # nothing dirty: no write at all
     assert wb.writes == 1
     await wb.close()

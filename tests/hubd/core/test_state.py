@@ -38,6 +38,9 @@ def test_unknown_device_and_attribute_are_rejected() -> None:
     joined(store, lamp())
     with pytest.raises(ValueError, match="unknown attribute"):
         store.apply(Report("virtual:1", "switch.brightness", 3, 1.0, CTX))
+    with pytest.raises(ValueError, match="true or false"):
+        store.apply(Report("virtual:1", "switch.on", "yes", 1.0, CTX))
+    assert store.value("virtual:1", "switch.on") is None
 
 
 def test_resolve_by_id_and_case_insensitive_name() -> None:
