@@ -20,13 +20,17 @@ from typing import Any
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
+from hubd.core.events import Notice
+from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
-from hubd.store import WriteBehind
+from hubd.store import Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from radios.base import RadioDriver
 from radios.virtual.driver import VirtualDriver
+from rules.engine import EngineSettings, RuleEngine
+from rules.parse import load_rules_dir
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +52,7 @@ class Daemon:
     ready_timeout_s: float = 30.0
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
+    engine: RuleEngine | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -71,6 +76,10 @@ class Daemon:
             store_task = group.create_task(writer.run(), name="store")
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            await asyncio.sleep(0)  # let the listeners subscribe before anything is published
+            engine = self.engine = self._rule_engine(hub, writer, snapshot)
+            if engine is not None:
+                tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
                     supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
@@ -90,6 +99,39 @@ class Daemon:
         if radios.virtual is not None:
             drivers.append(VirtualDriver(radios.virtual, self.clock))
         return drivers
+
+    def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
+                     ) -> RuleEngine | None:
+        """The rule engine with the rules of the rules directory and what was persisted."""
+        rules_config, place = self.config.rules, self.config.hub
+        if rules_config.dir is None:
+            return None
+        rules, problems = load_rules_dir(rules_config.dir)
+        settings = EngineSettings(
+            max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
+            storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
+            latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
+            timezone=place.timezone)
+        engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
+        problems += engine.load(rules)
+        traces: dict[str, list[str]] = {}
+        for row in snapshot.traces:
+            traces.setdefault(row.rule_id, []).append(row.body)
+        last_seen = snapshot.meta.get("last_seen")
+        engine.restore(
+            timers=[(t.key, t.rule_id, t.deadline, t.payload) for t in snapshot.timers],
+            traces=traces,
+            rule_states=[(rule_id, *saved) for rule_id, saved in snapshot.rule_states.items()],
+            mode=snapshot.meta.get("mode"),
+            last_seen=float(last_seen) if last_seen else None)
+        now = self.clock.time()
+        for problem in problems:
+            log.warning("event=rule_problem problem=%r", str(problem))
+            # Published, not only logged: the LAN API, the tunnel and the demo tell people.
+            hub.bus.publish(Notice("rules", str(problem), now, Context.new(Origin.SYSTEM),
+                                   "warning"))
+        log.info("event=rules_loaded rules=%d problems=%d", len(rules), len(problems))
+        return engine
 
     async def _announce_ready(self, hub: Hub) -> None:
         missing = await hub.wait_radios(self.ready_timeout_s)
