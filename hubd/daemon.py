@@ -51,6 +51,7 @@ class Daemon:
     extras: Sequence[Extra] = ()
     ready_timeout_s: float = 30.0
     stop_requested: asyncio.Event = field(default_factory=asyncio.Event)
+    ready: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     engine: RuleEngine | None = None
 
@@ -113,7 +114,9 @@ class Daemon:
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
-        problems += engine.load(rules)
+        # Unknown devices are normal before the radios have announced theirs: the engine retries
+        # on DeviceJoined, and what is still unresolved is told once the radios are up.
+        engine.load(rules)
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -124,22 +127,28 @@ class Daemon:
             rule_states=[(rule_id, *saved) for rule_id, saved in snapshot.rule_states.items()],
             mode=snapshot.meta.get("mode"),
             last_seen=float(last_seen) if last_seen else None)
-        now = self.clock.time()
-        for problem in problems:
-            log.warning("event=rule_problem problem=%r", str(problem))
-            # Published, not only logged: the LAN API, the tunnel and the demo tell people.
-            hub.bus.publish(Notice("rules", str(problem), now, Context.new(Origin.SYSTEM),
-                                   "warning"))
+        self._tell(hub, [str(p) for p in problems])
         log.info("event=rules_loaded rules=%d problems=%d", len(rules), len(problems))
         return engine
 
+    def _tell(self, hub: Hub, problems: list[str]) -> None:
+        """Log rule problems and publish them: the LAN API, the tunnel and the demo tell people."""
+        now = self.clock.time()
+        for problem in problems:
+            log.warning("event=rule_problem problem=%r", problem)
+            hub.bus.publish(Notice("rules", problem, now, Context.new(Origin.SYSTEM), "warning"))
+
     async def _announce_ready(self, hub: Hub) -> None:
         missing = await hub.wait_radios(self.ready_timeout_s)
+        if self.engine is not None:
+            self._tell(hub, [f"rule {s.rule_id} is disabled: {s.reason}"
+                             for s in self.engine.statuses() if not s.is_enabled])
         states = ", ".join(f"{h.radio} {h.status}" for h in hub.health.values())
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
         self.notifier.ready(status)
+        self.ready.set()
         log.info("event=ready status=%r", status)
 
     async def _wait_for_stop(self, tasks: list[asyncio.Task[None]]) -> None:
