@@ -148,6 +148,10 @@ class ZigbeeDriver:
         """Let new devices join for this long (0 closes); TransientError if the link is down."""
         await self._require_adapter().permit(duration_s)
 
+    async def add_to_group(self, dev_id: str, group_id: int) -> None:
+        """Make a device a member of a group, so ``zigbee:group:<id>`` commands reach it."""
+        await self._require_adapter().add_to_group(dev_id.removeprefix(f"{RADIO}:"), group_id)
+
     async def remove_device(self, dev_id: str) -> None:
         """Ask a device to leave the network and forget it."""
         await self._require_adapter().remove(dev_id.removeprefix(f"{RADIO}:"))
@@ -224,8 +228,11 @@ class ZigbeeDriver:
                 await adapter.configure(node.ieee)
         except (TimeoutError, HubError) as exc:
             log.info("event=zigbee_onboard_incomplete ieee=%s error=%r", node.ieee, exc)
-            if node.ieee not in self._nodes:
-                self._announce(node)
+        except Exception:
+            # A surprise from zigpy must not lose the device: log it and announce anyway.
+            log.exception("event=zigbee_onboard_failed ieee=%s", node.ieee)
+        if node.ieee not in self._nodes:
+            self._announce(node)
 
     # -- AdapterListener: called synchronously from zigpy's callbacks ------------------------
 

@@ -23,6 +23,7 @@ import zigpy.device
 import zigpy.exceptions
 import zigpy.types as zt
 from zigpy.zcl import Cluster, foundation
+from zigpy.zcl.helpers import ReportingConfig
 
 from hubd.core.errors import DeviceError, TransientError
 from radios.zigbee.adapter.glue import (
@@ -41,6 +42,7 @@ from radios.zigbee.mapping import (
     IAS_ZONE_TYPE,
     REPORTING,
     SCALING,
+    ReportConfig,
 )
 from radios.zigbee.model import (
     AttributeEvent,
@@ -355,6 +357,15 @@ class ZigpyAdapter:
         except zigpy.exceptions.ZigbeeException as exc:
             raise DeviceError(f"zigbee:group:{group_id}", delivery_words(exc)) from exc
 
+    async def add_to_group(self, ieee: str, group_id: int) -> None:
+        """Make every endpoint of a device a member of a group (ZCL 3.6.2.3.2 Add Group)."""
+        device = self._device(ieee)
+        try:
+            await device.add_to_group(group_id, f"hubd {group_id}")
+        except _ZIGPY_ERRORS as exc:
+            raise DeviceError(f"zigbee:{ieee}", f"could not join group {group_id}: {exc!r}"
+                              ) from exc
+
     async def permit(self, duration_s: float) -> None:
         """Open (or close, with 0) the network for joining, at most 254 s at a time (ZDO)."""
         app = self._require_app()
@@ -393,15 +404,28 @@ class ZigpyAdapter:
                     await _best_effort(ieee, "bind", cluster.bind())
                     await _best_effort(ieee, "configure reporting",
                                        cluster.configure_reporting_multiple(
-                                           {r.attribute_id: (r.min_interval_s, r.max_interval_s,
-                                                             r.reportable_change or 0)
-                                            for r in reports}))
+                                           _reporting(cluster, reports)))
                 reads = [r.attribute_id for r in reports] + list(EXTRA_READS.get(cluster_id, ()))
                 if reads:
                     await _best_effort(ieee, "read", cluster.read_attributes(reads))
             for cluster_id, cluster in ep.out_clusters.items():
                 if cluster_id in _BUTTON_CLIENTS:
                     await _best_effort(ieee, "bind", cluster.bind())
+
+
+def _reporting(cluster: Cluster, reports: tuple[ReportConfig, ...]
+               ) -> dict[foundation.ZCLAttributeDef, ReportingConfig]:
+    """zigpy's reporting configuration for the attributes this cluster defines."""
+    config = {}
+    for report in reports:
+        try:
+            attr_def = cluster.find_attribute(report.attribute_id)
+        except KeyError:
+            continue
+        config[attr_def] = ReportingConfig(min_interval=report.min_interval_s,
+                                           max_interval=report.max_interval_s,
+                                           reportable_change=report.reportable_change or 0)
+    return config
 
 
 def _remover(cluster: Cluster, listener: _CommandListener) -> Callable[[], None]:
