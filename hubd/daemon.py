@@ -140,6 +140,7 @@ class Daemon:
 
     async def _announce_ready(self, hub: Hub) -> None:
         missing = await hub.wait_radios(self.ready_timeout_s)
+        await hub.bus.drain()  # the engine has seen the radios' DeviceJoined before we judge
         if self.engine is not None:
             self._tell(hub, [f"rule {s.rule_id} is disabled: {s.reason}"
                              for s in self.engine.statuses() if not s.is_enabled])
