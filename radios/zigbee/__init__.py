@@ -1,0 +1,1 @@
+"""Zigbee radio: the zigpy adapter driver and its TI Z-Stack coordinator simulator."""
