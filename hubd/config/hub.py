@@ -16,6 +16,7 @@ from pathlib import Path
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
+from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 
 
@@ -83,6 +84,7 @@ class RadiosConfig:
     """``[radios.*]``: one optional table per radio family; absent means not used."""
 
     virtual: VirtualSettings | None = None
+    lutron: LutronSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
