@@ -51,6 +51,7 @@ class SimSession:
         self._out = bytearray()
         self.last_command_t: float | None = None
         self.is_closed = False
+        self._is_prompt_open = False  # a prompt was printed and no line end followed it yet
         if needs_login:
             self._out += LOGIN
 
@@ -95,6 +96,11 @@ class SimSession:
         if is_ignored:
             engine.ignored_commands += 1
             return  # the repeater drops commands that follow too closely
+        if self._is_prompt_open:
+            # The prompt's line ends when a command has been entered, so what follows starts on
+            # a line of its own (clients that read up to "GNET>" rely on it: pylutron does).
+            self._out += b"\r\n"
+            self._is_prompt_open = False
         if text.strip():
             error = execute_line(engine, self, text.strip())
             if error is not None:
@@ -102,6 +108,7 @@ class SimSession:
                 self.emit(f"~ERROR,{int(error)}")
         if MonitoringType.PROMPT in self.monitoring:
             self._out += PROMPT
+            self._is_prompt_open = True
 
     def _login(self, text: str) -> None:
         if self._user is None:
@@ -111,6 +118,7 @@ class SimSession:
         if (self._user, text) == (self.engine.username, self.engine.password):
             self.is_logged_in = True
             self._out += b"\r\n" + PROMPT
+            self._is_prompt_open = True
         else:
             self.engine.failed_logins += 1
             self._user = None

@@ -34,9 +34,9 @@ def integration_report(house: House) -> str:
         group = next((g for g in house.groups.values() if g.room == room), None)
         area_id = group.integration_id if group is not None else next(spare_ids)
         area = ET.SubElement(rooms, "Area", Name=room or "Unassigned", UUID=str(next(uuids)),
-                             IntegrationID=str(area_id),
-                             OccupancyGroupAssignedToID=str(area_id) if group else "0")
+                             IntegrationID=str(area_id))
         if group is not None:
+            area.set("OccupancyGroupAssignedToID", str(area_id))
             ET.SubElement(groups, "OccupancyGroup", UUID=str(next(uuids)),
                           OccupancyGroupNumber=str(area_id))
         device_group = ET.SubElement(ET.SubElement(area, "DeviceGroups"), "DeviceGroup",
