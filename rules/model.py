@@ -78,7 +78,9 @@ class RuleProblem:
         return cls(loc.file, loc.line, loc.field, message, rule_id)
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}: {self.field}: {self.message}"
+        rule = f"rule {self.rule_id}: " if self.rule_id else ""
+        field = f"{self.field}: " if self.field else ""
+        return f"{self.file}:{self.line}: {rule}{field}{self.message}"
 
 
 # -- triggers ---------------------------------------------------------------------------------

@@ -57,6 +57,7 @@ def parse_document(text: str, file: str) -> Document:
         except Invalid as exc:
             doc.problems.append(exc.problem)
     for node in rule_nodes:
+        node = Node(node.node, node.file, "")  # fields are named relative to their rule
         try:
             doc.rules.append(parse_rule(node))
         except Invalid as exc:

@@ -9,7 +9,6 @@ itself: the same timer code, deterministic, with no real sleeping.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import heapq
 import itertools
 import logging
@@ -44,7 +43,7 @@ class TimerHeap:
         self._clock = clock
         self._heap: list[Timer] = []
         self._seq = itertools.count()
-        self._wake = asyncio.Event()
+        self._waker: asyncio.Future[None] | None = None
 
     def __len__(self) -> int:
         return sum(1 for t in self._heap if not t.is_cancelled)
@@ -54,7 +53,7 @@ class TimerHeap:
         timer = Timer(deadline, next(self._seq), callback)
         heapq.heappush(self._heap, timer)
         if self._heap[0] is timer:
-            self._wake.set()
+            self._wake_up()
         return timer
 
     def cancel(self, timer: Timer | None) -> None:
@@ -87,14 +86,25 @@ class TimerHeap:
 
     async def run(self) -> None:
         """Fire timers as their deadlines pass; runs until cancelled."""
+        loop = asyncio.get_running_loop()
         while True:
-            self._wake.clear()
             deadline = self.next_deadline()
             delay_s = MAX_SLEEP_S if deadline is None else deadline - self._clock.time()
             if delay_s > 0:
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._wake.wait(), min(delay_s, MAX_SLEEP_S))
+                # A plain future, not wait_for: in 3.11 wait_for can swallow a cancellation
+                # that races with the wake-up, and then the engine would never stop.
+                self._waker = loop.create_future()
+                handle = loop.call_later(min(delay_s, MAX_SLEEP_S), self._wake_up)
+                try:
+                    await self._waker
+                finally:
+                    handle.cancel()
+                    self._waker = None
             self.fire_due(self._clock.time())
+
+    def _wake_up(self) -> None:
+        if self._waker is not None and not self._waker.done():
+            self._waker.set_result(None)
 
     def clear(self) -> None:
         """Forget every timer (the engine stopped)."""
