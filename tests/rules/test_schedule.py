@@ -29,7 +29,8 @@ def test_daily_time_keeps_local_time_across_spring_forward() -> None:
     seven = TimeTrigger(L, "0", dt.time(7, 0))
     # 2024-03-31: Europe/Berlin goes from UTC+1 to UTC+2 at 02:00 local.
     fires = _fires(seven, _utc(2024, 3, 29, 12), 3)
-    assert fires == [dt.datetime(2024, 3, 30, 6, tzinfo=UTC), dt.datetime(2024, 3, 31, 5, tzinfo=UTC),
+    assert fires == [dt.datetime(2024, 3, 30, 6, tzinfo=UTC),
+                     dt.datetime(2024, 3, 31, 5, tzinfo=UTC),
                      dt.datetime(2024, 4, 1, 5, tzinfo=UTC)]
 
 
