@@ -25,9 +25,10 @@ log = logging.getLogger(__name__)
 Execute = Callable[[Command], Awaitable[CommandResult]]
 
 
-def _settle(future: asyncio.Future[bool], value: bool) -> None:
+def _settle(future: asyncio.Future[bool], value: bool, run: Run) -> None:
     if not future.done():
         future.set_result(value)
+        run.is_parked = False  # busy from now on, even before its task resumes (for settle())
 
 
 class LiveHost:
@@ -100,7 +101,7 @@ class LiveHost:
         key = f"run:{run.run_id}"
         self._persist.save_timer(key, run.rule_id, deadline, self._payload_of(run, path, "delay"))
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        timer = self.timers.call_at(deadline, lambda: _settle(future, True))
+        timer = self.timers.call_at(deadline, lambda: _settle(future, True, run))
         run.is_parked = True
         try:
             await future
@@ -119,12 +120,12 @@ class LiveHost:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
         def fired(watch: Watch, info: TriggerInfo) -> None:
-            _settle(future, True)
+            _settle(future, True, run)
 
         watch = Watch(trigger, fired, run.rule_id)
         self._watcher.add(watch)
         timer = (None if deadline is None
-                 else self.timers.call_at(deadline, lambda: _settle(future, False)))
+                 else self.timers.call_at(deadline, lambda: _settle(future, False, run)))
         run.is_parked = True
         try:
             return await future
