@@ -162,8 +162,8 @@ def _berlin(hh: int, mm: int) -> float:
 async def test_time_trigger_missed_by_less_than_catch_up_runs_once_on_boot() -> None:
     down = make_harness(clock=ManualClock(_berlin(6, 58)))
     await down.start(CLOCKWORK)
-    snapshot = copy.deepcopy(down.persistence)
     await down.stop()
+    snapshot = copy.deepcopy(down.persistence)
     assert snapshot.last_seen() == _berlin(6, 58)  # written at stop
     up = await _reboot(down, snapshot, stop_old=False, text=CLOCKWORK,
                        clock=ManualClock(_berlin(7, 3)))
