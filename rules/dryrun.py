@@ -73,7 +73,7 @@ class DryHost:
         notes: list[CondNote] = []
         env = Env(self._states, self._now, self.mode, run.trace.trigger.trigger_id, self._place,
                   notes)
-        is_true = compile_conditions(conditions)(env)
+        is_true = compile_conditions(conditions, self.name_of)(env)
         note.detail = "; ".join(f"{'✓' if n.is_true else '✗'} {n.text} ({n.detail})"
                                 for n in notes)
         return is_true
@@ -102,11 +102,11 @@ def dry_run(rule: Rule, live: StateStore, states: Iterable[StateEntry], now: flo
         trace.outcome, trace.end_ts = Outcome.FAILED, now
         trace.note = "; ".join(str(p) for p in problems)
         return trace
+    host = DryHost(overlay, now, place, mode, live)
     env = Env(overlay, now, mode, trigger_id, place, trace.conditions)
-    if not compile_conditions(resolved.conditions)(env):
+    if not compile_conditions(resolved.conditions, host.name_of)(env):
         trace.outcome, trace.end_ts = Outcome.CONDITIONS_FALSE, now
         return trace
-    host = DryHost(overlay, now, place, mode, live)
     run = Run(rule.id, trace.run_id, run_context, trace)
     coro = run_actions(host, run, resolved.actions, (), None)
     trace.outcome = Outcome.DONE
