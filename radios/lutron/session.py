@@ -43,13 +43,19 @@ from radios.lutron.codec import (
     parse_message,
 )
 from radios.lutron.framing import LineDecoder, LoginPrompt, PasswordPrompt, Prompt
-from radios.lutron.reports import (
-    ErrorReport,
-    LipReport,
-    MonitoringReport,
-    OutputReport,
-    decode_report,
+from radios.lutron.reports import ErrorReport, MonitoringReport, OutputReport, decode_report
+from radios.lutron.session_events import (
+    LinkLost,
+    LinkReady,
+    ReportReceived,
+    Request,
+    RequestDone,
+    SessionEvent,
+    UnmatchedError,
 )
+
+__all__ = ["LinkLost", "LinkReady", "LipSession", "Phase", "ReportReceived", "Request",
+           "RequestDone", "SessionEvent", "SessionStats", "UnmatchedError"]
 
 
 class Phase(StrEnum):
@@ -75,58 +81,6 @@ CONFIGURATION: tuple[LipMessage, ...] = (
 PROBE = monitoring_query(MonitoringType.BUTTON)
 
 
-@dataclass(frozen=True, slots=True)
-class Request:
-    """A line the hub wants written for one of its commands."""
-
-    token: str  # the driver's handle: the Command's id
-    message: LipMessage
-    integration_id: int
-    expect_level_pct: float | None = None  # a level set: confirmed by the echo of this level
-    deadline: float | None = None  # monotonic; not written after it
-
-
-@dataclass(frozen=True, slots=True)
-class LinkReady:
-    """The repeater is configured and synced (again, if ``is_resync``)."""
-
-    is_resync: bool
-
-
-@dataclass(frozen=True, slots=True)
-class LinkLost:
-    """The session gave up the link; ``is_fatal``: retrying will not help (bad credentials)."""
-
-    detail: str
-    is_fatal: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RequestDone:
-    """How a request ended."""
-
-    token: str
-    status: CommandStatus
-    error: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class ReportReceived:
-    """A report from the repeater; ``echo_of`` is the token of our command it confirms."""
-
-    report: LipReport
-    echo_of: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class UnmatchedError:
-    """~ERROR for a line that was not one of the hub's commands (a sync query, or too late)."""
-
-    report: ErrorReport
-    line: str | None
-
-
-SessionEvent = LinkReady | LinkLost | RequestDone | ReportReceived | UnmatchedError
 
 
 @dataclass(slots=True)
