@@ -18,7 +18,7 @@ from radios.zigbee.sim.commands import AddrMode, Rsp, Status
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.kinds import DeviceSpec
 from radios.zigbee.sim.mt import MtFrame
-from radios.zigbee.sim.nvram import SYS_ZSTACK, ExNv, NvStore
+from radios.zigbee.sim.nvram import SYS_ZSTACK, ExNv, NibField, NvStore, OsalNv, nib_get, osal
 from radios.zigbee.sim.wire import format_ieee, ieee_bytes, short_bytes, u8, u16, u32
 from radios.zigbee.sim.zdo import LogicalType, NodeInfo, SimpleDescriptor, ZdoCluster, answer
 
@@ -88,21 +88,30 @@ class Network:
 
     # --- devices ----------------------------------------------------------------------------
 
-    def add(self, spec: DeviceSpec, *, is_joined: bool) -> SimDevice:
-        """Put a device in radio range: already joined, or waiting for a permit-join window."""
+    def add(self, spec: DeviceSpec, *, is_joined: bool, nwk: int | None = None) -> SimDevice:
+        """Put a device in radio range: already joined (to the network in NV), or waiting for
+        a permit-join window."""
         if spec.ieee in self.devices:
             raise ValueError(f"device {format_ieee(spec.ieee)} exists already")
-        device = SimDevice(spec, self._free_nwk())
+        device = SimDevice(spec, nwk if nwk is not None else self._free_nwk())
         device.link = self
-        self.devices[spec.ieee] = device
         if is_joined:
-            if self.identity is None:
-                raise ValueError("devices can be pre-joined only to a formed, running network")
-            device.joined_ext_pan = self.identity.extended_pan_id
+            ext_pan = self._formed_ext_pan()
+            if ext_pan is None:
+                raise ValueError("devices can be pre-joined only to a formed network")
+            device.joined_ext_pan = ext_pan
             self._remember(device)
         else:
             self._join_queue.append(spec.ieee)
+        self.devices[spec.ieee] = device
         return device
+
+    def _formed_ext_pan(self) -> int | None:
+        if self.identity is not None:
+            return self.identity.extended_pan_id
+        if self.nv.get(osal(OsalNv.BDBNODEISONANETWORK)) != b"\x01":
+            return None
+        return nib_get(self.nv.get(osal(OsalNv.NIB)), NibField.EXTENDED_PAN_ID, 8)
 
     def is_reachable(self, device: SimDevice) -> bool:
         """Whether the device is on the network the coordinator runs now."""

@@ -128,13 +128,15 @@ class Simulator:
         ieee: int | str,
         *,
         is_joined: bool = False,
+        nwk: int | None = None,
         manufacturer: str = "hubd-sim",
         model: str | None = None,
     ) -> SimDevice:
-        """A device in range: joined already, or joining at the next permit-join window."""
+        """A device in range: joined already (to the network in NV; keep its ``nwk`` to match
+        the host's database), or joining at the next permit-join window."""
         address = parse_ieee(ieee) if isinstance(ieee, str) else ieee
         spec = DeviceSpec(address, kind, manufacturer=manufacturer, model=model)
-        return self.engine.network.add(spec, is_joined=is_joined)
+        return self.engine.network.add(spec, is_joined=is_joined, nwk=nwk)
 
     def add_devices(
         self, kinds: Iterable[DeviceKind], *, is_joined: bool = False

@@ -27,9 +27,7 @@ def compress(names: list[str]) -> list[str]:
     return lines
 
 
-async def test_startup_sequence_is_the_checked_in_one(
-    sim: Simulator, make_app: AppFactory
-) -> None:
+async def test_startup_sequence_is_the_checked_in_one(sim: Simulator, make_app: AppFactory) -> None:
     app = await make_app(sim)
     first = list(sim.requests_seen)
     await app.shutdown()

@@ -1,0 +1,158 @@
+"""The demo's Zigbee radio: a simulated coordinator on a pty with a house full of devices.
+
+``demo_coordinator(n_devices=24, state_path=...)`` starts the simulator with a mix of devices
+that join when the hub opens the network; with ``state_path`` the stick's NV and the joined
+devices are saved on exit and come back already joined on the next run. The yielded
+DemoCoordinator has ``path`` (what zigpy opens) and the house's physical events.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import random
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from radios.zigbee.sim.devices import SimDevice
+from radios.zigbee.sim.kinds import DeviceKind
+from radios.zigbee.sim.nvram import NvStore
+from radios.zigbee.sim.simulator import Simulator
+from radios.zigbee.sim.wire import format_ieee, parse_ieee
+from radios.zigbee.sim.zstack import ZStackConfig
+
+# The order devices are handed out in: a door sensor and the light it switches come first.
+HOUSE_MIX: tuple[DeviceKind, ...] = (
+    DeviceKind.CONTACT_SENSOR,
+    DeviceKind.CT_LIGHT,
+    DeviceKind.MOTION_SENSOR,
+    DeviceKind.ON_OFF_LIGHT,
+    DeviceKind.TEMP_HUMIDITY_SENSOR,
+    DeviceKind.SMART_PLUG,
+    DeviceKind.REMOTE,
+    DeviceKind.DOOR_LOCK,
+    DeviceKind.THERMOSTAT,
+)
+DEMO_IEEE_BASE = 0x000D6F0000000000
+
+
+def demo_ieee(index: int) -> str:
+    """The IEEE address of the demo's device number ``index`` (from 1)."""
+    return format_ieee(DEMO_IEEE_BASE + index)
+
+
+@dataclass
+class DemoCoordinator:
+    """The running demo radio: where zigpy connects, and the house's physical events."""
+
+    sim: Simulator
+    rng: random.Random = field(default_factory=random.Random)
+
+    @property
+    def path(self) -> str:
+        """The serial path zigpy opens."""
+        return self.sim.path
+
+    def _of(self, kind: DeviceKind) -> list[SimDevice]:
+        return [d for d in self.sim.devices if d.kind is kind and d.joined_ext_pan is not None]
+
+    def door(self, *, is_open: bool, index: int = 0) -> bool:
+        """Open or close a door (contact sensor); False if no such sensor has joined."""
+        sensors = self._of(DeviceKind.CONTACT_SENSOR)
+        if index >= len(sensors):
+            return False
+        if is_open:
+            sensors[index].open()
+        else:
+            sensors[index].close()
+        return True
+
+    def motion(self, *, is_active: bool = True) -> bool:
+        """Someone walks past a motion sensor."""
+        sensors = self._of(DeviceKind.MOTION_SENSOR)
+        if not sensors:
+            return False
+        self.rng.choice(sensors).motion(is_active)
+        return True
+
+    def temperature_drift(self) -> bool:
+        """Every climate sensor's temperature moves a little."""
+        sensors = self._of(DeviceKind.TEMP_HUMIDITY_SENSOR)
+        for sensor in sensors:
+            current = int(sensor.endpoint.clusters[0x0402].get(0x0000)) / 100
+            sensor.set_temperature(round(current + self.rng.uniform(-0.3, 0.3), 2))
+        return bool(sensors)
+
+    def button(self, button: int = 1) -> bool:
+        """Someone presses a remote's button."""
+        remotes = self._of(DeviceKind.REMOTE)
+        if not remotes:
+            return False
+        self.rng.choice(remotes).press(button)
+        return True
+
+    def random_event(self) -> str:
+        """One physical event picked at random; returns what happened."""
+        events: dict[str, Callable[[], bool]] = {
+            "door opened": lambda: self.door(is_open=True),
+            "door closed": lambda: self.door(is_open=False),
+            "motion": self.motion,
+            "temperature drift": self.temperature_drift,
+            "button pressed": lambda: self.button(self.rng.randint(1, 4)),
+        }
+        name = self.rng.choice(list(events))
+        return name if events[name]() else "nothing"
+
+    async def run_activity(self, interval_s: float) -> None:
+        """Make a physical event every ``interval_s`` until cancelled."""
+        while True:
+            await asyncio.sleep(interval_s)
+            self.random_event()
+
+
+def _load(path: Path | None) -> tuple[NvStore | None, list[dict[str, object]]]:
+    if path is None or not path.exists():
+        return None, []
+    raw = json.loads(path.read_text())
+    return NvStore.from_json(raw["nv"]), list(raw["devices"])
+
+
+def _save(path: Path, sim: Simulator) -> None:
+    devices = [
+        {"ieee": format_ieee(d.ieee), "kind": str(d.kind), "nwk": d.nwk,
+         "is_joined": d.joined_ext_pan is not None}
+        for d in sim.devices
+    ]  # fmt: skip
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"nv": sim.nv.to_json(), "devices": devices}))
+    tmp.replace(path)
+
+
+@asynccontextmanager
+async def demo_coordinator(
+    n_devices: int = 24, *, state_path: Path | None = None, baud_rate: int | None = None
+) -> AsyncIterator[DemoCoordinator]:
+    """A simulated coordinator on a pty with ``n_devices`` devices of every kind."""
+    nv, saved = _load(state_path)
+    sim = Simulator(ZStackConfig(addr_table_size=max(64, n_devices + 8)), nv, baud_rate=baud_rate)
+    await sim.start_pty()
+    try:
+        known = {str(d["ieee"]) for d in saved}
+        for entry in saved:
+            nwk = entry["nwk"]
+            sim.add_device(
+                DeviceKind(str(entry["kind"])),
+                parse_ieee(str(entry["ieee"])),
+                is_joined=bool(entry["is_joined"]),
+                nwk=nwk if isinstance(nwk, int) else None,
+            )
+        for index in range(1, n_devices + 1):
+            if demo_ieee(index) not in known:
+                sim.add_device(HOUSE_MIX[(index - 1) % len(HOUSE_MIX)], demo_ieee(index))
+        yield DemoCoordinator(sim)
+    finally:
+        if state_path is not None:
+            _save(state_path, sim)
+        await sim.close()
