@@ -6,16 +6,17 @@ import asyncio
 import dataclasses
 import os
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
+from typing import Any
 
 import click
 
 import hubd
 from hubd.config import HubConfig, check_file, load_config
 from hubd.core.errors import ConfigError, HubError
-from hubd.daemon import Daemon, Extra
-from hubd.demo import DemoPrinter
-from hubd.hub import Hub
+from hubd.daemon import Daemon
+from hubd.demo import run_demo
 from hubd.log import setup_logging
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
@@ -41,9 +42,9 @@ def _load(path: Path) -> HubConfig:
         raise  # unreachable: _fail exits
 
 
-def _run(daemon: Daemon) -> None:
+def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(daemon.run())
+        asyncio.run(main)
     except* ConfigError as group:
         _fail(f"stopped: {group.exceptions[0]}")
     except* HubError as group:
@@ -57,7 +58,7 @@ def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
     config = _load(config_path)
     setup_logging(config.log.level)
-    _run(Daemon(config))
+    _run(Daemon(config).run())
 
 
 @main.command()
@@ -71,19 +72,10 @@ def run(config_path: Path) -> None:
 def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
     config = _load(config_path)
-    radios = config.radios
-    if radios.virtual is not None:
-        virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
-        radios = dataclasses.replace(radios, virtual=virtual)
     config = dataclasses.replace(
-        config, radios=radios, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
+        config, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
     setup_logging(log_level)
-
-    async def printer(hub: Hub) -> None:
-        await DemoPrinter(hub).run()
-
-    extras: list[Extra] = [printer]
-    _run(Daemon(config, extras=extras))
+    _run(run_demo(config, activity_s))
     click.echo("demo stopped cleanly")
 
 

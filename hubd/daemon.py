@@ -28,6 +28,7 @@ from hubd.store import Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from radios.base import RadioDriver
+from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
 from rules.engine import EngineSettings, RuleEngine
 from rules.parse import load_rules_dir
@@ -99,6 +100,8 @@ class Daemon:
         radios = self.config.radios
         if radios.virtual is not None:
             drivers.append(VirtualDriver(radios.virtual, self.clock))
+        if radios.lutron is not None:
+            drivers.append(LutronDriver(radios.lutron, self.clock))
         return drivers
 
     def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot

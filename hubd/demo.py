@@ -1,10 +1,17 @@
-"""`hubd demo`: the real daemon on simulated radios, telling a person what happens in the house."""
+"""`hubd demo`: the real daemon on simulated radios, telling a person what happens in the house.
+
+The radios are the real drivers on real byte streams: the virtual radio in process, a simulated
+Lutron RA2 repeater on a pty. Everything else is the daemon as systemd runs it.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import sys
 from typing import TextIO
 
+from hubd.config import HubConfig
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
@@ -15,7 +22,9 @@ from hubd.core.events import (
     RadioHealth,
     StateChanged,
 )
+from hubd.daemon import Daemon
 from hubd.hub import Hub
+from radios.lutron.sim.demo import demo_repeater
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
          RadioHealth, Notice)
@@ -69,3 +78,21 @@ class DemoPrinter:
                 self._line("radio", f"{radio} {status}: {detail}")
             case Notice(source=source, message=message):
                 self._line("notice", f"{source}: {message}")
+
+
+async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout) -> None:
+    """Start the simulators, point the config at them, and run the daemon until stopped."""
+    radios = config.radios
+    async with contextlib.AsyncExitStack() as stack:
+        if radios.virtual is not None:
+            virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
+            radios = dataclasses.replace(radios, virtual=virtual)
+        if radios.lutron is None:
+            lutron = await stack.enter_async_context(
+                demo_repeater("serial", activity_interval_s=activity_s * 4))
+            radios = dataclasses.replace(radios, lutron=lutron)
+
+        async def printer(hub: Hub) -> None:
+            await DemoPrinter(hub, out).run()
+
+        await Daemon(dataclasses.replace(config, radios=radios), extras=[printer]).run()

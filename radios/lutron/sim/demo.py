@@ -28,7 +28,7 @@ DEMO_DEVICES: tuple[LutronDeviceConfig, ...] = (
     LutronDeviceConfig(DINING, "Dining lights", K.DIMMER, "Dining room"),
     LutronDeviceConfig(LIVING_LAMPS, "Living lamps", K.DIMMER, "Living room"),
     LutronDeviceConfig(KITCHEN, "Kitchen pendants", K.DIMMER, "Kitchen"),
-    LutronDeviceConfig(PORCH, "Porch light", K.SWITCH, "Porch"),
+    LutronDeviceConfig(PORCH, "Porch sconce", K.SWITCH, "Porch"),
     LutronDeviceConfig(LIVING_SHADE, "Living shade", K.SHADE, "Living room"),
     LutronDeviceConfig(LIVING_PICO, "Living Pico", K.PICO, "Living room", PICO_BUTTONS),
     LutronDeviceConfig(ENTRY_KEYPAD, "Entry keypad", K.KEYPAD, "Entry", (1, 2, 3, 4, 5, 6, 7)),

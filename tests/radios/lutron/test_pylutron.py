@@ -33,7 +33,7 @@ async def test_pylutron_logs_in_monitors_sets_levels_and_sees_errors(sim: Lutron
     await asyncio.to_thread(lutron.load_xml_db)
     outputs = {o.name: o for area in lutron.areas for o in area.outputs}
     keypads = {k.name: k for area in lutron.areas for k in area.keypads}
-    assert {"Dining lights", "Porch light", "Living shade"} <= set(outputs)
+    assert {"Dining lights", "Porch sconce", "Living shade"} <= set(outputs)
     assert [b.component_number for b in keypads["Living Pico"].buttons] == [2, 3, 4, 5, 6]
     assert outputs["Living shade"].__class__.__name__ == "Shade"
 
