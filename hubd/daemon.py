@@ -78,10 +78,6 @@ class Daemon:
             store_task = group.create_task(writer.run(), name="store")
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
-            await asyncio.sleep(0)  # let the listeners subscribe before anything is published
-            engine = self.engine = self._rule_engine(hub, writer, snapshot)
-            if engine is not None:
-                tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
                     supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
@@ -89,7 +85,8 @@ class Daemon:
             if interval is not None:
                 tasks.append(group.create_task(watchdog_loop(self.notifier, interval),
                                                name="watchdog"))
-            tasks.append(group.create_task(self._announce_ready(hub), name="ready"))
+            tasks.append(group.create_task(
+                self._start_rules_then_ready(group, tasks, hub, writer, snapshot), name="ready"))
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
@@ -117,9 +114,7 @@ class Daemon:
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
-        # Unknown devices are normal before the radios have announced theirs: the engine retries
-        # on DeviceJoined, and what is still unresolved is told once the radios are up.
-        engine.load(rules)
+        problems += engine.load(rules)
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -141,12 +136,24 @@ class Daemon:
             log.warning("event=rule_problem problem=%r", problem)
             hub.bus.publish(Notice("rules", problem, now, Context.new(Origin.SYSTEM), "warning"))
 
-    async def _announce_ready(self, hub: Hub) -> None:
+    async def _start_rules_then_ready(self, group: asyncio.TaskGroup,
+                                      tasks: list[asyncio.Task[None]], hub: Hub,
+                                      writer: WriteBehind, snapshot: Snapshot) -> None:
+        """Once the radios have announced their devices, start the rules, then say READY=1.
+
+        Rules start after the radios so that references resolve, restored timers find their
+        devices, and "hub started" means the hub can act.
+        """
         missing = await hub.wait_radios(self.ready_timeout_s)
-        await hub.bus.drain()  # the engine has seen the radios' DeviceJoined before we judge
-        if self.engine is not None:
-            self._tell(hub, [f"rule {s.rule_id} is disabled: {s.reason}"
-                             for s in self.engine.statuses() if not s.is_enabled])
+        await hub.bus.drain()
+        engine = self.engine = self._rule_engine(hub, writer, snapshot)
+        if engine is not None:
+            tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
+            try:
+                async with asyncio.timeout(self.ready_timeout_s):
+                    await engine.ready.wait()
+            except TimeoutError:
+                log.error("event=rules_not_ready timeout_s=%s", self.ready_timeout_s)
         states = ", ".join(f"{h.radio} {h.status}" for h in hub.health.values())
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:

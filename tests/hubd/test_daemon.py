@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -140,3 +141,77 @@ def _state_rows(db: Path) -> int:
             return int(conn.execute("SELECT count(*) FROM state").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
+
+
+RULES_TOML = """
+[hub]
+state_dir = "{state}"
+
+[store]
+write_interval_s = 0.02
+
+[rules]
+dir = "rules"
+
+[radios.virtual]
+devices = [{{ address = "2", name = "Porch light", kind = "switch" }}]
+"""
+
+DELAYED_RULE = """
+rules:
+  - id: porch-later
+    triggers: [{kind: hub_started}]
+    conditions: [{kind: mode, mode: home}]
+    actions:
+      - {kind: set_mode, mode: away}
+      - {kind: delay, duration: 3s}
+      - {kind: command, device: Porch light, command: switch.on}
+"""
+
+
+def test_a_delay_pending_across_sigkill_fires_at_its_deadline(tmp_path: Path,
+                                                               notify: NotifySocket) -> None:
+    """First boot arms a 3 s delay; SIGKILL; the second boot (mode now away, so the rule does not
+    start again) resumes the persisted delay and the light goes on at the original deadline."""
+    (tmp_path / "rules").mkdir()
+    (tmp_path / "rules" / "porch.yaml").write_text(DELAYED_RULE)
+    config = tmp_path / "hub.toml"
+    config.write_text(RULES_TOML.format(state=tmp_path / "state"))
+    db = tmp_path / "state" / "hubd.sqlite3"
+    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        notify.wait_for("READY=1")
+        deadline = _wait_row(db, "SELECT deadline FROM timers")
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert _wait_row(db, "SELECT value FROM state WHERE attribute = 'switch.on'") == "false"
+
+    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        switched_at = float(_wait_row(
+            db, "SELECT ts FROM state WHERE attribute = 'switch.on' AND value = 'true'",
+            timeout_s=15))
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    assert deadline <= switched_at < deadline + 2.0
+
+
+def _wait_row(db: Path, query: str, timeout_s: float = 10.0) -> Any:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if db.exists():
+            try:
+                with sqlite3.connect(db, timeout=1) as conn:
+                    row = conn.execute(query).fetchone()
+                if row is not None:
+                    return row[0]
+            except sqlite3.OperationalError:
+                pass
+        time.sleep(0.05)
+    raise AssertionError(f"nothing for {query!r} in {timeout_s} s")
