@@ -173,3 +173,38 @@ def _ping() -> Any:
     from zigpy_znp import commands as c
 
     return c.SYS.Ping.Req()
+
+
+async def test_bind_reporting_and_leave(sim: Simulator, make_app: AppFactory) -> None:
+    app = await make_app(sim)
+    sim.add_device(DeviceKind.SMART_PLUG, LIGHT)
+    device = await join(app, sim, LIGHT)
+    metering = device.endpoints[1].in_clusters[0x0702]
+    rsp = await metering.bind()
+    assert rsp[0] == 0  # ZDO SUCCESS
+    assert sim.device(LIGHT).node.bindings[0].cluster_id == 0x0702
+    await metering.configure_reporting("instantaneous_demand", 1, 300, 5)
+    config = sim.device(LIGHT).reporting[0x0702][0x0400]
+    assert (config.min_interval_s, config.max_interval_s, config.reportable_change) == (1, 300, 5)
+    left = asyncio.Event()
+
+    class Listener:
+        def device_left(self, dev: zigpy.device.Device) -> None:
+            left.set()
+
+    app.add_listener(Listener())
+    sim.device(LIGHT).leave()
+    async with asyncio.timeout(5):
+        await left.wait()
+
+
+async def test_line_emulation_at_115200_baud(make_app: AppFactory) -> None:
+    sim = Simulator(baud_rate=115200)
+    await sim.start_pty()
+    try:
+        app = await make_app(sim)
+        assert app.state.node_info.nwk == 0x0000
+        assert sim._transport is not None and sim._transport.byte_time_s == 10 / 115200
+        assert sim.unknown_requests == []
+    finally:
+        await sim.close()
