@@ -32,7 +32,8 @@ from radios.zigbee.sim.commands import (
     describe,
     srsp,
 )
-from radios.zigbee.sim.handlers import HANDLERS, reboot
+from radios.zigbee.sim.handlers import HANDLERS
+from radios.zigbee.sim.lifecycle import reboot
 from radios.zigbee.sim.mt import CommandType, MtDecoder, MtFrame, Subsystem
 from radios.zigbee.sim.network import Network
 from radios.zigbee.sim.nvram import NvStore, factory_nv
