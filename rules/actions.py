@@ -13,7 +13,7 @@ skips straight to its path and re-enters the delay or wait there with the saved 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Protocol
 
 from hubd.core.model import Context
@@ -83,6 +83,10 @@ class RunHost(Protocol):
         """A device's name, for traces."""
         ...
 
+    def describe(self, action: CommandAction) -> str:
+        """A command action for traces (hosts may cache it: it never changes)."""
+        ...
+
     async def command(self, run: Run, action: CommandAction, note: StepNote) -> None:
         """Send a command and record its result in the note."""
         ...
@@ -112,8 +116,26 @@ class RunHost(Protocol):
 ChecksByConditions = Mapping[int, Check]
 
 
+_PATH_TEXT: dict[Path, str] = {}
+
+
+def describe_command(action: CommandAction, name_of: Callable[[str], str]) -> str:
+    """``switch.on Hall light`` (with arguments, if any)."""
+    args = f" {dict(action.args)}" if action.args else ""
+    return f"{action.command} {name_of(action.device)}{args}"
+
+
+def _path_text(path: Path) -> str:
+    text = _PATH_TEXT.get(path)
+    if text is None:
+        if len(_PATH_TEXT) > 10_000:
+            _PATH_TEXT.clear()
+        text = _PATH_TEXT[path] = "/".join(str(p) for p in path)
+    return text
+
+
 def _begin(host: RunHost, run: Run, path: Path, kind: str, text: str) -> StepNote:
-    note = StepNote("/".join(str(p) for p in path), kind, text, host.now())
+    note = StepNote(_path_text(path), kind, text, host.now())
     steps = run.trace.steps
     if len(steps) < MAX_STEPS_TRACED:
         steps.append(note)
@@ -142,12 +164,20 @@ async def run_actions(host: RunHost, run: Run, actions: tuple[Action, ...], pref
         await run_action(host, run, actions[i], (*prefix, i), sub)
 
 
+async def run_commands(host: RunHost, run: Run, actions: tuple[Action, ...]) -> None:
+    """Run a list made only of commands (the common "door → light" rule), without the walk."""
+    for i, action in enumerate(actions):
+        if isinstance(action, CommandAction):
+            note = _begin(host, run, (i,), "command", host.describe(action))
+            await host.command(run, action, note)
+            note.end_ts = host.now()
+
+
 async def run_action(host: RunHost, run: Run, action: Action, path: Path,
                      resume: Path | None) -> None:
     """Run one action; containers recurse, leaves go to the host."""
     if isinstance(action, CommandAction):
-        note = _begin(host, run, path, "command", f"{action.command} {host.name_of(action.device)}"
-                      + (f" {dict(action.args)}" if action.args else ""))
+        note = _begin(host, run, path, "command", host.describe(action))
         await host.command(run, action, note)
         _end(host, note, "done")
     elif isinstance(action, SceneAction):
@@ -181,9 +211,7 @@ async def _scene(host: RunHost, run: Run, action: SceneAction, path: Path) -> No
     failed = 0
     for command in action.commands:
         # Sequential, not gathered: radios pace their own frames; order stays as written.
-        sub = _begin(host, run, (*path, command.device), "command",
-                     f"{command.command} {host.name_of(command.device)}"
-                     + (f" {dict(command.args)}" if command.args else ""))
+        sub = _begin(host, run, (*path, command.device), "command", host.describe(command))
         await host.command(run, command, sub)
         _end(host, sub, "done")
         failed += sub.status in ("failed", "expired")

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 
 from hubd.core.model import Context, Origin, new_id, rule_origin
 from hubd.core.state import StateEntry, StateStore
-from rules.actions import Path, Run, StopRun, run_actions
+from rules.actions import Path, Run, StopRun, describe_command, run_actions
 from rules.evaluate import Env, compile_conditions
 from rules.model import CommandAction, Condition, Rule, Trigger
 from rules.resolve import Resolver
@@ -52,6 +52,10 @@ class DryHost:
         """A device's name, for traces."""
         device = self._live.get_device(device_id)
         return device.name if device is not None and device.name else device_id
+
+    def describe(self, action: CommandAction) -> str:
+        """A command action for traces."""
+        return describe_command(action, self.name_of)
 
     async def command(self, run: Run, action: CommandAction, note: StepNote) -> None:
         """Record the command that would be sent."""

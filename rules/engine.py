@@ -34,12 +34,20 @@ from hubd.core.events import (
     Notice,
     StateChanged,
 )
-from hubd.core.model import Command, Context, new_id
+from hubd.core.model import Command, Context
 from hubd.core.state import StateEntry, StateStore
-from rules.actions import Path, Run, StopRun, run_actions
+from rules.actions import Path, Run, StopRun, run_actions, run_commands
 from rules.evaluate import Env
 from rules.host import LiveHost
-from rules.model import HubStartedTrigger, Rule, RuleProblem, RunMode, SunTrigger, TimeTrigger
+from rules.model import (
+    CommandAction,
+    HubStartedTrigger,
+    Rule,
+    RuleProblem,
+    RunMode,
+    SunTrigger,
+    TimeTrigger,
+)
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer
 from rules.resolve import Resolver
 from rules.restore import resume_timers
@@ -69,7 +77,8 @@ class EngineSettings:
     timezone: str = "UTC"
     traces_per_rule: int = 20
     command_deadline_s: float = 10.0
-    trace_flush_s: float = 1.0
+    trace_flush_s: float = 0.5
+    trace_flush_batch: int = 200  # traces serialised per flush tick, at most
     last_seen_every_s: float = 60.0
     default_mode: str = "home"
 
@@ -109,7 +118,7 @@ class RuleEngine:
         self._saved_timers: list[SavedTimer] = []
         self._saved_traces: dict[str, list[str]] = {}
         self._last_seen: float | None = None
-        self._unsaved: list[Trace] = []
+        self._unsaved: dict[str, deque[Trace]] = {}
         self._sub: Subscription | None = None
         self._is_stopping = False
         self.mode = s.default_mode
@@ -158,6 +167,7 @@ class RuleEngine:
         if rule is None:
             return
         slot.enable(self._host.compile(rule.conditions))
+        slot.is_plain = all(isinstance(a, CommandAction) for a in rule.actions)
         if self._sub is None:
             return  # registered by run(), which needs the loop for schedules
         self._watch_triggers(slot)
@@ -188,6 +198,7 @@ class RuleEngine:
                 run.task.cancel()
 
     def _on_device_joined(self) -> None:
+        self._watcher.relabel()
         for slot in self._slots.values():
             if slot.is_unresolved and not self._try_activate(slot):
                 log.info("event=rule_enabled rule=%s reason=devices_known", slot.rule.id)
@@ -256,7 +267,7 @@ class RuleEngine:
             return
         context = info.context.child(slot.origin)
         now = self._clock.time()
-        trace = Trace(rule.id, new_id(), info, now, context.id, context.depth)
+        trace = Trace(rule.id, context.id, info, now, context.id, context.depth)
         if info.kind in ("time", "sun"):
             self._persist.set_meta("last_seen", repr(now))
         if context.depth > self.settings.max_depth:
@@ -264,8 +275,8 @@ class RuleEngine:
             log.warning("event=rule_loop_dropped rule=%s depth=%d", rule.id, context.depth)
             return self._keep(slot, trace, Outcome.DROPPED_DEPTH,
                               f"context depth {context.depth} > {self.settings.max_depth}")
-        env = Env(self._state, now, self.mode, info.trigger_id, self._place, trace.conditions)
-        if not slot.check(env):
+        if rule.conditions and not slot.check(
+                Env(self._state, now, self.mode, info.trigger_id, self._place, trace.conditions)):
             return self._keep(slot, trace, Outcome.CONDITIONS_FALSE)
         if self._is_storm(slot):
             return self._storm(slot, trace)
@@ -335,7 +346,9 @@ class RuleEngine:
         rule = slot.resolved
         outcome, note = Outcome.DONE, ""
         try:
-            if rule is not None:
+            if rule is not None and slot.is_plain and run.resume is None:
+                await run_commands(self._host, run, rule.actions)  # the common case, lean
+            elif rule is not None:
                 await run_actions(self._host, run, rule.actions, (), run.resume)
         except StopRun as stop:
             outcome, note = stop.outcome, stop.reason
@@ -365,18 +378,31 @@ class RuleEngine:
         trace.note = trace.note or note
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
-        self._unsaved.append(trace)
+        pending = self._unsaved.get(trace.rule_id)
+        if pending is None:
+            pending = self._unsaved[trace.rule_id] = deque(maxlen=self.settings.traces_per_rule)
+        pending.append(trace)
 
-    def flush_traces(self) -> None:
-        """Save traces not yet saved (at most the last ``traces_per_rule`` of each rule)."""
-        pending, self._unsaved = self._unsaved, []
-        keep = self.settings.traces_per_rule
-        by_rule: dict[str, deque[Trace]] = {}
-        for trace in pending:
-            by_rule.setdefault(trace.rule_id, deque(maxlen=keep)).append(trace)
-        for rule_id, traces in by_rule.items():
-            for trace in traces:
-                self._persist.save_trace(rule_id, trace.start_ts, trace.to_json())
+    def flush_traces(self, limit: int | None = None) -> int:
+        """Save finished traces not yet saved, at most ``limit`` (round robin over rules).
+
+        Write-behind and bounded: a tick never blocks the loop for long, and a busy rule's older
+        traces are superseded (only the last ``traces_per_rule`` of each rule wait to be saved).
+        """
+        saved = 0
+        pending = self._unsaved
+        while pending and (limit is None or saved < limit):
+            rule_id = next(iter(pending))
+            traces = pending.pop(rule_id)
+            trace = traces.popleft()
+            if traces:
+                pending[rule_id] = traces  # to the back of the line
+            self._persist.save_trace(rule_id, trace.start_ts, trace.to_json())
+            saved += 1
+        return saved
+
+    def _flush_tick(self) -> None:
+        self.flush_traces(self.settings.trace_flush_batch)
 
     def _adopt_traces(self, slot: Slot) -> None:
         for body in self._saved_traces.pop(slot.rule.id, []):
@@ -448,7 +474,7 @@ class RuleEngine:
 
     def _housekeeping(self) -> None:
         s = self.settings
-        self._every(s.trace_flush_s, self.flush_traces)
+        self._every(s.trace_flush_s, self._flush_tick)
         self._every(s.last_seen_every_s,
                     lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
 

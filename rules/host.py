@@ -11,7 +11,7 @@ from hubd.core.clock import Clock
 from hubd.core.events import CommandResult, Notice
 from hubd.core.model import Capability, Command, rule_origin
 from hubd.core.state import StateStore
-from rules.actions import Path, Run
+from rules.actions import Path, Run, describe_command
 from rules.evaluate import Check, Env, compile_conditions
 from rules.model import CommandAction, Condition, Trigger
 from rules.persistence import NO_DEADLINE, RulePersistence
@@ -53,6 +53,7 @@ class LiveHost:
         self._payload_of = payload_of
         self._checks: dict[int, tuple[tuple[Condition, ...], Check]] = {}
         self._commands: dict[str, tuple[Capability, str]] = {}
+        self._texts: dict[int, tuple[CommandAction, str]] = {}
         self.is_stopping = False
 
     def compile(self, conditions: tuple[Condition, ...]) -> Check:
@@ -67,6 +68,7 @@ class LiveHost:
     def forget_compiled(self) -> None:
         """Drop compiled conditions (rules were replaced)."""
         self._checks.clear()
+        self._texts.clear()
 
     def now(self) -> float:
         """Wall-clock time."""
@@ -75,6 +77,13 @@ class LiveHost:
     def name_of(self, device_id: str) -> str:
         """A device's name, for traces."""
         return self._watcher.name_of(device_id)
+
+    def describe(self, action: CommandAction) -> str:
+        """A command action for traces, made once per action."""
+        cached = self._texts.get(id(action))
+        if cached is None or cached[0] is not action:
+            cached = self._texts[id(action)] = (action, describe_command(action, self.name_of))
+        return cached[1]
 
     async def command(self, run: Run, action: CommandAction, note: StepNote) -> None:
         """Hand a command to the daemon's executor; the note gets the CommandResult."""

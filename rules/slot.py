@@ -19,15 +19,16 @@ def _never(env: object) -> bool:
 class Slot:
     """One loaded rule (as written and as resolved) and everything live about it."""
 
-    __slots__ = ("check", "dropped", "is_enabled", "is_skip_logged", "is_unresolved", "origin",
-                 "queue", "reason", "resolved", "rule", "run_times", "runs", "skipped", "started",
-                 "traces", "watches")
+    __slots__ = ("check", "dropped", "is_enabled", "is_plain", "is_skip_logged", "is_unresolved",
+                 "origin", "queue", "reason", "resolved", "rule", "run_times", "runs", "skipped",
+                 "started", "traces", "watches")
 
     def __init__(self, rule: Rule, traces_per_rule: int) -> None:
         self.rule = rule
         self.resolved: Rule | None = None
         self.is_enabled = False
         self.is_unresolved = False
+        self.is_plain = False  # only commands: runs skip the interpreter
         self.reason = "not loaded yet"
         self.origin = rule_origin(rule.id)
         self.check: Check = _never

@@ -33,7 +33,11 @@ class Outcome(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class TriggerInfo:
-    """What started a run: which trigger, and the event (if any) behind it."""
+    """What started a run: which trigger, and the event (if any) behind it.
+
+    For state and numeric triggers ``text`` names the device and attribute only; ``describe()``
+    adds the change (old → new), so the hot path does no formatting.
+    """
 
     trigger_id: str
     kind: str
@@ -44,6 +48,18 @@ class TriggerInfo:
     attribute: str = ""
     old: Value = None
     new: Value = None
+
+    def describe(self) -> str:
+        """The trigger for people: ``Front door contact.is_open false → true``."""
+        if self.kind in ("state", "numeric"):
+            return f"{self.text} {_show(self.old)} → {_show(self.new)}"
+        return self.text
+
+
+def _show(value: Value) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "unknown" if value is None else str(value)
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,7 +148,7 @@ class Trace:
         """The trace as indented text, for people and logs."""
         lines = [f"rule {self.rule_id} run {self.run_id}: {self.outcome.value}"
                  + (f" ({self.note})" if self.note else ""),
-                 f"  trigger {self.trigger.trigger_id}: {self.trigger.text}"]
+                 f"  trigger {self.trigger.trigger_id}: {self.trigger.describe()}"]
         if self.conditions:
             lines.append("  conditions:")
             lines += [f"    {'  ' * c.depth}{'✓' if c.is_true else '✗'} {c.text}"

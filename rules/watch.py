@@ -14,7 +14,7 @@ from collections.abc import Callable
 
 from hubd.core.clock import Clock
 from hubd.core.events import AvailabilityChanged, ButtonEvent, StateChanged
-from hubd.core.model import Context, Origin, Value
+from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from rules.evaluate import (
     button_matches,
@@ -48,8 +48,8 @@ Key = tuple[str, str]
 class Watch:
     """One trigger being watched, with what the engine remembers about it."""
 
-    __slots__ = ("for_key", "is_armed", "key", "on_fire", "pending", "pending_info", "rule_id",
-                 "trigger")
+    __slots__ = ("for_key", "is_armed", "key", "label", "on_fire", "pending", "pending_info",
+                 "rule_id", "trigger")
 
     def __init__(self, trigger: Trigger, on_fire: OnFire, rule_id: str = "",
                  is_persistent: bool = False) -> None:
@@ -57,16 +57,11 @@ class Watch:
         self.on_fire = on_fire
         self.rule_id = rule_id
         self.key: Key | None = None
+        self.label = ""  # "Front door contact.is_open": made once, not per event
         self.is_armed = True  # numeric triggers: ready to fire on the next crossing
         self.pending: Timer | None = None  # a running ``for`` (or the next scheduled firing)
         self.pending_info: TriggerInfo | None = None
         self.for_key = f"for:{rule_id}:{trigger.id}" if is_persistent else ""
-
-
-def _show(value: Value) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return "unknown" if value is None else str(value)
 
 
 def index_key(trigger: Trigger) -> Key | None:
@@ -106,11 +101,23 @@ class Watcher:
         key = index_key(t)
         if key is not None:
             watch.key = key
+            watch.label = self._label(t)
             if isinstance(t, NumericTrigger):
                 watch.is_armed = initially_armed(t, self._state.value(*key))
             self._index[key] = (*self._index.get(key, ()), watch)
         elif isinstance(t, TimeTrigger | SunTrigger | IntervalTrigger):
             self._schedule(watch, self._clock.time())
+
+    def _label(self, t: Trigger) -> str:
+        if isinstance(t, StateTrigger | NumericTrigger):
+            return f"{self.name_of(t.device)} {t.attribute}"
+        return self.name_of(t.device) if isinstance(t, ButtonTrigger | AvailabilityTrigger) else ""
+
+    def relabel(self) -> None:
+        """Refresh the device names shown in traces (devices joined or were renamed)."""
+        for watches in self._index.values():
+            for watch in watches:
+                watch.label = self._label(watch.trigger)
 
     def remove(self, watch: Watch) -> None:
         """Stop watching; a pending ``for`` is dropped (and forgotten unless stopping)."""
@@ -147,10 +154,9 @@ class Watcher:
 
     def _info(self, watch: Watch, event: StateChanged) -> TriggerInfo:
         t = watch.trigger
-        return TriggerInfo(t.id, "state" if type(t) is StateTrigger else "numeric",
-                           f"{self.name_of(event.device_id)} {event.attribute} "
-                           f"{_show(event.old)} → {_show(event.new)}", event.ts, event.context,
-                           event.device_id, event.attribute, event.old, event.new)
+        return TriggerInfo(t.id, "state" if type(t) is StateTrigger else "numeric", watch.label,
+                           event.ts, event.context, event.device_id, event.attribute, event.old,
+                           event.new)
 
     def _offer_state(self, watch: Watch, t: StateTrigger, event: StateChanged) -> None:
         if (state_change_matches(t, event.old, event.new)
@@ -185,10 +191,9 @@ class Watcher:
             if (isinstance(t, ButtonTrigger) and button_matches(t, event)
                     and origin_allows(t.origins, event.context.origin)):
                 count = f" x{event.count}" if event.count > 1 else ""
-                watch.on_fire(watch, TriggerInfo(
-                    t.id, "button", f"{self.name_of(event.device_id)} button {event.button} "
-                    f"{event.action}{count}", event.ts, event.context, event.device_id,
-                    "button", None, event.button))
+                text = f"{watch.label} button {event.button} {event.action}{count}"
+                watch.on_fire(watch, TriggerInfo(t.id, "button", text, event.ts, event.context,
+                                                 event.device_id, "button", None, event.button))
 
     def on_availability(self, event: AvailabilityChanged) -> None:
         """Offer an availability change to the watches of its device."""
@@ -198,7 +203,7 @@ class Watcher:
                 continue
             if (t.to is Availability.ONLINE) == event.is_available:
                 info = TriggerInfo(t.id, "availability",
-                                   f"{self.name_of(event.device_id)} is {t.to}", event.ts,
+                                   f"{watch.label} is {t.to}", event.ts,
                                    event.context, event.device_id, "availability",
                                    not event.is_available, event.is_available)
                 if t.for_s > 0:
