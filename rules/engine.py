@@ -18,83 +18,47 @@ Tests drive time with a ManualClock and ``advance``; the daemon runs ``run()``.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections import deque
-from collections.abc import Awaitable, Callable, Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
 
 from hubd.bus import Bus, Subscription
 from hubd.core.clock import Clock
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
-    CommandResult,
     DeviceJoined,
     Notice,
     StateChanged,
 )
-from hubd.core.model import Command, Context
+from hubd.core.model import Context
 from hubd.core.state import StateEntry, StateStore
 from rules.actions import Path, Run, StopRun, run_actions, run_commands
 from rules.evaluate import Env
-from rules.host import LiveHost
+from rules.host import Execute, LiveHost
 from rules.model import (
     CommandAction,
     HubStartedTrigger,
     Rule,
     RuleProblem,
-    RunMode,
     SunTrigger,
     TimeTrigger,
 )
+from rules.modes import Admission, admit, is_storm
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer
 from rules.resolve import Resolver
-from rules.restore import resume_timers
+from rules.restore import missed_recently, resume_timers, run_payload
 from rules.schedule import Place
+from rules.settings import EngineSettings, RuleStatus
 from rules.slot import Slot
 from rules.sun import Observer
-from rules.timers import TimerHeap
+from rules.timers import TimerHeap, advance, settle
 from rules.trace import Outcome, Trace, TriggerInfo
+from rules.tracekeep import TraceKeeper
 from rules.watch import Watch, Watcher
 
+__all__ = ["EngineSettings", "Execute", "RuleEngine", "RuleStatus"]
+
 log = logging.getLogger(__name__)
-
-Execute = Callable[[Command], Awaitable[CommandResult]]
-
-
-@dataclass(frozen=True, slots=True)
-class EngineSettings:
-    """How the engine guards loops, catches up, keeps traces, and where on Earth it runs."""
-
-    max_depth: int = 8
-    storm_runs: int = 20
-    storm_window_s: float = 10.0
-    catch_up_s: float = 300.0
-    latitude: float = 0.0
-    longitude: float = 0.0
-    elevation_m: float = 0.0
-    timezone: str = "UTC"
-    traces_per_rule: int = 20
-    command_deadline_s: float = 10.0
-    trace_flush_s: float = 0.5
-    trace_flush_batch: int = 200  # traces serialised per flush tick, at most
-    last_seen_every_s: float = 60.0
-    default_mode: str = "home"
-
-
-@dataclass(frozen=True, slots=True)
-class RuleStatus:
-    """A loaded rule's state, for the API and the demo."""
-
-    rule_id: str
-    name: str
-    is_enabled: bool
-    reason: str
-    runs_started: int
-    runs_skipped: int
-    runs_dropped: int
-    is_running: bool
 
 
 class RuleEngine:
@@ -116,9 +80,8 @@ class RuleEngine:
         self._slots: dict[str, Slot] = {}
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
-        self._saved_traces: dict[str, list[str]] = {}
         self._last_seen: float | None = None
-        self._unsaved: dict[str, deque[Trace]] = {}
+        self._traces = TraceKeeper(persistence, s.traces_per_rule)
         self._sub: Subscription | None = None
         self._is_stopping = False
         self.mode = s.default_mode
@@ -127,7 +90,7 @@ class RuleEngine:
                               persistence=persistence, place=self._place, timers=self._timers,
                               watcher=self._watcher, command_deadline_s=s.command_deadline_s,
                               mode_of=lambda: self.mode, set_mode=self.set_mode,
-                              payload_of=self.payload_of)
+                              payload_of=run_payload)
 
     # -- loading -----------------------------------------------------------------------------
 
@@ -141,7 +104,7 @@ class RuleEngine:
         for rule in rules:
             slot = Slot(rule, self.settings.traces_per_rule)
             self._slots[rule.id] = slot
-            self._adopt_traces(slot)
+            self._traces.adopt(slot)
             problems += self._try_activate(slot)
         for problem in problems:
             log.warning("event=rule_problem rule=%s where=%s", problem.rule_id, problem)
@@ -260,7 +223,7 @@ class RuleEngine:
         elif cls is DeviceJoined:
             self._on_device_joined()
 
-    def _fire(self, slot: Slot, info: TriggerInfo, *, is_catch_up: bool = False) -> None:
+    def _fire(self, slot: Slot, info: TriggerInfo) -> None:
         """A trigger of the rule fired: depth, conditions, storm, mode; then maybe a run."""
         rule = slot.resolved
         if rule is None or not slot.is_enabled:
@@ -278,20 +241,11 @@ class RuleEngine:
         if rule.conditions and not slot.check(
                 Env(self._state, now, self.mode, info.trigger_id, self._place, trace.conditions)):
             return self._keep(slot, trace, Outcome.CONDITIONS_FALSE)
-        if self._is_storm(slot):
+        if is_storm(slot, self._clock.monotonic(), self.settings):
             return self._storm(slot, trace)
         if slot.runs and not self._make_room(slot, trace, context):
             return
         self._start(slot, trace, context)
-
-    def _is_storm(self, slot: Slot) -> bool:
-        now = self._clock.monotonic()
-        times = slot.run_times
-        times.append(now)
-        window = self.settings.storm_window_s
-        while times and times[0] <= now - window:
-            times.popleft()
-        return len(times) > self.settings.storm_runs
 
     def _storm(self, slot: Slot, trace: Trace) -> None:
         s = self.settings
@@ -305,32 +259,11 @@ class RuleEngine:
 
     def _make_room(self, slot: Slot, trace: Trace, context: Context) -> bool:
         """Apply the run mode when a run is going; True if the new run may start now."""
-        rule = slot.resolved
-        if rule is None:
-            return False
-        if rule.mode is RunMode.SINGLE:
-            slot.skipped += 1
-            slot.runs[0].trace.skipped += 1
-            if not slot.is_skip_logged:
-                slot.is_skip_logged = True
-                log.info("event=rule_busy rule=%s mode=single (further triggers counted)",
-                         rule.id)
-            return False
-        if rule.mode is RunMode.RESTART:
-            for run in slot.runs:
-                if run.task is not None:
-                    run.task.cancel()
-            return True
-        busy = len(slot.runs) + (len(slot.queue) if rule.mode is RunMode.QUEUED else 0)
-        if busy >= rule.max_runs:
-            slot.dropped += 1
+        verdict = admit(slot, trace, context)
+        if verdict is Admission.DROP:
             self._keep(slot, trace, Outcome.DROPPED_MAX_RUNS,
-                       f"{rule.mode} mode allows {rule.max_runs} runs")
-            return False
-        if rule.mode is RunMode.QUEUED:
-            slot.queue.append((trace, context))
-            return False
-        return True
+                       f"{slot.rule.mode} mode allows {slot.rule.max_runs} runs")
+        return verdict is Admission.START
 
     # -- runs --------------------------------------------------------------------------------
 
@@ -378,38 +311,11 @@ class RuleEngine:
         trace.note = trace.note or note
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
-        pending = self._unsaved.get(trace.rule_id)
-        if pending is None:
-            pending = self._unsaved[trace.rule_id] = deque(maxlen=self.settings.traces_per_rule)
-        pending.append(trace)
+        self._traces.unsaved(trace)
 
     def flush_traces(self, limit: int | None = None) -> int:
-        """Save finished traces not yet saved, at most ``limit`` (round robin over rules).
-
-        Write-behind and bounded: a tick never blocks the loop for long, and a busy rule's older
-        traces are superseded (only the last ``traces_per_rule`` of each rule wait to be saved).
-        """
-        saved = 0
-        pending = self._unsaved
-        while pending and (limit is None or saved < limit):
-            rule_id = next(iter(pending))
-            traces = pending.pop(rule_id)
-            trace = traces.popleft()
-            if traces:
-                pending[rule_id] = traces  # to the back of the line
-            self._persist.save_trace(rule_id, trace.start_ts, trace.to_json())
-            saved += 1
-        return saved
-
-    def _flush_tick(self) -> None:
-        self.flush_traces(self.settings.trace_flush_batch)
-
-    def _adopt_traces(self, slot: Slot) -> None:
-        for body in self._saved_traces.pop(slot.rule.id, []):
-            try:
-                slot.traces.append(Trace.from_json(body))
-            except ValueError:
-                log.warning("event=rule_trace_unreadable rule=%s", slot.rule.id)
+        """Save finished traces not yet saved (see ``TraceKeeper.flush``)."""
+        return self._traces.flush(limit)
 
     # -- dry run -----------------------------------------------------------------------------
 
@@ -428,16 +334,14 @@ class RuleEngine:
                 mode: str | None = None, last_seen: float | None = None) -> None:
         """Give back what was persisted; call before ``run()`` (before or after ``load``)."""
         self._saved_timers = [t if isinstance(t, SavedTimer) else SavedTimer(*t) for t in timers]
-        self._saved_states = {}
-        for state in rule_states:
-            saved = state if isinstance(state, SavedRuleState) else SavedRuleState(*state)
-            self._saved_states[saved.rule_id] = saved
-        self._saved_traces = dict(traces or {})
+        saved = [s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states]
+        self._saved_states = {s.rule_id: s for s in saved}
+        self._traces.saved = dict(traces or {})
         if mode:
             self.mode = mode
         self._last_seen = last_seen
         for slot in self._slots.values():
-            self._adopt_traces(slot)
+            self._traces.adopt(slot)
             saved_state = self._saved_states.get(slot.rule.id)
             if slot.is_enabled and saved_state is not None and not saved_state.is_enabled:
                 self._deactivate(slot)
@@ -445,7 +349,6 @@ class RuleEngine:
 
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
-
         self._is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
         self._sub = self._bus.subscribe(
             (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
@@ -474,15 +377,9 @@ class RuleEngine:
 
     def _housekeeping(self) -> None:
         s = self.settings
-        self._every(s.trace_flush_s, self._flush_tick)
-        self._every(s.last_seen_every_s,
-                    lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
-
-    def _every(self, period_s: float, fn: Callable[[], None]) -> None:
-        def tick() -> None:
-            fn()
-            self._timers.call_at(self._clock.time() + period_s, tick)
-        self._timers.call_at(self._clock.time() + period_s, tick)
+        self._timers.every(s.trace_flush_s, lambda: self._traces.flush_tick(s.trace_flush_batch))
+        self._timers.every(s.last_seen_every_s,
+                           lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
 
     async def _stop(self) -> None:
         self._is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
@@ -506,52 +403,24 @@ class RuleEngine:
 
     async def settle(self, max_rounds: int = 10_000) -> None:
         """Let queued events and runs go on until every run is parked on a timer or a wait."""
-        for _ in range(max_rounds):
-            await asyncio.sleep(0)
-            is_busy = (self._sub is not None and not self._sub.queue.empty()) or any(
-                not run.is_parked for slot in self._slots.values() for run in slot.runs)
-            if not is_busy:
-                return
+        await settle(self._is_busy, max_rounds)
+
+    def _is_busy(self) -> bool:
+        return (self._sub is not None and not self._sub.queue.empty()) or any(
+            not run.is_parked for slot in self._slots.values() for run in slot.runs)
 
     async def advance(self, seconds: float) -> None:
         """Move a ManualClock forward, firing every timer at its own deadline, in order."""
-        step = getattr(self._clock, "advance", None)
-        if step is None:
-            raise TypeError("advance() needs a clock that can be advanced (ManualClock)")
-        target = self._clock.time() + seconds
-        await self.settle()
-        while (deadline := self._timers.next_deadline()) is not None and deadline <= target:
-            if deadline > self._clock.time():
-                step(deadline - self._clock.time())
-            self._timers.fire_due(self._clock.time())
-            await self.settle()
-        if target > self._clock.time():
-            step(target - self._clock.time())
-        await self.settle()
+        await advance(self._clock, self._timers, seconds, self.settle)
 
     def _catch_up_all(self, last_seen: float) -> None:
+        now = self._clock.time()
         for slot in list(self._slots.values()):
             for trigger in slot.resolved.triggers if slot.is_enabled and slot.resolved else ():
-                if isinstance(trigger, TimeTrigger | SunTrigger):
-                    self.catch_up(slot, trigger, last_seen)
-
-    def catch_up(self, slot: Slot, trigger: TimeTrigger | SunTrigger, last_seen: float) -> None:
-        """Run a time trigger missed while the hub was down, if it is recent enough."""
-        now = self._clock.time()
-        missed = self._place.last_fire(trigger, last_seen, now)
-        if missed is not None and now - missed <= self.settings.catch_up_s:
-            late = f" (missed at {self._place.local(missed):%H:%M:%S}, caught up on boot)"
-            self._fire(slot, self._watcher.scheduled_info(trigger, missed, late))
-
-    def slots(self) -> dict[str, Slot]:
-        """The loaded rules' slots (for restore and tests)."""
-        return self._slots
-
-    def payload_of(self, run: Run, path: Path, step: str) -> str:
-        """The JSON saved with a parked run's timer."""
-        t = run.trace.trigger
-        return json.dumps({
-            "t": "run", "run": run.run_id, "step": step, "path": list(path),
-            "ctx": [run.context.id, run.context.origin, run.context.parent_id, run.context.depth],
-            "trigger": [t.trigger_id, t.kind, t.text, t.ts, t.device_id, t.attribute],
-        }, separators=(",", ":"))
+                if not isinstance(trigger, TimeTrigger | SunTrigger):
+                    continue
+                missed = missed_recently(self._place, trigger, last_seen, now,
+                                         self.settings.catch_up_s)
+                if missed is not None:
+                    late = f" (missed at {self._place.local(missed):%H:%M:%S}, caught up on boot)"
+                    self._fire(slot, self._watcher.scheduled_info(trigger, missed, late))

@@ -17,7 +17,9 @@ from typing import Any
 from hubd.core.clock import Clock
 from hubd.core.model import Context
 from rules.actions import Path, Run
+from rules.model import SunTrigger, TimeTrigger
 from rules.persistence import RulePersistence, SavedTimer
+from rules.schedule import Place
 from rules.slot import Slot
 from rules.trace import Trace, TriggerInfo
 from rules.watch import Watcher
@@ -87,3 +89,21 @@ def _resume_for(slot: Slot, saved: SavedTimer, payload: dict[str, Any], watcher:
         if watch.trigger.id == trigger_id:
             return watcher.resume_for(watch, payload, saved.deadline)
     return False
+
+
+def run_payload(run: Run, path: Path, step: str) -> str:
+    """The JSON saved with a parked run's timer: enough to start it again at its step."""
+    t = run.trace.trigger
+    c = run.context
+    return json.dumps({
+        "t": "run", "run": run.run_id, "step": step, "path": list(path),
+        "ctx": [c.id, c.origin, c.parent_id, c.depth],
+        "trigger": [t.trigger_id, t.kind, t.text, t.ts, t.device_id, t.attribute],
+    }, separators=(",", ":"))
+
+
+def missed_recently(place: Place, trigger: TimeTrigger | SunTrigger, last_seen: float,
+                    now: float, catch_up_s: float) -> float | None:
+    """When a time trigger last fired unseen while the hub was down, if within ``catch_up_s``."""
+    missed = place.last_fire(trigger, last_seen, now)
+    return missed if missed is not None and now - missed <= catch_up_s else None

@@ -12,7 +12,7 @@ import asyncio
 import heapq
 import itertools
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from hubd.core.clock import Clock
 
@@ -55,6 +55,13 @@ class TimerHeap:
         if self._heap[0] is timer:
             self._wake_up()
         return timer
+
+    def every(self, period_s: float, fn: Callable[[], None]) -> None:
+        """Call ``fn`` every ``period_s`` from now on (until ``clear``)."""
+        def tick() -> None:
+            fn()
+            self.call_at(self._clock.time() + period_s, tick)
+        self.call_at(self._clock.time() + period_s, tick)
 
     def cancel(self, timer: Timer | None) -> None:
         """Forget a timer (lazily: it is dropped when it reaches the top)."""
@@ -111,3 +118,29 @@ class TimerHeap:
         for timer in self._heap:
             timer.is_cancelled = True
         self._heap.clear()
+
+
+async def settle(is_busy: Callable[[], bool], max_rounds: int = 10_000) -> None:
+    """Yield to the loop until nothing is busy (tests: runs parked, queues empty)."""
+    for _ in range(max_rounds):
+        await asyncio.sleep(0)
+        if not is_busy():
+            return
+
+
+async def advance(clock: Clock, timers: TimerHeap, seconds: float,
+                  settle: Callable[[], Awaitable[None]]) -> None:
+    """Step a ManualClock from deadline to deadline, firing each timer at its own time."""
+    step = getattr(clock, "advance", None)
+    if step is None:
+        raise TypeError("advance() needs a clock that can be advanced (ManualClock)")
+    target = clock.time() + seconds
+    await settle()
+    while (deadline := timers.next_deadline()) is not None and deadline <= target:
+        if deadline > clock.time():
+            step(deadline - clock.time())
+        timers.fire_due(clock.time())
+        await settle()
+    if target > clock.time():
+        step(target - clock.time())
+    await settle()

@@ -1,0 +1,58 @@
+"""Keeping traces: write-behind persistence, bounded per tick, and adopting saved ones at boot."""
+
+from __future__ import annotations
+
+import logging
+from collections import deque
+
+from rules.persistence import RulePersistence
+from rules.slot import Slot
+from rules.trace import Trace
+
+log = logging.getLogger(__name__)
+
+
+class TraceKeeper:
+    """Traces waiting to be saved, and the saved ones waiting for their rule to load."""
+
+    def __init__(self, persistence: RulePersistence, per_rule: int) -> None:
+        self._persist = persistence
+        self._per_rule = per_rule
+        self._pending: dict[str, deque[Trace]] = {}
+        self.saved: dict[str, list[str]] = {}
+
+    def unsaved(self, trace: Trace) -> None:
+        """A finished trace to save (a busy rule's older unsaved traces are superseded)."""
+        pending = self._pending.get(trace.rule_id)
+        if pending is None:
+            pending = self._pending[trace.rule_id] = deque(maxlen=self._per_rule)
+        pending.append(trace)
+
+    def flush(self, limit: int | None = None) -> int:
+        """Save pending traces, at most ``limit``, round robin over rules; returns how many.
+
+        Bounded so that a tick never blocks the loop for long (serialising is the costly part).
+        """
+        saved = 0
+        pending = self._pending
+        while pending and (limit is None or saved < limit):
+            rule_id = next(iter(pending))
+            traces = pending.pop(rule_id)
+            trace = traces.popleft()
+            if traces:
+                pending[rule_id] = traces  # to the back of the line
+            self._persist.save_trace(rule_id, trace.start_ts, trace.to_json())
+            saved += 1
+        return saved
+
+    def flush_tick(self, limit: int) -> None:
+        """One periodic flush."""
+        self.flush(limit)
+
+    def adopt(self, slot: Slot) -> None:
+        """Give a rule the traces saved before the restart (oldest first)."""
+        for body in self.saved.pop(slot.rule.id, []):
+            try:
+                slot.traces.append(Trace.from_json(body))
+            except ValueError:
+                log.warning("event=rule_trace_unreadable rule=%s", slot.rule.id)
