@@ -18,6 +18,7 @@ from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
+from radios.zigbee.settings import ZigbeeSettings
 
 
 def default_state_dir() -> Path:
@@ -85,6 +86,7 @@ class RadiosConfig:
 
     virtual: VirtualSettings | None = None
     lutron: LutronSettings | None = None
+    zigbee: ZigbeeSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
