@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from hubd.bus import Bus
-from hubd.core.clock import ManualClock
+from hubd.core.clock import Clock, ManualClock
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
@@ -58,7 +58,7 @@ class House:
 
     state: StateStore
     bus: Bus
-    clock: ManualClock
+    clock: Clock
     commands: list[Command] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
     keep_context: bool = True  # a device echoing with the command's context (or a fresh one)
