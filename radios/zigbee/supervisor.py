@@ -74,6 +74,10 @@ class Supervisor:
                 raise
             except (HubError, OSError, TimeoutError) as exc:
                 reason = str(exc) or type(exc).__name__
+            except Exception as exc:
+                # A bug or a surprise from a library: the radio must come back all the same.
+                log.exception("event=zigbee_session_crashed")
+                reason = f"unexpected error: {exc!r}"
             if not was_ready:
                 self.failures += 1
             failed = self.failures >= self._backoff.failed_after

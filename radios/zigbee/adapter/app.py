@@ -22,14 +22,13 @@ import zigpy.application
 import zigpy.device
 import zigpy.exceptions
 import zigpy.types as zt
-from zigpy.zcl import Cluster, foundation
-from zigpy.zcl.helpers import ReportingConfig
+from zigpy.zcl import Cluster
 
 from hubd.core.errors import DeviceError, TransientError
+from radios.zigbee.adapter import requests
 from radios.zigbee.adapter.glue import (
     ResetWatch,
     app_class,
-    delivery_words,
     plain,
     secure_file,
     validate_config,
@@ -37,12 +36,8 @@ from radios.zigbee.adapter.glue import (
 )
 from radios.zigbee.commands import ZclRequest
 from radios.zigbee.mapping import (
-    EXTRA_READS,
-    IAS_CIE_ADDRESS,
     IAS_ZONE_TYPE,
-    REPORTING,
     SCALING,
-    ReportConfig,
 )
 from radios.zigbee.model import (
     AttributeEvent,
@@ -56,8 +51,6 @@ from radios.zigbee.settings import RadioType, ZigbeeSettings
 log = logging.getLogger(__name__)
 
 _ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
-_BUTTON_CLIENTS = frozenset({ClusterId.ON_OFF, ClusterId.LEVEL_CONTROL, ClusterId.SCENES})
-_ZIGPY_ERRORS = (TimeoutError, zigpy.exceptions.ZigbeeException)
 
 
 class AdapterListener(Protocol):
@@ -196,7 +189,11 @@ class ZigpyAdapter:
         if app is not None:
             app.remove_listener(self)
             app.backups.remove_listener(self)
-            await app.shutdown()
+            try:
+                await app.shutdown()
+            except Exception:
+                # A failed shutdown must not stop the supervisor from starting a fresh app.
+                log.exception("event=zigbee_shutdown_failed")
 
     def _lost(self, reason: str) -> None:
         if self._is_stopping or self._is_lost:
@@ -308,7 +305,7 @@ class ZigpyAdapter:
         task.add_done_callback(self._tasks.discard)
 
     async def _enroll_response(self, ieee: str, endpoint_id: int) -> None:
-        with contextlib.suppress(*_ZIGPY_ERRORS, TransientError, KeyError):
+        with contextlib.suppress(*requests.ZIGPY_ERRORS, TransientError, KeyError):
             device = self._device(ieee)
             await device.endpoints[endpoint_id].in_clusters[ClusterId.IAS_ZONE].enroll_response(
                 0, 0)
@@ -330,39 +327,19 @@ class ZigpyAdapter:
 
     async def send(self, ieee: str, request: ZclRequest) -> None:
         """Send a request and wait for the device's answer; DeviceError says what went wrong."""
-        cluster = self._server_cluster(ieee, request.cluster_id)
-        device_id = f"zigbee:{ieee}"
-        try:
-            if request.is_write:
-                rsp = await cluster.write_attributes(
-                    {w.attribute_id: w.value for w in request.writes})
-            else:
-                assert request.command_id is not None
-                rsp = await cluster.command(request.command_id, *request.args)
-        except zigpy.exceptions.DeliveryError as exc:
-            raise DeviceError(device_id, delivery_words(exc)) from exc
-        except zigpy.exceptions.ZigbeeException as exc:
-            raise DeviceError(device_id, f"zigbee error: {exc}") from exc
-        _check_answer(device_id, rsp)
+        await requests.send(self._server_cluster(ieee, request.cluster_id), f"zigbee:{ieee}",
+                            request)
 
     async def send_group(self, group_id: int, request: ZclRequest) -> None:
         """Send a cluster command to a group as one multicast (no answer comes back)."""
-        app = self._require_app()
-        if request.is_write:
-            raise DeviceError(f"zigbee:group:{group_id}", "groups take commands, not writes")
-        group = app.groups.add_group(group_id)
-        assert request.command_id is not None
-        try:
-            await group.endpoint[request.cluster_id].command(request.command_id, *request.args)
-        except zigpy.exceptions.ZigbeeException as exc:
-            raise DeviceError(f"zigbee:group:{group_id}", delivery_words(exc)) from exc
+        await requests.send_group(self._require_app(), group_id, request)
 
     async def add_to_group(self, ieee: str, group_id: int) -> None:
         """Make every endpoint of a device a member of a group (ZCL 3.6.2.3.2 Add Group)."""
         device = self._device(ieee)
         try:
             await device.add_to_group(group_id, f"hubd {group_id}")
-        except _ZIGPY_ERRORS as exc:
+        except requests.ZIGPY_ERRORS as exc:
             raise DeviceError(f"zigbee:{ieee}", f"could not join group {group_id}: {exc!r}"
                               ) from exc
 
@@ -371,7 +348,7 @@ class ZigpyAdapter:
         app = self._require_app()
         try:
             await app.permit(time_s=max(0, min(254, round(duration_s))))
-        except _ZIGPY_ERRORS as exc:
+        except requests.ZIGPY_ERRORS as exc:
             raise TransientError(f"permit join failed: {exc!r}") from exc
 
     async def remove(self, ieee: str) -> None:
@@ -381,77 +358,13 @@ class ZigpyAdapter:
     async def prepare(self, ieee: str) -> NodeInfo:
         """Before announcing a new device: enroll an IAS zone and learn its zone type."""
         device = self._device(ieee)
-        for ep in device.non_zdo_endpoints:
-            ias = ep.in_clusters.get(ClusterId.IAS_ZONE)
-            if ias is None:
-                continue
-            with contextlib.suppress(*_ZIGPY_ERRORS):
-                await ias.write_attributes({IAS_CIE_ADDRESS: self._require_app().state
-                                            .node_info.ieee})
-            with contextlib.suppress(*_ZIGPY_ERRORS):
-                await ias.read_attributes([IAS_ZONE_TYPE])
-            with contextlib.suppress(*_ZIGPY_ERRORS):
-                await ias.enroll_response(0, 0)
+        await requests.prepare(device, self._require_app().state.node_info.ieee)
         return node_info(device)
 
     async def configure(self, ieee: str) -> None:
         """Bind, configure reporting and read current values; best effort, step by step."""
-        device = self._device(ieee)
-        for ep in device.non_zdo_endpoints:
-            for cluster_id, cluster in ep.in_clusters.items():
-                reports = REPORTING.get(cluster_id, ())
-                if reports:
-                    await _best_effort(ieee, "bind", cluster.bind())
-                    await _best_effort(ieee, "configure reporting",
-                                       cluster.configure_reporting_multiple(
-                                           _reporting(cluster, reports)))
-                reads = [r.attribute_id for r in reports] + list(EXTRA_READS.get(cluster_id, ()))
-                if reads:
-                    await _best_effort(ieee, "read", cluster.read_attributes(reads))
-            for cluster_id, cluster in ep.out_clusters.items():
-                if cluster_id in _BUTTON_CLIENTS:
-                    await _best_effort(ieee, "bind", cluster.bind())
-
-
-def _reporting(cluster: Cluster, reports: tuple[ReportConfig, ...]
-               ) -> dict[foundation.ZCLAttributeDef, ReportingConfig]:
-    """zigpy's reporting configuration for the attributes this cluster defines."""
-    config = {}
-    for report in reports:
-        try:
-            attr_def = cluster.find_attribute(report.attribute_id)
-        except KeyError:
-            continue
-        config[attr_def] = ReportingConfig(min_interval=report.min_interval_s,
-                                           max_interval=report.max_interval_s,
-                                           reportable_change=report.reportable_change or 0)
-    return config
+        await requests.configure(self._device(ieee))
 
 
 def _remover(cluster: Cluster, listener: _CommandListener) -> Callable[[], None]:
     return lambda: cluster.remove_listener(listener)
-
-
-async def _best_effort(ieee: str, what: str, awaitable: Any) -> None:
-    try:
-        await awaitable
-    except _ZIGPY_ERRORS as exc:
-        log.info("event=zigbee_configure_step_failed ieee=%s step=%r error=%r", ieee, what, exc)
-
-
-def _check_answer(device_id: str, rsp: Any) -> None:
-    """Raise DeviceError unless the device's answer says success (ZCL 2.5.12 / 2.5.5)."""
-    status = getattr(rsp, "status", None)
-    if status is not None and int(status) != foundation.Status.SUCCESS:
-        raise DeviceError(device_id, f"the device refused: {_status_name(status)}")
-    records = rsp[0] if isinstance(rsp, list | tuple) and rsp else None
-    if isinstance(records, list):
-        for record in records:
-            record_status = getattr(record, "status", foundation.Status.SUCCESS)
-            if int(record_status) != foundation.Status.SUCCESS:
-                raise DeviceError(device_id, f"the device refused: {_status_name(record_status)}")
-
-
-def _status_name(status: Any) -> str:
-    name = getattr(status, "name", None)
-    return name if isinstance(name, str) else f"status 0x{int(status):02x}"

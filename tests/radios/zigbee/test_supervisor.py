@@ -92,3 +92,28 @@ async def test_rate_gate_spaces_and_honours_deadlines() -> None:
 def test_rate_gate_needs_a_positive_rate() -> None:
     with pytest.raises(ValueError, match="positive"):
         RateGate(0)
+
+
+async def test_a_crashing_session_is_restarted() -> None:
+    health: list[tuple[RadioStatus, str]] = []
+    supervisor = Supervisor(Backoff(0.001, 0.002), lambda s, d: health.append((s, d)))
+    calls = 0
+    up = asyncio.Event()
+
+    async def session(ready: object) -> str:
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            raise RuntimeError("library bug")
+        assert callable(ready)
+        ready()
+        up.set()
+        await asyncio.Event().wait()
+        return "unreachable"
+
+    task = asyncio.create_task(supervisor.run(session))
+    await asyncio.wait_for(up.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert health == [(RadioStatus.RECONNECTING, "unexpected error: RuntimeError('library bug')"),
+                      (RadioStatus.OK, "coordinator connected")]
