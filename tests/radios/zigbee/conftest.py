@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -110,8 +109,3 @@ async def zigbee(sim: Simulator, tmp_path: Path) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.stop()
-
-
-@pytest.fixture(autouse=True)
-def _quiet_zigpy(caplog: pytest.LogCaptureFixture) -> None:
-    caplog.set_level(logging.INFO)
