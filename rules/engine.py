@@ -75,7 +75,8 @@ class RuleEngine:
         self._persist = persistence
         self._place = Place(s.timezone, Observer(s.latitude, s.longitude, s.elevation_m))
         self._timers = TimerHeap(clock)
-        self._watcher = Watcher(state, clock, self._timers, persistence, self._place)
+        self._watcher = Watcher(state, clock, self._timers, persistence, self._place,
+                                s.catch_up_s)
         self._resolver = Resolver(state)
         self._slots: dict[str, Slot] = {}
         self._saved_states: dict[str, SavedRuleState] = {}

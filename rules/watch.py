@@ -10,6 +10,7 @@ is a timer too, saved through persistence (rule watches only) so it can resume a
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Callable
 
 from hubd.core.clock import Clock
@@ -42,6 +43,9 @@ from rules.timers import Timer, TimerHeap
 from rules.trace import TriggerInfo
 
 OnFire = Callable[["Watch", TriggerInfo], None]
+POLAR_RETRY_S = 86_400.0
+
+log = logging.getLogger(__name__)
 Key = tuple[str, str]
 
 
@@ -79,7 +83,7 @@ class Watcher:
     """The index of watched triggers and the timers that serve them."""
 
     def __init__(self, state: StateStore, clock: Clock, timers: TimerHeap,
-                 persistence: RulePersistence, place: Place) -> None:
+                 persistence: RulePersistence, place: Place, late_limit_s: float = 300.0) -> None:
         self._state = state
         self._clock = clock
         self._timers = timers
@@ -87,6 +91,7 @@ class Watcher:
         self._place = place
         self._index: dict[Key, tuple[Watch, ...]] = {}
         self.is_stopping = False
+        self.late_limit_s = late_limit_s
 
     def name_of(self, device_id: str) -> str:
         """A device's name for traces (its id if it has none)."""
@@ -271,16 +276,24 @@ class Watcher:
             deadline = self._place.next_fire(t, after_ts)
         else:
             return
-        if deadline is None:
-            return  # the sun never does this here (polar): nothing to schedule
+        if deadline is None:  # the sun never does this here for a year (polar): look again later
+            retry = after_ts + POLAR_RETRY_S
+            watch.pending = self._timers.call_at(retry, lambda: self._schedule(watch, retry))
+            return
         watch.pending = self._timers.call_at(deadline, lambda: self._scheduled(watch, deadline))
 
     def _scheduled(self, watch: Watch, deadline: float) -> None:
         t = watch.trigger
         watch.pending = None
         now = self._clock.time()
-        self._schedule(watch, max(deadline, now - 1e-6) if isinstance(t, IntervalTrigger)
-                       else deadline)
+        is_late = now - deadline > self.late_limit_s
+        # Late by more than the catch-up window (the wall clock jumped, e.g. NTP at boot):
+        # skip it and plan from now, instead of replaying every missed day at once.
+        after = now if is_late or isinstance(t, IntervalTrigger) else deadline
+        self._schedule(watch, max(after, deadline))
+        if is_late:
+            log.info("event=rule_time_skipped trigger=%s late_s=%.0f", t.id, now - deadline)
+            return
         watch.on_fire(watch, self.scheduled_info(t, deadline))
 
     def scheduled_info(self, t: Trigger, at_ts: float, note: str = "") -> TriggerInfo:

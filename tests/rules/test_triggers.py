@@ -149,3 +149,16 @@ async def test_rule_for_unknown_device_is_kept_disabled_then_enabled_when_it_joi
     assert harness.engine.status("r").is_enabled is True
     await harness.report("Garage door", "contact.is_open", True)
     assert len(harness.house.commands) == 1
+
+
+async def test_a_wall_clock_jump_does_not_replay_every_missed_day() -> None:
+    start = dt.datetime(2024, 6, 3, 6, 0, tzinfo=dt.UTC).timestamp()
+    clock = ManualClock(start)
+    h = make_harness(clock=clock)
+    await h.start(rule("{kind: time, at: '09:30'}"))
+    clock.set_time(start + 30 * 86400)  # NTP fixes a clock that was a month behind
+    await h.engine.advance(0)
+    assert h.house.commands == []
+    await h.engine.advance(86400)
+    assert len(h.house.commands) == 1
+    await h.stop()
