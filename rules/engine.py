@@ -44,7 +44,7 @@ from rules.model import (
     TimeTrigger,
 )
 from rules.modes import Admission, admit, is_storm
-from rules.persistence import RulePersistence, SavedRuleState, SavedTimer
+from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
 from rules.resolve import Resolver
 from rules.restore import missed_recently, resume_timers, run_payload
 from rules.schedule import Place
@@ -72,23 +72,24 @@ class RuleEngine:
         self._bus = bus
         self._execute = execute
         self._clock = clock
-        self._persist = persistence
+        # The ledger knows the live timers, so that run() started again resumes them.
+        self._persist = ledger = TimerLedger(persistence)
         self._place = Place(s.timezone, Observer(s.latitude, s.longitude, s.elevation_m))
         self._timers = TimerHeap(clock)
-        self._watcher = Watcher(state, clock, self._timers, persistence, self._place,
+        self._watcher = Watcher(state, clock, self._timers, ledger, self._place,
                                 s.catch_up_s)
         self._resolver = Resolver(state)
         self._slots: dict[str, Slot] = {}
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
-        self._traces = TraceKeeper(persistence, s.traces_per_rule)
+        self._traces = TraceKeeper(ledger, s.traces_per_rule)
         self._sub: Subscription | None = None
         self._is_stopping = False
         self.mode = s.default_mode
         self.ready = asyncio.Event()
         self._host = LiveHost(state=state, bus=bus, execute=execute, clock=clock,
-                              persistence=persistence, place=self._place, timers=self._timers,
+                              persistence=ledger, place=self._place, timers=self._timers,
                               watcher=self._watcher, command_deadline_s=s.command_deadline_s,
                               mode_of=lambda: self.mode, set_mode=self.set_mode,
                               payload_of=run_payload)
@@ -358,9 +359,10 @@ class RuleEngine:
             for slot in self._slots.values():
                 if slot.is_enabled:
                     self._watch_triggers(slot)
-            resume_timers(self._saved_timers, self._slots, self._watcher, self._persist,
-                          self._start, self._clock)
-            self._saved_timers = []
+            saved, self._saved_timers = self._saved_timers, []
+            self._persist.forget()
+            resume_timers(saved, self._slots, self._watcher, self._persist, self._start,
+                          self._clock)
             if self._last_seen is not None:
                 self._catch_up_all(self._last_seen)
             self._housekeeping()
@@ -399,6 +401,8 @@ class RuleEngine:
         self.flush_traces()
         self._persist.set_meta("last_seen", repr(self._clock.time()))
         self._timers.clear()
+        self._saved_timers = self._persist.live()  # if run() is started again, resume these
+        self._last_seen = None
 
     # -- driving time in tests ---------------------------------------------------------------
 

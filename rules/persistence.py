@@ -106,3 +106,42 @@ class MemoryPersistence:
         """The ``last_seen`` meta value as a number, if any."""
         value = self.meta.get("last_seen")
         return None if value is None else float(value)
+
+
+class TimerLedger:
+    """Persistence that also remembers which timers are live, so a restarted ``run()`` (the
+    daemon supervises it) resumes them without reading the store back."""
+
+    def __init__(self, persistence: RulePersistence) -> None:
+        self._inner = persistence
+        self._live: dict[str, SavedTimer] = {}
+
+    def save_timer(self, key: str, rule_id: str, deadline: float, payload: str) -> None:
+        """Remember and persist a timer."""
+        self._live[key] = SavedTimer(key, rule_id, deadline, payload)
+        self._inner.save_timer(key, rule_id, deadline, payload)
+
+    def delete_timer(self, key: str) -> None:
+        """Forget and unpersist a timer."""
+        self._live.pop(key, None)
+        self._inner.delete_timer(key)
+
+    def save_trace(self, rule_id: str, ts: float, body: str) -> None:
+        """Persist a trace."""
+        self._inner.save_trace(rule_id, ts, body)
+
+    def set_meta(self, key: str, value: str) -> None:
+        """Persist a meta value."""
+        self._inner.set_meta(key, value)
+
+    def set_rule_state(self, rule_id: str, is_enabled: bool, reason: str) -> None:
+        """Persist a rule's state."""
+        self._inner.set_rule_state(rule_id, is_enabled, reason)
+
+    def live(self) -> list[SavedTimer]:
+        """The timers saved and not deleted since this ledger was made."""
+        return list(self._live.values())
+
+    def forget(self) -> None:
+        """Drop the in-memory list (its timers were handed to a new run)."""
+        self._live.clear()

@@ -188,3 +188,16 @@ async def test_traces_mode_and_disabled_rules_survive_a_restart(harness: Harness
     status = new.engine.status("hall")
     assert (status.is_enabled, status.reason) == (False, "switched off by the user")
     await new.stop()
+
+
+async def test_run_started_again_resumes_its_pending_delay(harness: Harness) -> None:
+    """The daemon supervises run(): after a crash it is started again on the same engine."""
+    await harness.start(DELAYED)
+    await harness.report("Front door", "contact.is_open", True)
+    await harness.stop()
+    await harness.start()
+    await harness.engine.advance(119)
+    assert harness.house.sent() == ["Hall light: switch.on"]
+    await harness.engine.advance(1)
+    assert harness.house.sent() == ["Hall light: switch.on", "Hall light: switch.off"]
+    assert harness.persistence.timers == {}
