@@ -222,8 +222,7 @@ class ZigbeeDriver:
     async def _onboard(self, adapter: ZigpyAdapter, node: NodeInfo) -> None:
         try:
             async with asyncio.timeout(self._settings.configure_timeout_s):
-                if node.server_endpoint(ClusterId.IAS_ZONE) is not None and node.zone_type is None:
-                    node = await adapter.prepare(node.ieee)
+                node = await adapter.prepare(node.ieee)
                 self._announce(node)
                 await adapter.configure(node.ieee)
         except (TimeoutError, HubError) as exc:

@@ -101,10 +101,9 @@ REPORTING: Mapping[int, tuple[ReportConfig, ...]] = {
     ClusterId.METERING: (_r(0x0000, 10, 900, 1), _r(0x0400, 5, 900, 1)),
 }
 
-# Attributes read once after joining, besides the reported ones: scaling and zone type.
+# Attributes read once after joining besides the reported ones (scaling and zone type are
+# read earlier, before the device is announced).
 EXTRA_READS: Mapping[int, tuple[int, ...]] = {
-    ClusterId.ELECTRICAL_MEASUREMENT: (0x0604, 0x0605),  # ac_power_multiplier / divisor
-    ClusterId.METERING: (0x0301, 0x0302),  # multiplier / divisor
     ClusterId.IAS_ZONE: (0x0002,),  # zone_status
 }
 

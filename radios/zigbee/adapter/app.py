@@ -356,7 +356,7 @@ class ZigpyAdapter:
         await self._require_app().remove(zt.EUI64.convert(ieee))
 
     async def prepare(self, ieee: str) -> NodeInfo:
-        """Before announcing a new device: enroll an IAS zone and learn its zone type."""
+        """Before announcing a new device: learn its scaling and IAS zone type, enroll it."""
         device = self._device(ieee)
         await requests.prepare(device, self._require_app().state.node_info.ieee)
         return node_info(device)

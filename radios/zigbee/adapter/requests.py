@@ -24,6 +24,7 @@ from radios.zigbee.mapping import (
     IAS_CIE_ADDRESS,
     IAS_ZONE_TYPE,
     REPORTING,
+    SCALING,
     ReportConfig,
 )
 from radios.zigbee.model import ClusterId
@@ -64,8 +65,15 @@ async def send_group(app: zigpy.application.ControllerApplication, group_id: int
 
 
 async def prepare(device: zigpy.device.Device, coordinator: zt.EUI64) -> None:
-    """Enroll IAS zones with the hub as CIE and read their zone type (ZCL 8.2.2.2.3, 8.2.2.3)."""
+    """What must be known before the first report is understood: the scaling of power and
+    energy, and the type of IAS zones, which are enrolled with the hub as their CIE
+    (ZCL 8.2.2.2.3, 8.2.2.3)."""
     for ep in device.non_zdo_endpoints:
+        for cluster_id, (multiplier, divisor) in SCALING.items():
+            cluster = ep.in_clusters.get(cluster_id)
+            if cluster is not None:
+                with contextlib.suppress(*ZIGPY_ERRORS):
+                    await cluster.read_attributes([multiplier, divisor])
         ias = ep.in_clusters.get(ClusterId.IAS_ZONE)
         if ias is None:
             continue

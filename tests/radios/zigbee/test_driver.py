@@ -235,3 +235,24 @@ async def test_availability_from_last_seen(sim: Simulator, tmp_path: Path) -> No
         assert z.sink.events.index(back) < z.sink.events.index(temp)
     finally:
         await z.stop()
+
+
+async def test_thermostat_writes_and_plug_power(zigbee: Running) -> None:
+    await join(zigbee, DeviceKind.THERMOSTAT, THERMOSTAT)
+    await join(zigbee, DeviceKind.SMART_PLUG, PLUG)
+    result = await zigbee.driver.send(cmd(THERMOSTAT, "thermostat.set_heat_setpoint",
+                                          celsius=22.5))
+    assert (result.status, result.error) == (CommandStatus.CONFIRMED, None)
+    thermostat = zigbee.sim.device(THERMOSTAT).endpoint.cluster(SimCluster.THERMOSTAT)
+    assert thermostat is not None and thermostat.get(0x0012) == 2250
+    result = await zigbee.driver.send(cmd(THERMOSTAT, "thermostat.set_mode", mode="cool"))
+    assert (result.status, result.error) == (CommandStatus.CONFIRMED, None)
+    assert thermostat.get(0x001C) == 3
+    mark = len(zigbee.sink.events)
+    zigbee.sim.device(THERMOSTAT).set_heating_setpoint(19.5)
+    await report(zigbee, THERMOSTAT, "thermostat.heat_setpoint_c", 19.5, after=mark)
+    zigbee.sim.device(PLUG).set_power(60.0)
+    power = await zigbee.sink.wait_for(
+        Report, lambda r: r.device_id == dev(PLUG) and r.attribute == "power.watts"
+        and r.value != 0.0, after=mark)
+    assert power.value == 60.0
