@@ -20,6 +20,7 @@ from hubd.core.events import (
     DeviceLeft,
     Notice,
     RadioHealth,
+    RuleRan,
     StateChanged,
 )
 from hubd.daemon import Daemon
@@ -27,7 +28,7 @@ from hubd.hub import Hub
 from radios.lutron.sim.demo import demo_repeater
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
-         RadioHealth, Notice)
+         RadioHealth, Notice, RuleRan)
 
 
 class DemoPrinter:
@@ -76,8 +77,17 @@ class DemoPrinter:
                                       f" ({cmd.context.origin}){why}")
             case RadioHealth(radio=radio, status=status, detail=detail):
                 self._line("radio", f"{radio} {status}: {detail}")
+            case RuleRan(rule_id=rule, outcome=outcome, trigger=trigger, trigger_ts=t0, end_ts=t1,
+                         commands=n, note=note):
+                why = f": {note}" if note else ""
+                self._line("rule", f"{rule:<22} {outcome} {_duration(t1 - t0)} after {trigger}"
+                                   f" ({n} command{'s' if n != 1 else ''}){why}")
             case Notice(source=source, message=message):
                 self._line("notice", f"{source}: {message}")
+
+
+def _duration(seconds: float) -> str:
+    return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
 async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout) -> None:

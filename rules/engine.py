@@ -28,6 +28,7 @@ from hubd.core.events import (
     ButtonEvent,
     DeviceJoined,
     Notice,
+    RuleRan,
     StateChanged,
 )
 from hubd.core.model import Context
@@ -314,6 +315,12 @@ class RuleEngine:
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
         self._traces.unsaved(trace)
+        if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
+            self._bus.publish(RuleRan(
+                trace.rule_id, trace.run_id, outcome.value, trace.trigger.text, trace.trigger.ts,
+                trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"),
+                Context(trace.context_id, slot.origin, trace.trigger.context.id, trace.depth),
+                trace.note))
 
     def flush_traces(self, limit: int | None = None) -> int:
         """Save finished traces not yet saved (see ``TraceKeeper.flush``)."""

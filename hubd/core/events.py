@@ -125,6 +125,21 @@ class Notice:
     level: str = "info"
 
 
+@dataclass(frozen=True, slots=True)
+class RuleRan:
+    """A rule run ended (or was refused: loop depth, run mode, storm); its trace has the detail."""
+
+    rule_id: str
+    run_id: str
+    outcome: str
+    trigger: str
+    trigger_ts: float
+    end_ts: float
+    commands: int
+    context: Context
+    note: str = ""
+
+
 DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
-         | CommandResult | RadioHealth | Notice)
+         | CommandResult | RadioHealth | Notice | RuleRan)

@@ -119,3 +119,21 @@ async def test_dry_run_of_a_rule_with_unknown_devices_fails_with_reasons(
     trace = harness.engine.dry_run(rule, [], harness.house.clock.time())
     assert trace.outcome is Outcome.FAILED
     assert "g.yaml:10: rule night_door: conditions[1]" in trace.note
+
+
+async def test_each_run_is_announced_on_the_bus(harness: Harness) -> None:
+    from hubd.core.events import RuleRan
+
+    ran: list[RuleRan] = []
+    harness.house.bus.subscribe((RuleRan,), ran.append, name="ran")
+    await harness.start(GUARDED)
+    await harness.report("Front door", "contact.is_open", True)  # conditions false: no word
+    harness.engine.set_mode("night")
+    harness.house.report("Porch light", "switch.on", False)
+    await harness.report("Front door", "contact.is_open", False)
+    await harness.report("Front door", "contact.is_open", True)
+    await harness.engine.advance(5 * 60)
+    await harness.house.bus.drain()
+    assert [(r.rule_id, r.outcome, r.commands) for r in ran] == [("night_door", "done", 2)]
+    assert ran[0].context.origin == "rule:night_door" and ran[0].context.depth == 1
+    assert ran[0].end_ts - ran[0].trigger_ts == pytest.approx(300)
