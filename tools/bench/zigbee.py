@@ -205,7 +205,7 @@ async def run() -> list[Table]:
         async with Simulator() as sim:
             join_s = await _join_all(sim, state_dir)
             fast, ready_s = await _local_control(sim, state_dir)
-            sim._transport.baud_rate = BAUD  # type: ignore[union-attr]  # the sim's line knob
+            sim.baud_rate = BAUD
             slow, _ = await _local_control(sim, state_dir)
             unknown = sim.unknown_requests
     latency = Table(

@@ -22,7 +22,9 @@ Fault knobs: ``sim.unplug()`` / ``await sim.replug()``, ``sim.hang()``, ``sim.re
 (spontaneous SYS.ResetInd), ``sim.inject_garbage(b"...")``, ``sim.faults`` (late or missing
 AF.DataConfirm, corrupted checksums, broadcast table size), per device
 ``fail_next(Status.MAC_NO_ACK)`` and ``is_silent = True``; ``Simulator(baud_rate=115200)``
-paces both directions at 10 bits per byte.
+(or ``sim.baud_rate = 115200`` at any time, ``None`` to turn it off) paces both directions at
+10 bits per byte. Group-addressed frames reach every member endpoint (``sim.device(ieee)
+.endpoint.groups``); ``sim.multicasts`` lists the group requests the coordinator sent.
 
 Strictness: any MT request the simulator does not implement is answered with the RPC error
 "command not recognized" and listed in ``sim.unknown_requests``; tests assert it stays empty.

@@ -53,7 +53,8 @@ ATTRIBUTES: dict[ClusterId, dict[int, AttrDef]] = {
         0x0021: AttrDef(D.UINT8, 200),  # battery_percentage_remaining, half percent
     },
     ClusterId.IDENTIFY: {0x0000: AttrDef(D.UINT16, 0, is_writable=True, is_reportable=False)},
-    ClusterId.GROUPS: {0x0000: AttrDef(D.MAP8, 0, is_reportable=False)},  # name_support
+    # name_support: bit 7 set, group names are kept (3.6.2.2.1)
+    ClusterId.GROUPS: {0x0000: AttrDef(D.MAP8, 0x80, is_reportable=False)},
     ClusterId.SCENES: {
         0x0000: AttrDef(D.UINT8, 0, is_reportable=False),  # scene_count
         0x0001: AttrDef(D.UINT8, 0, is_reportable=False),  # current_scene

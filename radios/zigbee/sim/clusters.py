@@ -76,7 +76,7 @@ class EndpointState:
     """What commands of one endpoint act on: its clusters, group and scene tables."""
 
     clusters: dict[int, Cluster]
-    groups: set[int] = field(default_factory=set)
+    groups: dict[int, str] = field(default_factory=dict)  # group id -> name
     scenes: dict[tuple[int, int], dict[tuple[ClusterId, int], AttrValue]] = field(
         default_factory=dict
     )
@@ -188,23 +188,63 @@ def _identify(ep: EndpointState, cluster: Cluster, args: Reader) -> CommandOutco
     return OK
 
 
+GROUP_CAPACITY = 16  # entries in a simulated light's group table
+
+
+def _is_group_id(group: int) -> bool:
+    return 0x0001 <= group <= 0xFFF7  # 3.6.2.3.2: other ids are INVALID_VALUE
+
+
 def _add_group(ep: EndpointState, cluster: Cluster, args: Reader) -> CommandOutcome:
     group = args.u16()
-    ep.groups.add(group)
-    return CommandOutcome(ZclStatus.SUCCESS, (0x00, u8(ZclStatus.SUCCESS) + u16(group)))
+    status = _add_to_table(ep, group, args)
+    return CommandOutcome(ZclStatus.SUCCESS, (0x00, u8(status) + u16(group)))
+
+
+def _add_to_table(ep: EndpointState, group: int, args: Reader) -> ZclStatus:
+    """3.6.2.3.2: add an entry to the group table, with its name (up to 16 characters)."""
+    name = args.short_bytes().decode(errors="replace") if args.remaining else ""
+    if not _is_group_id(group):
+        return ZclStatus.INVALID_VALUE
+    if group in ep.groups:
+        return ZclStatus.DUPLICATE_EXISTS
+    if len(ep.groups) >= GROUP_CAPACITY:
+        return ZclStatus.INSUFFICIENT_SPACE
+    ep.groups[group] = name[:16]
+    return ZclStatus.SUCCESS
+
+
+def _add_group_if_identifying(
+    ep: EndpointState, cluster: Cluster, args: Reader
+) -> CommandOutcome:
+    identify = ep.cluster(ClusterId.IDENTIFY)
+    if identify is None or not identify.get(0x0000):
+        return OK  # 3.6.2.3.7: ignored unless identifying
+    return CommandOutcome(_add_to_table(ep, args.u16(), args))
+
+
+def _view_group(ep: EndpointState, cluster: Cluster, args: Reader) -> CommandOutcome:
+    group = args.u16()
+    name = ep.groups.get(group)
+    if name is None:
+        status = ZclStatus.NOT_FOUND if _is_group_id(group) else ZclStatus.INVALID_VALUE
+        return CommandOutcome(ZclStatus.SUCCESS, (0x01, u8(status) + u16(group) + u8(0)))
+    raw = name.encode()
+    return CommandOutcome(ZclStatus.SUCCESS, (0x01, u8(0) + u16(group) + u8(len(raw)) + raw))
 
 
 def _remove_group(ep: EndpointState, cluster: Cluster, args: Reader) -> CommandOutcome:
     group = args.u16()
-    status = ZclStatus.SUCCESS if group in ep.groups else ZclStatus.FAILURE
-    ep.groups.discard(group)
+    status = ZclStatus.SUCCESS if group in ep.groups else ZclStatus.NOT_FOUND
+    ep.groups.pop(group, None)
     return CommandOutcome(ZclStatus.SUCCESS, (0x03, u8(status) + u16(group)))
 
 
 def _group_membership(ep: EndpointState, cluster: Cluster, args: Reader) -> CommandOutcome:
     asked = {args.u16() for _ in range(args.u8())}
-    found = sorted(ep.groups if not asked else ep.groups & asked)
-    payload = u8(0xFE) + u8(len(found)) + b"".join(u16(g) for g in found)  # 0xFE: room left
+    found = sorted(set(ep.groups) if not asked else set(ep.groups) & asked)
+    capacity = GROUP_CAPACITY - len(ep.groups)
+    payload = u8(capacity) + u8(len(found)) + b"".join(u16(g) for g in found)
     return CommandOutcome(ZclStatus.SUCCESS, (0x02, payload))
 
 
@@ -268,9 +308,11 @@ HANDLERS: dict[tuple[ClusterId, int], Handler] = {
     (C.BASIC, 0x00): _no_op,  # reset to factory defaults
     (C.IDENTIFY, 0x00): _identify,
     (C.GROUPS, 0x00): _add_group,
+    (C.GROUPS, 0x01): _view_group,
     (C.GROUPS, 0x02): _group_membership,
     (C.GROUPS, 0x03): _remove_group,
     (C.GROUPS, 0x04): _remove_all_groups,
+    (C.GROUPS, 0x05): _add_group_if_identifying,
     (C.SCENES, 0x03): _remove_all_scenes,
     (C.SCENES, 0x04): _store_scene,
     (C.SCENES, 0x05): _recall_scene,

@@ -115,6 +115,12 @@ class SimDevice:
             return None
         return answer(self.node, cluster_id, payload)
 
+    def group_endpoints(self, group_id: int) -> list[int]:
+        """Our endpoints that are members of a group (its Groups cluster's table)."""
+        if self.endpoint.cluster(ClusterId.GROUPS) is None:
+            return []
+        return [self.descriptor.endpoint] if group_id in self.endpoint.groups else []
+
     def handle_zcl(
         self, src_ep: int, dst_ep: int, cluster_id: int, data: bytes, *, is_unicast: bool
     ) -> None:

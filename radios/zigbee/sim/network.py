@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
 from radios.zigbee.sim.commands import AddrMode, Rsp, Status
@@ -83,6 +83,7 @@ class Network:
         self.confirm_delay_s = 0.0
         self.is_dropping_confirms = False
         self.dropped_incoming = 0
+        self.multicasts: list[DataRequest] = []  # group-addressed requests, in order
         self._join_queue: deque[int] = deque()
         self._is_join_scheduled = False
 
@@ -240,16 +241,16 @@ class Network:
 
     def send(self, request: DataRequest) -> None:
         """Deliver a data request already accepted by the SRSP; confirm it (AF.DataConfirm)."""
+        if request.addr_mode == AddrMode.GROUP:
+            self._multicast(request)
+            return
         if request.dst_endpoint == ZDO_ENDPOINT:
             self._send_zdo(request)
             return
-        if request.addr_mode in (AddrMode.BROADCAST, AddrMode.GROUP):
+        if request.addr_mode == AddrMode.BROADCAST:
             self._confirm(request, Status.SUCCESS)
             for device in list(self.devices.values()):
-                if self.is_reachable(device) and (
-                    request.addr_mode == AddrMode.BROADCAST
-                    or request.address in device.endpoint.groups
-                ):
+                if self.is_reachable(device):
                     self._deliver(device, request, is_unicast=False)
             return
         target = self._unicast_target(request)
@@ -261,6 +262,20 @@ class Network:
             return
         self._confirm(request, Status.SUCCESS)
         self._deliver(target, request, is_unicast=True)
+
+    def _multicast(self, request: DataRequest) -> None:
+        """A group-addressed frame goes to every endpoint that is a member of the group.
+
+        Zigbee spec 2.2.4.1.1: DstEndpoint is ignored with group addressing (zigpy-znp sends
+        0); 2.2.8.3.2: the APS of each receiver hands the frame to each member endpoint.
+        """
+        self.multicasts.append(request)
+        self._confirm(request, Status.SUCCESS)
+        for device in list(self.devices.values()):
+            if not self.is_reachable(device):
+                continue
+            for endpoint in device.group_endpoints(request.address):
+                self._deliver(device, replace(request, dst_endpoint=endpoint), is_unicast=False)
 
     def _unicast_target(self, request: DataRequest) -> SimDevice | None:
         if request.addr_mode == AddrMode.IEEE:

@@ -10,6 +10,7 @@ from types import TracebackType
 from radios.zigbee.sim.commands import ResetReason
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.kinds import DeviceKind, DeviceSpec
+from radios.zigbee.sim.network import DataRequest
 from radios.zigbee.sim.nvram import NvStore
 from radios.zigbee.sim.transport import LineTransport, PtyPort, TcpPort
 from radios.zigbee.sim.wire import format_ieee, parse_ieee
@@ -101,6 +102,20 @@ class Simulator:
         return self._port.path
 
     @property
+    def baud_rate(self) -> int | None:
+        """The emulated line speed (None: no line emulation, bytes move at once)."""
+        return self._baud_rate
+
+    @baud_rate.setter
+    def baud_rate(self, baud_rate: int | None) -> None:
+        """Change the line emulation now (running) or for the next start."""
+        if baud_rate is not None and baud_rate <= 0:
+            raise ValueError(f"baud rate must be positive, not {baud_rate}")
+        self._baud_rate = baud_rate
+        if self._transport is not None:
+            self._transport.baud_rate = baud_rate
+
+    @property
     def nv(self) -> NvStore:
         """The stick's NV memory."""
         return self.engine.nv
@@ -114,6 +129,16 @@ class Simulator:
     def unknown_requests(self) -> list[UnknownRequest]:
         """Requests answered with "command not recognized"; a test should end with none."""
         return self.engine.unknown_requests
+
+    @property
+    def multicasts(self) -> list[DataRequest]:
+        """Group-addressed AF data requests the host sent, in order."""
+        return self.engine.network.multicasts
+
+    @property
+    def line_byte_time_s(self) -> float:
+        """How long one byte takes on the emulated line now (0 without emulation)."""
+        return self._transport.byte_time_s if self._transport is not None else 0.0
 
     @property
     def requests_seen(self) -> list[str]:

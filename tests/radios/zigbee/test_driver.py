@@ -7,8 +7,6 @@ import asyncio
 import stat
 from pathlib import Path
 
-import pytest
-
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
@@ -195,20 +193,18 @@ async def test_remote_buttons(zigbee: Running) -> None:
     assert all(e.device_id == dev(REMOTE) for e in events)
 
 
-@pytest.mark.xfail(strict=True, reason="the simulator treats a group frame's DstEndpoint 0 as "
-                   "ZDO; APS group addressing has no destination endpoint (reported)")
 async def test_group_command_is_one_multicast(zigbee: Running) -> None:
     await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
     await join(zigbee, DeviceKind.CT_LIGHT, CT_LIGHT)
     for ieee in (LIGHT, CT_LIGHT):
         await zigbee.driver.add_to_group(dev(ieee), 0x0010)
-    before = [zigbee.sim.device(i).frames_received for i in (LIGHT, CT_LIGHT)]
+    for ieee in (LIGHT, CT_LIGHT):
+        assert zigbee.sim.device(ieee).endpoint.groups == {0x0010: "hubd 16"}
     result = await zigbee.driver.send(Command("zigbee:group:0x0010", Capability.SWITCH, "on"))
     assert (result.status, result.error) == (CommandStatus.SENT, None)
-    for ieee, count in zip((LIGHT, CT_LIGHT), before, strict=True):
-        device = zigbee.sim.device(ieee)
-        assert device.frames_received == count + 1
-        on_off = device.endpoint.cluster(SimCluster.ON_OFF)
+    assert [r.address for r in zigbee.sim.engine.network.multicasts] == [0x0010]
+    for ieee in (LIGHT, CT_LIGHT):
+        on_off = zigbee.sim.device(ieee).endpoint.cluster(SimCluster.ON_OFF)
         assert on_off is not None and bool(on_off.get(0x0000))
 
 

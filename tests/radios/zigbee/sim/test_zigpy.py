@@ -204,7 +204,19 @@ async def test_line_emulation_at_115200_baud(make_app: AppFactory) -> None:
     try:
         app = await make_app(sim)
         assert app.state.node_info.nwk == 0x0000
-        assert sim._transport is not None and sim._transport.byte_time_s == 10 / 115200
+        assert sim.line_byte_time_s == 10 / 115200
         assert sim.unknown_requests == []
     finally:
         await sim.close()
+
+
+async def test_line_emulation_switched_at_runtime(sim: Simulator, make_app: AppFactory) -> None:
+    app = await make_app(sim)
+    assert (sim.baud_rate, sim.line_byte_time_s) == (None, 0.0)
+    sim.baud_rate = 115200
+    assert sim.line_byte_time_s == 10 / 115200
+    await app.permit(0)  # still answered, now paced
+    sim.baud_rate = None
+    assert sim.line_byte_time_s == 0.0
+    with pytest.raises(ValueError, match="positive"):
+        sim.baud_rate = 0
