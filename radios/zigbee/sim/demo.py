@@ -1,8 +1,9 @@
 """The demo's Zigbee radio: a simulated coordinator on a pty with a house full of devices.
 
 ``demo_coordinator(n_devices=24, state_path=...)`` starts the simulator with a mix of devices
-that join when the hub opens the network; with ``state_path`` the stick's NV and the joined
-devices are saved on exit and come back already joined on the next run. The yielded
+that join when the hub opens the network; with ``state_path`` the stick's NV and the devices
+are saved on exit and come back on the next run already joined, with what each keeps in its
+own flash (IAS enrolment, bindings, reporting, groups, scenes, attribute values). The yielded
 DemoCoordinator has ``path`` (what zigpy opens) and the house's physical events.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -18,10 +20,13 @@ from pathlib import Path
 
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.kinds import DeviceKind
+from radios.zigbee.sim.memory import DeviceMemory, capture, restore
 from radios.zigbee.sim.nvram import NvStore
 from radios.zigbee.sim.simulator import Simulator
 from radios.zigbee.sim.wire import format_ieee, parse_ieee
 from radios.zigbee.sim.zstack import ZStackConfig
+
+log = logging.getLogger(__name__)
 
 # The order devices are handed out in: a door sensor and the light it switches come first.
 HOUSE_MIX: tuple[DeviceKind, ...] = (
@@ -122,12 +127,24 @@ def _load(path: Path | None) -> tuple[NvStore | None, list[dict[str, object]]]:
 def _save(path: Path, sim: Simulator) -> None:
     devices = [
         {"ieee": format_ieee(d.ieee), "kind": str(d.kind), "nwk": d.nwk,
-         "is_joined": d.joined_ext_pan is not None}
+         "is_joined": d.joined_ext_pan is not None, "memory": capture(d).to_json()}
         for d in sim.devices
     ]  # fmt: skip
     tmp = path.with_suffix(".tmp")
     tmp.write_text(json.dumps({"nv": sim.nv.to_json(), "devices": devices}))
     tmp.replace(path)
+
+
+def _remember(device: SimDevice, raw: object) -> None:
+    """Give a device back what it kept in its own flash (state files from before it was kept
+    have none: the device then starts factory-fresh, as before)."""
+    if raw is None:
+        return
+    try:
+        restore(device, DeviceMemory.from_json(raw))
+    except ValueError as exc:
+        log.warning("event=sim_device_memory_unreadable ieee=%s error=%s",
+                    format_ieee(device.ieee), exc)
 
 
 @asynccontextmanager
@@ -142,12 +159,13 @@ async def demo_coordinator(
         known = {str(d["ieee"]) for d in saved}
         for entry in saved:
             nwk = entry["nwk"]
-            sim.add_device(
+            device = sim.add_device(
                 DeviceKind(str(entry["kind"])),
                 parse_ieee(str(entry["ieee"])),
                 is_joined=bool(entry["is_joined"]),
                 nwk=nwk if isinstance(nwk, int) else None,
             )
+            _remember(device, entry.get("memory"))
         for index in range(1, n_devices + 1):
             if demo_ieee(index) not in known:
                 sim.add_device(HOUSE_MIX[(index - 1) % len(HOUSE_MIX)], demo_ieee(index))
