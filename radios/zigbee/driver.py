@@ -42,6 +42,7 @@ from radios.base import RadioSink
 from radios.zigbee import mapping
 from radios.zigbee.adapter import ZigpyAdapter, validate_config
 from radios.zigbee.commands import ZclRequest, to_zcl
+from radios.zigbee.groups import GroupKeeper
 from radios.zigbee.model import (
     AttributeEvent,
     AttributeValue,
@@ -77,6 +78,7 @@ class ZigbeeDriver:
         self._pending: dict[str, list[AttributeEvent | ClusterCommandEvent]] = {}
         self._held: dict[tuple[str, int], str] = {}
         self._group_gate = RateGate(settings.group_commands_per_s)
+        self._groups = GroupKeeper(settings.groups, self._report, self._clock.time)
         self._lost: asyncio.Event | None = None
         self._lost_reason = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -170,7 +172,9 @@ class ZigbeeDriver:
                 # A device gets a full availability window from each start of the hub.
                 self._last_seen[node.ieee] = max(node.last_seen or now, now)
                 self._announce(node)
+            self._groups.announce_all(self._nodes)
             ready()
+            self._spawn(self._groups.sync(adapter, self._nodes))
             await lost.wait()
             return self._lost_reason
         finally:
@@ -213,6 +217,7 @@ class ZigbeeDriver:
             manufacturer=node.manufacturer, model=node.model,
             capabilities=mapping.capabilities(node), is_available=True)
         self._report(DeviceJoined(device, self._clock.time(), Context.new(Origin.PHYSICAL)))
+        self._groups.members_changed(self._nodes)
         for event in self._pending.pop(node.ieee, []):
             if isinstance(event, AttributeEvent):
                 self.attribute(event)
@@ -232,6 +237,16 @@ class ZigbeeDriver:
             log.exception("event=zigbee_onboard_failed ieee=%s", node.ieee)
         if node.ieee not in self._nodes:
             self._announce(node)
+        await self._join_groups(adapter, node.ieee)
+
+    async def _join_groups(self, adapter: ZigpyAdapter, ieee: str) -> None:
+        if not self._groups.groups_of(ieee):
+            return
+        try:
+            async with asyncio.timeout(self._settings.configure_timeout_s):
+                await self._groups.join(adapter, ieee)
+        except TimeoutError:
+            log.info("event=zigbee_group_join_incomplete ieee=%s", ieee)
 
     # -- AdapterListener: called synchronously from zigpy's callbacks ------------------------
 
@@ -250,6 +265,7 @@ class ZigbeeDriver:
         if self._nodes.pop(ieee, None) is not None:
             self._report(DeviceLeft(device_id(RADIO, ieee), self._clock.time(),
                                     Context.new(Origin.PHYSICAL)))
+            self._groups.members_changed(self._nodes)
 
     def node_seen(self, ieee: str) -> None:
         """A device sent a frame: it is alive."""

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
+
+GROUP_ID_MAX = 0xFFF7  # ZCL 3.6.2.3.2: 0x0001-0xFFF7; higher ids are reserved
 
 
 class RadioType(StrEnum):
@@ -20,6 +23,48 @@ class FlowControl(StrEnum):
     NONE = "none"
     HARDWARE = "hardware"
     SOFTWARE = "software"
+
+
+def member_ieee(member: str) -> str:
+    """The IEEE address of a group member given as ``zigbee:<ieee>`` or as the address alone;
+    ValueError if it is neither."""
+    address = member.removeprefix("zigbee:")
+    parts = address.split(":")
+    if len(parts) != 8 or not all(
+        len(p) == 2 and all(c in string.hexdigits for c in p) for p in parts
+    ):
+        raise ValueError(f"group member {member!r} is not a zigbee device id or IEEE address "
+                         "(like zigbee:00:17:88:01:02:03:04:05)")
+    return address.lower()
+
+
+@dataclass(frozen=True, slots=True)
+class ZigbeeGroup:
+    """``[[radios.zigbee.groups]]``: lights that take one multicast, shown as one device
+    ``zigbee:group:<id>``; ``members`` are device ids (``zigbee:<ieee>``) or IEEE addresses."""
+
+    id: int
+    name: str
+    members: tuple[str, ...] = ()
+    room: str = ""
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.id <= GROUP_ID_MAX:
+            raise ValueError(f"group id must be 1..{GROUP_ID_MAX} (0x0001-0xFFF7), not {self.id}")
+        if not self.name.strip():
+            raise ValueError(f"group {self.id} needs a name")
+        for member in self.members:
+            member_ieee(member)
+
+    @property
+    def device_id(self) -> str:
+        """The group's device id: ``zigbee:group:<id>``."""
+        return f"zigbee:group:{self.id}"
+
+    @property
+    def member_ieees(self) -> frozenset[str]:
+        """The members' IEEE addresses, as zigpy writes them."""
+        return frozenset(member_ieee(m) for m in self.members)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +96,13 @@ class ZigbeeSettings:
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
     configure_timeout_s: float = 30.0  # bind + configure reporting of a newly joined device
     topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)
+    groups: tuple[ZigbeeGroup, ...] = ()
+
+    def __post_init__(self) -> None:
+        ids = [g.id for g in self.groups]
+        duplicates = sorted({i for i in ids if ids.count(i) > 1})
+        if duplicates:
+            raise ValueError(f"groups: group id {duplicates[0]} is configured twice")
 
     def effective_database_path(self, state_dir: Path) -> Path:
         """The zigpy database file: the configured one or ``zigbee.db`` in the state dir."""

@@ -343,6 +343,22 @@ class ZigpyAdapter:
             raise DeviceError(f"zigbee:{ieee}", f"could not join group {group_id}: {exc!r}"
                               ) from exc
 
+    async def remove_from_group(self, ieee: str, group_id: int) -> None:
+        """Take every endpoint of a device out of a group (ZCL 3.6.2.3.5 Remove Group)."""
+        device = self._device(ieee)
+        try:
+            await device.remove_from_group(group_id)
+        except requests.ZIGPY_ERRORS as exc:
+            raise DeviceError(f"zigbee:{ieee}", f"could not leave group {group_id}: {exc!r}"
+                              ) from exc
+
+    def group_members(self, group_id: int) -> frozenset[str]:
+        """The devices zigpy records as members of a group (kept in its database)."""
+        group = self._require_app().groups.get(group_id)
+        if group is None:
+            return frozenset()
+        return frozenset(str(ieee) for ieee, _endpoint_id in group.members)
+
     async def permit(self, duration_s: float) -> None:
         """Open (or close, with 0) the network for joining, at most 254 s at a time (ZDO)."""
         app = self._require_app()
