@@ -67,12 +67,25 @@ class Daemon:
                              interval_s=self.config.store.write_interval_s)
         snapshot = await writer.load()
         state.load(snapshot.devices, snapshot.state)
-        hub = self.hub = Hub(self.clock, Bus(), state)
+        hub = self.hub = Hub(self.clock, Bus(), state,
+                             {d.id: (d.name, d.room) for d in self.config.devices})
         for driver in self._drivers():
             hub.add_driver(driver)
         log.info("event=starting devices=%d radios=%s state_dir=%s", len(snapshot.devices),
                  ",".join(hub.drivers) or "none", self.config.hub.state_dir)
         self.notifier.status(f"starting {len(hub.drivers)} radios")
+        # Our handlers stay until the very end: a second Ctrl-C while stopping must not turn into
+        # a KeyboardInterrupt that skips the radios' cleanup (zigpy's database thread).
+        loop = asyncio.get_running_loop()
+        with contextlib.ExitStack() as signals:
+            for sig in (signal.SIGTERM, signal.SIGINT):
+                with contextlib.suppress(NotImplementedError, RuntimeError):
+                    loop.add_signal_handler(sig, self._on_signal)
+                    signals.callback(loop.remove_signal_handler, sig)
+            await self._run_components(hub, writer, snapshot)
+        log.info("event=stopped")
+
+    async def _run_components(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot) -> None:
         async with asyncio.TaskGroup() as group:
             # Tasks start in creation order: listeners subscribe before the radios report.
             store_task = group.create_task(writer.run(), name="store")
@@ -90,7 +103,6 @@ class Daemon:
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
-        log.info("event=stopped")
 
     def _drivers(self) -> list[RadioDriver]:
         drivers = list(self.drivers)
@@ -99,6 +111,11 @@ class Daemon:
             drivers.append(VirtualDriver(radios.virtual, self.clock))
         if radios.lutron is not None:
             drivers.append(LutronDriver(radios.lutron, self.clock))
+        if radios.zigbee is not None:
+            # Imported only when configured: zigpy costs ~40 MiB of the hub's memory.
+            from radios.zigbee.driver import ZigbeeDriver
+
+            drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
         return drivers
 
     def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
@@ -114,7 +131,8 @@ class Daemon:
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
-        problems += engine.load(rules)
+        self._tell(hub, [str(p) for p in problems], log_too=True)
+        unresolved = engine.load(rules)  # the engine logs these itself
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -125,15 +143,17 @@ class Daemon:
             rule_states=[(rule_id, *saved) for rule_id, saved in snapshot.rule_states.items()],
             mode=snapshot.meta.get("mode"),
             last_seen=float(last_seen) if last_seen else None)
-        self._tell(hub, [str(p) for p in problems])
-        log.info("event=rules_loaded rules=%d problems=%d", len(rules), len(problems))
+        self._tell(hub, [str(p) for p in unresolved], log_too=False)
+        log.info("event=rules_loaded rules=%d problems=%d", len(rules),
+                 len(problems) + len(unresolved))
         return engine
 
-    def _tell(self, hub: Hub, problems: list[str]) -> None:
-        """Log rule problems and publish them: the LAN API, the tunnel and the demo tell people."""
+    def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
+        """Publish rule problems: the LAN API, the tunnel and the demo tell people."""
         now = self.clock.time()
         for problem in problems:
-            log.warning("event=rule_problem problem=%r", problem)
+            if log_too:
+                log.warning("event=rule_problem problem=%r", problem)
             hub.bus.publish(Notice("rules", problem, now, Context.new(Origin.SYSTEM), "warning"))
 
     async def _start_rules_then_ready(self, group: asyncio.TaskGroup,
@@ -162,14 +182,13 @@ class Daemon:
         self.ready.set()
         log.info("event=ready status=%r", status)
 
+    def _on_signal(self) -> None:
+        if self.stop_requested.is_set():
+            log.warning("event=signal_ignored reason=already_stopping")
+        self.request_stop()
+
     async def _wait_for_stop(self, tasks: list[asyncio.Task[None]]) -> None:
-        loop = asyncio.get_running_loop()
-        with contextlib.ExitStack() as stack:
-            for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
-                    loop.add_signal_handler(sig, self.request_stop)
-                    stack.callback(loop.remove_signal_handler, sig)
-            await self.stop_requested.wait()
+        await self.stop_requested.wait()
         log.info("event=stopping")
         self.notifier.stopping()
         await self._cancel(tasks)

@@ -1,7 +1,9 @@
 """`hubd demo`: the real daemon on simulated radios, telling a person what happens in the house.
 
 The radios are the real drivers on real byte streams: the virtual radio in process, a simulated
-Lutron RA2 repeater on a pty. Everything else is the daemon as systemd runs it.
+Lutron RA2 repeater on a pty, and a simulated TI Z-Stack coordinator on a pty that unmodified
+zigpy-znp drives (its devices join when the demo opens the network, and are remembered in the
+state directory). Everything else is the daemon as systemd runs it.
 """
 
 from __future__ import annotations
@@ -9,7 +11,8 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import sys
-from typing import TextIO
+from collections.abc import Callable, Coroutine
+from typing import Any, TextIO
 
 from hubd.config import HubConfig
 from hubd.core.events import (
@@ -23,9 +26,13 @@ from hubd.core.events import (
     RuleRan,
     StateChanged,
 )
-from hubd.daemon import Daemon
+from hubd.daemon import Daemon, Extra
 from hubd.hub import Hub
 from radios.lutron.sim.demo import demo_repeater
+from radios.zigbee.settings import ZigbeeSettings
+from radios.zigbee.sim.demo import DemoCoordinator, demo_coordinator
+
+ZIGBEE_DEVICES = 24
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
          RadioHealth, Notice, RuleRan)
@@ -93,6 +100,8 @@ def _duration(seconds: float) -> str:
 async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout) -> None:
     """Start the simulators, point the config at them, and run the daemon until stopped."""
     radios = config.radios
+    state_dir = config.hub.state_dir
+    state_dir.mkdir(parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         if radios.virtual is not None:
             virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
@@ -101,8 +110,32 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
             lutron = await stack.enter_async_context(
                 demo_repeater("serial", activity_interval_s=activity_s * 4))
             radios = dataclasses.replace(radios, lutron=lutron)
+        zigbee: DemoCoordinator | None = None
+        if radios.zigbee is None:
+            zigbee = await stack.enter_async_context(
+                demo_coordinator(ZIGBEE_DEVICES, state_path=state_dir / "zigbee-sim.json"))
+            radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
+                path=zigbee.path, channel=15, skip_bootloader=False))
 
         async def printer(hub: Hub) -> None:
             await DemoPrinter(hub, out).run()
 
-        await Daemon(dataclasses.replace(config, radios=radios), extras=[printer]).run()
+        extras: list[Extra] = [printer]
+        if zigbee is not None:
+            extras.append(_zigbee_house(zigbee, activity_s * 2))
+        await Daemon(dataclasses.replace(config, radios=radios), extras=extras).run()
+
+
+def _zigbee_house(coordinator: DemoCoordinator, interval_s: float
+                  ) -> Callable[[Hub], Coroutine[Any, Any, None]]:
+    """Open the network for the simulated devices, then make the Zigbee house lively."""
+
+    async def run(hub: Hub) -> None:
+        if await hub.wait_radios(60.0, ["zigbee"]):
+            return
+        # Devices joined on an earlier run are remembered; new ones join in this window.
+        await hub.drivers["zigbee"].permit_join(60.0)
+        if interval_s > 0:
+            await coordinator.run_activity(interval_s)
+
+    return run

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import replace
 
 from hubd.bus import Bus
 from hubd.core.clock import Clock
@@ -36,8 +37,10 @@ log = logging.getLogger(__name__)
 class Hub:
     """State, bus and radios; the sink of every driver and the router of every command."""
 
-    def __init__(self, clock: Clock, bus: Bus, state: StateStore) -> None:
+    def __init__(self, clock: Clock, bus: Bus, state: StateStore,
+                 names: Mapping[str, tuple[str, str]] | None = None) -> None:
         self.clock = clock
+        self._names = dict(names or {})  # device id -> (name, room) people chose in the config
         self.bus = bus
         self.state = state
         self.drivers: dict[str, RadioDriver] = {}
@@ -63,6 +66,8 @@ class Hub:
             if isinstance(event, RadioHealth):
                 self._on_health(event)
             elif isinstance(event, DeviceJoined | DeviceLeft | AvailabilityChanged):
+                if isinstance(event, DeviceJoined) and not event.device.name:
+                    event = self._named(event)
                 self.state.apply(event)
             elif not isinstance(event, ButtonEvent):
                 raise TypeError(f"not a driver event: {type(event).__name__}")
@@ -70,6 +75,15 @@ class Hub:
         except (HubError, ValueError, TypeError) as exc:
             self.rejected += 1
             log.warning("event=report_rejected type=%s error=%r", type(event).__name__, str(exc))
+
+    def _named(self, event: DeviceJoined) -> DeviceJoined:
+        """A radio that knows no name for a device gets the one from the config, if any."""
+        named = self._names.get(event.device.id)
+        if named is None:
+            return event
+        name, room = named
+        device = replace(event.device, name=name, room=event.device.room or room)
+        return replace(event, device=device)
 
     def _on_health(self, event: RadioHealth) -> None:
         previous = self.health.get(event.radio)

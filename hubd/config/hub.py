@@ -90,6 +90,15 @@ class RadiosConfig:
 
 
 @dataclass(frozen=True, slots=True)
+class DeviceName:
+    """``[[devices]]``: the name and room people gave a device (its id comes from its radio)."""
+
+    id: str = field(metadata=checked(_non_empty))
+    name: str = field(metadata=checked(_non_empty))
+    room: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class StoreSection:
     """``[store]``: persistence."""
 
@@ -105,6 +114,7 @@ class HubConfig:
     rules: RulesSection = field(default_factory=RulesSection)
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
+    devices: tuple[DeviceName, ...] = ()
 
     @property
     def database_path(self) -> Path:

@@ -96,6 +96,22 @@ def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> 
     assert "event=stopped" in stderr
 
 
+def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path,
+                                                                  notify: NotifySocket) -> None:
+    proc = start(write_config(tmp_path, activity=0.01), {"NOTIFY_SOCKET": str(notify.path)})
+    try:
+        notify.wait_for("READY=1")
+        proc.send_signal(signal.SIGTERM)
+        notify.wait_for("STOPPING=1")
+        proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C while stopping
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+    stderr = proc.stderr.read().decode() if proc.stderr else ""
+    assert "event=stopped" in stderr and "KeyboardInterrupt" not in stderr
+
+
 def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
                                                          notify: NotifySocket) -> None:
     config = write_config(tmp_path, activity=0.002)

@@ -7,8 +7,8 @@ import pytest
 
 from hubd.bus import Bus
 from hubd.core.clock import SystemClock
-from hubd.core.events import CommandResult, Report, StateChanged
-from hubd.core.model import Capability, Command, CommandStatus, Context, Origin
+from hubd.core.events import CommandResult, DeviceJoined, Report, StateChanged
+from hubd.core.model import Capability, Command, CommandStatus, Context, Device, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
 from radios.virtual.driver import VirtualDriver
@@ -90,3 +90,17 @@ async def test_bad_report_is_counted_and_the_hub_goes_on(
     await hub.bus.drain()
     assert [(e.device_id, e.new) for e in seen if isinstance(e, StateChanged)] == [
         ("virtual:3", True)]
+
+
+async def test_config_names_a_device_its_radio_left_nameless() -> None:
+    hub = Hub(SystemClock(), Bus(), StateStore(), {"zigbee:00:01": ("Back door", "Hall")})
+    ctx = Context.new(Origin.SYSTEM)
+    nameless = Device("zigbee:00:01", "zigbee", "00:01", "",
+                      capabilities=frozenset({Capability.CONTACT}))
+    hub.report(DeviceJoined(nameless, 0.0, ctx))
+    named = hub.state.resolve("back door")
+    assert (named.id, named.room) == ("zigbee:00:01", "Hall")
+    other = Device("zigbee:00:02", "zigbee", "00:02", "", capabilities=frozenset())
+    hub.report(DeviceJoined(other, 0.0, ctx))
+    assert hub.state.resolve("zigbee:00:02").name == ""
+    await hub.bus.close()

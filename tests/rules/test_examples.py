@@ -5,7 +5,10 @@ import tomllib
 from pathlib import Path
 
 from hubd.core.clock import ManualClock
+from hubd.core.model import Capability as C
 from hubd.core.model import Device
+from radios.lutron.devices import to_device
+from radios.lutron.sim.demo import DEMO_DEVICES
 from radios.virtual.driver import CAPABILITIES
 from radios.virtual.settings import VirtualKind
 from rules.engine import EngineSettings
@@ -15,11 +18,25 @@ from tests.rules.conftest import Harness, make_harness, make_state
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
+# What the demo's simulated Zigbee devices are (radios/zigbee/sim/demo.py HOUSE_MIX, in order).
+ZIGBEE_KINDS = (
+    {C.CONTACT, C.BATTERY}, {C.SWITCH, C.LEVEL, C.COLOR}, {C.MOTION, C.BATTERY}, {C.SWITCH},
+    {C.TEMPERATURE, C.HUMIDITY, C.BATTERY}, {C.SWITCH, C.POWER}, {C.BUTTON, C.BATTERY},
+    {C.LOCK, C.BATTERY}, {C.THERMOSTAT},
+)
+
+
 def _devices() -> tuple[Device, ...]:
+    """The demo house: the virtual devices, the Lutron demo repeater's, and the named Zigbee."""
     config = tomllib.loads((EXAMPLES / "hub.toml").read_text())
-    return tuple(Device(f"virtual:{d['address']}", "virtual", d["address"], d["name"],
-                        capabilities=CAPABILITIES[VirtualKind(d["kind"])])
-                 for d in config["radios"]["virtual"]["devices"])
+    virtual = [Device(f"virtual:{d['address']}", "virtual", d["address"], d["name"],
+                      capabilities=CAPABILITIES[VirtualKind(d["kind"])])
+               for d in config["radios"]["virtual"]["devices"]]
+    lutron = [to_device(d) for d in DEMO_DEVICES]
+    zigbee = [Device(d["id"], "zigbee", d["id"].removeprefix("zigbee:"), d["name"],
+                     capabilities=frozenset(ZIGBEE_KINDS[n]))
+              for n, d in enumerate(config["devices"])]
+    return (*virtual, *lutron, *zigbee)
 
 
 def _harness(start: float) -> Harness:
@@ -34,7 +51,8 @@ async def test_example_rules_load_without_problems() -> None:
     rules, problems = load_rules_dir(EXAMPLES / "rules")
     assert problems == []
     assert {r.id for r in rules} == {"door_hall_light", "hall_motion_light", "porch_evening",
-                                     "kitchen_evening"}
+                                     "kitchen_evening", "pico_dinner", "living_occupied",
+                                     "back_door_light", "back_door_closed", "bedside_garage"}
     h = _harness(1_700_000_000.0)
     assert h.engine.load(rules) == []
     assert all(s.is_enabled for s in h.engine.statuses())
@@ -67,4 +85,19 @@ async def test_example_rules_do_what_they_say() -> None:
     assert h.house.sent()[-1] == "Porch light: switch.on"
     await h.engine.advance(60 * 60)
     assert h.house.sent()[-1] == "Porch light: switch.off"
+    await h.stop()
+
+
+async def test_the_radio_demo_rules_do_what_they_say() -> None:
+    h = _harness(1_700_000_000.0)
+    rules, _ = load_rules_dir(EXAMPLES / "rules")
+    h.engine.load(rules)
+    await h.start()
+    await h.press("Living Pico", "3")
+    assert sorted(h.house.sent()) == ["Dining lights: level.set", "Living lamps: level.set",
+                                      "Living shade: shade.set_position"]
+    await h.report("Back door", "contact.is_open", True)
+    assert h.house.sent()[-1] == "Back hall light: switch.on"
+    await h.press("Bedside remote", "1")
+    assert h.house.sent()[-1] == "Garage light: switch.toggle"
     await h.stop()
