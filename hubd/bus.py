@@ -3,6 +3,10 @@
 Each subscriber has its own bounded queue and task, so a slow or failing subscriber never stalls
 the publisher or the others. ``publish`` never awaits: it is on the hot path. A full queue drops
 the event for that subscriber, counts it and logs once per burst, never silently.
+
+The one exception is an ``inline`` subscriber: a synchronous handler that takes microseconds
+(the rule engine's index lookup) is called from ``publish`` itself, saving the hot path a trip
+through the event loop; its failures are counted and logged like the others'.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ class Subscription:
     name: str
     types: tuple[type, ...]
     handler: Handler
-    queue: asyncio.Queue[object]
+    queue: asyncio.Queue[object] | None
     delivered: int = 0
     dropped: int = 0
     failed: int = 0
@@ -43,11 +47,15 @@ class Bus:
         self.published = 0
 
     def subscribe(self, types: tuple[type, ...], handler: Handler, *, name: str,
-                  maxsize: int | None = None) -> Subscription:
-        """Deliver events of these types to handler (sync or async), in order, from a task."""
-        queue: asyncio.Queue[object] = asyncio.Queue(maxsize or self._default_maxsize)
-        sub = Subscription(name, types, handler, queue)
-        sub.task = asyncio.get_running_loop().create_task(self._pump(sub), name=f"bus:{name}")
+                  maxsize: int | None = None, inline: bool = False) -> Subscription:
+        """Deliver events of these types to handler (sync or async), in order, from a task;
+        or, ``inline``, call a quick synchronous handler from ``publish`` itself."""
+        if inline:
+            sub = Subscription(name, types, handler, None)
+        else:
+            queue: asyncio.Queue[object] = asyncio.Queue(maxsize or self._default_maxsize)
+            sub = Subscription(name, types, handler, queue)
+            sub.task = asyncio.get_running_loop().create_task(self._pump(sub), name=f"bus:{name}")
         self._subs.append(sub)
         self._by_type.clear()
         return sub
@@ -68,6 +76,9 @@ class Bus:
         if subs is None:
             subs = self._by_type[cls] = [s for s in self._subs if issubclass(cls, s.types)]
         for sub in subs:
+            if sub.queue is None:
+                self._call_inline(sub, event)
+                continue
             try:
                 sub.queue.put_nowait(event)
             except asyncio.QueueFull:
@@ -77,8 +88,19 @@ class Bus:
                     log.warning("event=bus_overflow subscriber=%s dropped=%d", sub.name,
                                 sub.dropped)
 
+    @staticmethod
+    def _call_inline(sub: Subscription, event: object) -> None:
+        try:
+            sub.handler(event)
+        except Exception:
+            sub.failed += 1
+            log.exception("event=subscriber_failed subscriber=%s event_type=%s", sub.name,
+                          type(event).__name__)
+        sub.delivered += 1
+
     async def _pump(self, sub: Subscription) -> None:
         queue = sub.queue
+        assert queue is not None  # only queued subscribers have a pump
         while True:
             event = await queue.get()
             if sub.is_overflowing and queue.qsize() < queue.maxsize // 2:
@@ -98,7 +120,8 @@ class Bus:
     async def drain(self) -> None:
         """Wait until every queue is empty (for tests and benchmarks)."""
         for sub in list(self._subs):
-            await sub.queue.join()
+            if sub.queue is not None:
+                await sub.queue.join()
 
     async def close(self) -> None:
         """Stop every subscriber task."""

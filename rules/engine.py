@@ -361,7 +361,7 @@ class RuleEngine:
         self._is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
         self._sub = self._bus.subscribe(
             (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
-            name="rules")
+            name="rules", inline=True)
         try:
             for slot in self._slots.values():
                 if slot.is_enabled:
@@ -418,8 +418,8 @@ class RuleEngine:
         await settle(self._is_busy, max_rounds)
 
     def _is_busy(self) -> bool:
-        return (self._sub is not None and not self._sub.queue.empty()) or any(
-            not run.is_parked for slot in self._slots.values() for run in slot.runs)
+        # The engine's subscription is inline: no queue of its own to wait for.
+        return any(not run.is_parked for slot in self._slots.values() for run in slot.runs)
 
     async def advance(self, seconds: float) -> None:
         """Move a ManualClock forward, firing every timer at its own deadline, in order."""

@@ -54,3 +54,23 @@ async def test_slow_subscriber_overflows_without_blocking_publisher(caplog) -> N
     await bus.drain()
     assert fast == list(range(10))
     await bus.close()
+
+
+async def test_inline_subscriber_runs_within_publish_and_its_failures_are_counted() -> None:
+    bus = Bus()
+    seen: list[int] = []
+
+    def quick(event: int) -> None:
+        if event < 0:
+            raise ValueError("negative")
+        seen.append(event)
+
+    bus.subscribe((int,), quick, name="quick", inline=True)
+    bus.publish(1)
+    assert seen == [1]  # before any await: no trip through the loop
+    bus.publish(-1)
+    bus.publish(2)
+    assert seen == [1, 2]
+    assert bus.stats()["quick"] == (3, 0, 1)
+    await bus.drain()
+    await bus.close()
