@@ -34,16 +34,8 @@ def zigpy_config(path: str, db: Path) -> dict[str, Any]:
     }
 
 
-@pytest.fixture
-async def sim() -> AsyncIterator[Simulator]:
-    """A factory-fresh coordinator on a pty; the test fails if it sent unknown requests."""
-    simulator = Simulator()
-    await simulator.start_pty()
-    try:
-        yield simulator
-    finally:
-        await simulator.close()
-    assert simulator.unknown_requests == []
+# The `sim` fixture (a factory-fresh coordinator on a pty, strict about unknown requests)
+# comes from tests/radios/zigbee/conftest.py.
 
 
 @pytest.fixture
