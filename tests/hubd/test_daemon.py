@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import closing
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +76,15 @@ def start(config: Path, env: dict[str, str]) -> subprocess.Popen[bytes]:
                             env={**os.environ, **env}, stderr=subprocess.PIPE)
 
 
+def finish(proc: subprocess.Popen[bytes]) -> str:
+    """Make sure the daemon is gone; its stderr (the log)."""
+    proc.kill()
+    proc.wait()
+    assert proc.stderr is not None
+    with proc.stderr:
+        return proc.stderr.read().decode()
+
+
 def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> None:
     proc = start(write_config(tmp_path), {"NOTIFY_SOCKET": str(notify.path),
                                           "WATCHDOG_USEC": "400000"})
@@ -90,9 +100,7 @@ def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> 
         assert proc.wait(timeout=10) == 0
         assert time.monotonic() - started < 5.0
     finally:
-        proc.kill()
-        proc.wait()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
+        stderr = finish(proc)
     assert "event=stopped" in stderr
 
 
@@ -106,9 +114,7 @@ def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path
         proc.send_signal(signal.SIGINT)  # an impatient second Ctrl-C while stopping
         assert proc.wait(timeout=10) == 0
     finally:
-        proc.kill()
-        proc.wait()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
+        stderr = finish(proc)
     assert "event=stopped" in stderr and "KeyboardInterrupt" not in stderr
 
 
@@ -126,9 +132,8 @@ def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=5)
     finally:
-        proc.kill()
-        proc.wait()
-    with sqlite3.connect(db) as conn:
+        finish(proc)
+    with closing(sqlite3.connect(db)) as conn:
         assert conn.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         names = {row[0] for row in conn.execute("SELECT name FROM devices")}
         assert names == {"Hall light", "Front door", "Hall motion"}
@@ -143,9 +148,7 @@ def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
-        proc.kill()
-        proc.wait()
-    stderr = proc.stderr.read().decode() if proc.stderr else ""
+        stderr = finish(proc)
     assert "event=starting devices=3" in stderr
 
 
@@ -153,7 +156,7 @@ def _state_rows(db: Path) -> int:
     if not db.exists():
         return 0
     try:
-        with sqlite3.connect(db, timeout=1) as conn:
+        with closing(sqlite3.connect(db, timeout=1)) as conn:
             return int(conn.execute("SELECT count(*) FROM state").fetchone()[0])
     except sqlite3.OperationalError:
         return 0
@@ -201,8 +204,7 @@ def test_a_delay_pending_across_sigkill_fires_at_its_deadline(tmp_path: Path,
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=5)
     finally:
-        proc.kill()
-        proc.wait()
+        finish(proc)
     assert _wait_row(db, "SELECT value FROM state WHERE attribute = 'switch.on'") == "false"
 
     proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
@@ -213,8 +215,7 @@ def test_a_delay_pending_across_sigkill_fires_at_its_deadline(tmp_path: Path,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
-        proc.kill()
-        proc.wait()
+        finish(proc)
     assert deadline <= switched_at < deadline + 2.0
 
 
@@ -223,7 +224,7 @@ def _wait_row(db: Path, query: str, timeout_s: float = 10.0) -> Any:
     while time.monotonic() < deadline:
         if db.exists():
             try:
-                with sqlite3.connect(db, timeout=1) as conn:
+                with closing(sqlite3.connect(db, timeout=1)) as conn:
                     row = conn.execute(query).fetchone()
                 if row is not None:
                     return row[0]
