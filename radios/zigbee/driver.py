@@ -77,6 +77,7 @@ class ZigbeeDriver:
         self._unavailable: set[str] = set()
         self._pending: dict[str, list[AttributeEvent | ClusterCommandEvent]] = {}
         self._held: dict[tuple[str, int], str] = {}
+        self._echoes: dict[str, tuple[Context, float]] = {}  # ieee -> (context, until monotonic)
         self._group_gate = RateGate(settings.group_commands_per_s)
         self._groups = GroupKeeper(settings.groups, self._report, self._clock.time)
         self._lost: asyncio.Event | None = None
@@ -131,6 +132,8 @@ class ZigbeeDriver:
         except ValueError as exc:
             return result(CommandStatus.FAILED, str(exc))
         address = command.device_id[len(prefix):]
+        self._echoes[address] = (command.context.child(Origin.DIGITAL),
+                                 started + self._settings.echo_window_s)
         if address.startswith("group:"):
             return await self._send_group(command, address, request, result)
         timeout_s = self._settings.command_timeout_s
@@ -323,9 +326,14 @@ class ZigbeeDriver:
         dev_id = device_id(RADIO, ieee)
         ts = self._clock.time()
         context = Context.new(Origin.PHYSICAL)
+        echo = self._echoes.get(ieee)
+        if echo is not None and self._clock.monotonic() > echo[1]:
+            del self._echoes[ieee]
+            echo = None
         for item in observations:
             if isinstance(item, AttributeValue):
-                self._report(Report(dev_id, item.attribute, item.value, ts, context))
+                self._report(Report(dev_id, item.attribute, item.value, ts,
+                                    echo[0] if echo is not None else context))
                 continue
             button = item.button
             if item.action is ButtonAction.HOLD:

@@ -85,6 +85,9 @@ class ZigbeeSettings:
     availability_mains_s: float = 2 * 3600.0
     availability_battery_s: float = 25 * 3600.0
     availability_check_interval_s: float = 60.0
+    # A device's reports this soon after a command to it are that command's echo: they carry its
+    # context (origin digital), so traces link and rule loops are seen by their depth.
+    echo_window_s: float = 5.0
     backoff_min_s: float = 1.0
     backoff_max_s: float = 30.0
     failed_after_attempts: int = 5  # consecutive failed starts before health says "failed"

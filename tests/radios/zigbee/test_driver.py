@@ -99,6 +99,22 @@ async def test_join_interview_and_capabilities(zigbee: Running) -> None:
         assert joined.device.radio == "zigbee" and joined.device.is_available
 
 
+async def test_a_commands_echo_carries_its_context(zigbee: Running) -> None:
+    """The device's report of what a command did is that command's doing: digital, one level
+    deeper in the same trace (loop protection counts on it); an untouched device's stays
+    physical."""
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    command = cmd(LIGHT, "switch.on")
+    assert (await zigbee.driver.send(command)).status is CommandStatus.CONFIRMED
+    echo = await report(zigbee, LIGHT, "switch.on", True)
+    assert (echo.context.origin, echo.context.parent_id, echo.context.depth) == (
+        Origin.DIGITAL, command.context.id, command.context.depth + 1)
+    zigbee.sim.device(CONTACT).open()
+    opened = await report(zigbee, CONTACT, "contact.is_open", True)
+    assert (opened.context.origin, opened.context.depth) == (Origin.PHYSICAL, 0)
+
+
 async def test_switch_dim_colour_and_lock(zigbee: Running) -> None:
     await join(zigbee, DeviceKind.CT_LIGHT, CT_LIGHT)
     await join(zigbee, DeviceKind.DOOR_LOCK, LOCK)
