@@ -1,9 +1,9 @@
 """The virtual radio: simulated devices in the daemon's own process, honest about state.
 
-Commands change a device's state and the change is reported back as the radio would (the Report
-carries the command's context, so rules see what caused it). Physical events (a door opened, a
-button pressed) come from ``VirtualDriver.physical_*`` hooks or, when configured, a random activity
-loop that makes the demo house come alive.
+Commands change a device's state and the change is reported back as the radio would: the Report
+carries a digital child of the command's context, so rules see what caused it. Physical events (a
+door opened, a button pressed) come from ``VirtualDriver.physical_*`` hooks or, when configured, a
+random activity loop that makes the demo house come alive.
 """
 
 from __future__ import annotations
@@ -120,8 +120,9 @@ class VirtualDriver:
         except ValueError as exc:
             return CommandResult(command, CommandStatus.FAILED,
                                  self._clock.monotonic() - started, str(exc))
+        echo = command.context.child(Origin.DIGITAL)  # as the radios tag a command's echo
         for attribute, value in changes.items():
-            self._set(sim, attribute, value, command.context)
+            self._set(sim, attribute, value, echo)
         return CommandResult(command, CommandStatus.CONFIRMED, self._clock.monotonic() - started)
 
     async def permit_join(self, duration_s: float) -> None:

@@ -58,7 +58,7 @@ async def test_command_changes_state_and_reports_back(
     changes = [e for e in seen if isinstance(e, StateChanged)]
     assert {(c.attribute, c.new) for c in changes} == {("level.level_pct", 40.0),
                                                         ("switch.on", True)}
-    assert all(c.context is ctx for c in changes)
+    assert all((c.context.origin, c.context.parent_id) == ("digital", ctx.id) for c in changes)
     assert any(isinstance(e, CommandResult) for e in seen)
 
 
