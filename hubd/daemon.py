@@ -38,6 +38,17 @@ log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
 
+# Python's default (700 new objects) collects the young generation thousands of times a second
+# when rules run at full tilt; at 10,000 the rule engine fires ~1.6x more runs a second and the
+# local-control p99 is unchanged (measured with tools/bench rules and daemon).
+GC_YOUNG_THRESHOLD = 10_000
+
+
+def tune_gc() -> None:
+    """Tune the garbage collector for a long-running daemon (the benchmarks call it too)."""
+    gc.set_threshold(GC_YOUNG_THRESHOLD, 10, 10)
+
+
 # Extra work the caller runs beside the daemon's own components (the demo's printer and sims).
 Extra = Callable[[Hub], Coroutine[Any, Any, None]]
 
@@ -63,6 +74,7 @@ class Daemon:
 
     async def run(self) -> None:
         """Run until a stop is requested, then stop cleanly."""
+        tune_gc()
         state = StateStore()
         writer = WriteBehind(self.config.hub.state_dir / "hubd.sqlite3", state,
                              interval_s=self.config.store.write_interval_s)

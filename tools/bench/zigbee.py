@@ -32,6 +32,7 @@ from hubd.bus import Bus
 from hubd.core.clock import SystemClock
 from hubd.core.events import DeviceJoined, DriverEvent, RadioHealth, RadioStatus, StateChanged
 from hubd.core.state import StateStore
+from hubd.daemon import tune_gc
 from hubd.hub import Hub
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import ZigbeeSettings
@@ -174,7 +175,9 @@ async def _local_control(coordinator: Coordinator, state_dir: Path) -> tuple[lis
     try:
         await asyncio.wait_for(engine.ready.wait(), 10)
         await coordinator.ask("quiet 0.3")
-        # As the daemon does once READY: what boot built leaves the collector's sight.
+        # As the daemon does: its collector tuning, and once READY what boot built leaves the
+        # collector's sight.
+        tune_gc()
         gc.collect()
         gc.freeze()
         return await _samples(coordinator, hub), ready_s
