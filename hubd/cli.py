@@ -16,7 +16,6 @@ import hubd
 from hubd.config import HubConfig, check_file, load_config
 from hubd.core.errors import ConfigError, HubError
 from hubd.daemon import Daemon
-from hubd.demo import run_demo
 from hubd.log import setup_logging
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
@@ -75,6 +74,8 @@ def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) 
     config = dataclasses.replace(
         config, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
     setup_logging(log_level)
+    from hubd.demo import run_demo  # the simulators: only the demo needs them
+
     _run(run_demo(config, activity_s))
     click.echo("demo stopped cleanly")
 

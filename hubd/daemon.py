@@ -1,10 +1,11 @@
 """The composition root: builds the hub from its config and runs every component until told to stop.
 
-Start: open the store and load devices and state → start the radios, the write-behind persister,
-the rules and the watchdog under one TaskGroup → READY=1 once every radio has said how it is (or
-the ready timeout passed, with a STATUS naming the radios still missing). A component that crashes
-is logged and restarted with backoff (hubd.supervise); a ConfigError stops the daemon with its
-message. SIGTERM or SIGINT: STOPPING=1, cancel everything, flush state to disk, within 5 s.
+Start: open the store and load devices and state → start the write-behind persister, the radios
+and the watchdog under one TaskGroup → once every radio has said how it is (or the ready timeout
+passed), start the rules → READY=1, with a STATUS naming devices, radio health and any radio still
+silent. A component that crashes is logged and restarted with backoff (hubd.supervise); a
+ConfigError stops the daemon with its message (exit 78). SIGTERM or SIGINT: STOPPING=1, cancel
+everything, the store last so what was written while stopping is flushed, within 5 s.
 """
 
 from __future__ import annotations
@@ -76,7 +77,7 @@ class Daemon:
         """Run until a stop is requested, then stop cleanly."""
         tune_gc()
         state = StateStore()
-        writer = WriteBehind(self.config.hub.state_dir / "hubd.sqlite3", state,
+        writer = WriteBehind(self.config.database_path, state,
                              interval_s=self.config.store.write_interval_s)
         snapshot = await writer.load()
         state.load(snapshot.devices, snapshot.state)
