@@ -3,8 +3,8 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# Debian packages the tests or the demo need (none yet beyond Python itself).
-DEB_PACKAGES ?=
+# Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
+DEB_PACKAGES ?= systemd
 
 .PHONY: all demo test bench lock system-deps clean
 all: test
