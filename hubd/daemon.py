@@ -93,7 +93,7 @@ class Daemon:
         loop = asyncio.get_running_loop()
         with contextlib.ExitStack() as signals:
             for sig in (signal.SIGTERM, signal.SIGINT):
-                with contextlib.suppress(NotImplementedError, RuntimeError):
+                with contextlib.suppress(RuntimeError):  # not the main thread: no signals
                     loop.add_signal_handler(sig, self._on_signal)
                     signals.callback(loop.remove_signal_handler, sig)
             await self._run_components(hub, writer, snapshot)
