@@ -134,7 +134,8 @@ def _path_text(path: Path) -> str:
     return text
 
 
-def _begin(host: RunHost, run: Run, path: Path, kind: str, text: str) -> StepNote:
+def begin_step(host: RunHost, run: Run, path: Path, kind: str, text: str) -> StepNote:
+    """Open a step note in the run's trace (traced up to ``MAX_STEPS_TRACED`` steps)."""
     note = StepNote(_path_text(path), kind, text, host.now())
     steps = run.trace.steps
     if len(steps) < MAX_STEPS_TRACED:
@@ -164,26 +165,17 @@ async def run_actions(host: RunHost, run: Run, actions: tuple[Action, ...], pref
         await run_action(host, run, actions[i], (*prefix, i), sub)
 
 
-async def run_commands(host: RunHost, run: Run, actions: tuple[Action, ...]) -> None:
-    """Run a list made only of commands (the common "door → light" rule), without the walk."""
-    for i, action in enumerate(actions):
-        if isinstance(action, CommandAction):
-            note = _begin(host, run, (i,), "command", host.describe(action))
-            await host.command(run, action, note)
-            note.end_ts = host.now()
-
-
 async def run_action(host: RunHost, run: Run, action: Action, path: Path,
                      resume: Path | None) -> None:
     """Run one action; containers recurse, leaves go to the host."""
     if isinstance(action, CommandAction):
-        note = _begin(host, run, path, "command", host.describe(action))
+        note = begin_step(host, run, path, "command", host.describe(action))
         await host.command(run, action, note)
         _end(host, note, "done")
     elif isinstance(action, SceneAction):
         await _scene(host, run, action, path)
     elif isinstance(action, DelayAction):
-        note = _begin(host, run, path, "delay", f"delay {action.delay_s:g}s")
+        note = begin_step(host, run, path, "delay", f"delay {action.delay_s:g}s")
         saved = run.take_deadline() if resume is not None else None
         await host.sleep_until(run, saved if saved is not None else host.now() + action.delay_s,
                                path)
@@ -193,25 +185,25 @@ async def run_action(host: RunHost, run: Run, action: Action, path: Path,
     elif isinstance(action, IfAction | ChooseAction | RepeatAction):
         await _container(host, run, action, path, resume)
     elif isinstance(action, SetModeAction):
-        note = _begin(host, run, path, "set_mode", f"mode → {action.mode}")
+        note = begin_step(host, run, path, "set_mode", f"mode → {action.mode}")
         host.change_mode(run, action.mode)
         _end(host, note, "done")
     elif isinstance(action, NotifyAction):
-        note = _begin(host, run, path, "notify", f"notify: {action.message}")
+        note = begin_step(host, run, path, "notify", f"notify: {action.message}")
         host.notify(run, action.message, action.level)
         _end(host, note, "done")
     else:
-        note = _begin(host, run, path, "stop", f"stop {action.reason}".strip())
+        note = begin_step(host, run, path, "stop", f"stop {action.reason}".strip())
         _end(host, note, "done")
         raise StopRun(Outcome.STOPPED, action.reason or "stop action")
 
 
 async def _scene(host: RunHost, run: Run, action: SceneAction, path: Path) -> None:
-    note = _begin(host, run, path, "scene", f"scene {action.name}")
+    note = begin_step(host, run, path, "scene", f"scene {action.name}")
     failed = 0
     for command in action.commands:
         # Sequential, not gathered: radios pace their own frames; order stays as written.
-        sub = _begin(host, run, (*path, command.device), "command", host.describe(command))
+        sub = begin_step(host, run, (*path, command.device), "command", host.describe(command))
         await host.command(run, command, sub)
         _end(host, sub, "done")
         failed += sub.status in ("failed", "expired")
@@ -221,7 +213,7 @@ async def _scene(host: RunHost, run: Run, action: SceneAction, path: Path) -> No
 
 async def _wait(host: RunHost, run: Run, action: WaitAction, path: Path,
                 resume: Path | None) -> None:
-    note = _begin(host, run, path, "wait", f"wait for trigger ({action.trigger.loc.field})")
+    note = begin_step(host, run, path, "wait", f"wait for trigger ({action.trigger.loc.field})")
     if resume is not None:
         deadline = run.take_deadline()
     else:
@@ -239,7 +231,7 @@ async def _container(host: RunHost, run: Run, action: IfAction | ChooseAction | 
     if isinstance(action, RepeatAction):
         first = resume[0] if resume and isinstance(resume[0], int) else 0
         for n in range(first, action.count):
-            note = _begin(host, run, (*path, n), "repeat", f"repeat {n + 1}/{action.count}")
+            note = begin_step(host, run, (*path, n), "repeat", f"repeat {n + 1}/{action.count}")
             sub = resume[1:] if resume is not None and n == first else None
             await run_actions(host, run, action.actions, (*path, n), sub)
             _end(host, note, "done")
@@ -247,7 +239,7 @@ async def _container(host: RunHost, run: Run, action: IfAction | ChooseAction | 
                 note.detail = "until holds"
                 break
         return
-    note = _begin(host, run, path, "if" if isinstance(action, IfAction) else "choose", "")
+    note = begin_step(host, run, path, "if" if isinstance(action, IfAction) else "choose", "")
     branch: PathElem
     if resume:
         branch, rest = resume[0], resume[1:]

@@ -33,7 +33,7 @@ from hubd.core.events import (
 )
 from hubd.core.model import Context
 from hubd.core.state import StateEntry, StateStore
-from rules.actions import Path, Run, StopRun, run_actions, run_commands
+from rules.actions import Path, Run, StopRun, run_actions
 from rules.evaluate import Env
 from rules.host import Execute, LiveHost
 from rules.model import (
@@ -283,7 +283,7 @@ class RuleEngine:
         outcome, note = Outcome.DONE, ""
         try:
             if rule is not None and slot.is_plain and run.resume is None:
-                await run_commands(self._host, run, rule.actions)  # the common case, lean
+                await self._host.run_commands(run, rule.actions)  # the common case, lean
             elif rule is not None:
                 await run_actions(self._host, run, rule.actions, (), run.resume)
         except StopRun as stop:
