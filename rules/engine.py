@@ -300,7 +300,8 @@ class RuleEngine:
     def _finish(self, slot: Slot, run: Run, outcome: Outcome, note: str) -> None:
         if run in slot.runs:
             slot.runs.remove(run)
-        self._keep(slot, run.trace, outcome, note)
+        # A resumed run's trace names its own context as the trigger's: rebuild that one.
+        self._keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
         if self._is_stopping:
             return
         if not slot.runs:
@@ -309,18 +310,23 @@ class RuleEngine:
             trace, context = slot.queue.popleft()
             self._start(slot, trace, context)
 
-    def _keep(self, slot: Slot, trace: Trace, outcome: Outcome, note: str = "") -> None:
+    def _keep(self, slot: Slot, trace: Trace, outcome: Outcome, note: str = "",
+              context: Context | None = None) -> None:
+        """Finish a trace; ``context``, if given, is the run's (equal to the one rebuilt here)."""
         trace.outcome = outcome
         trace.note = trace.note or note
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
         self._traces.unsaved(trace)
         if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
+            if context is None:
+                context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
+                                  trace.depth)
+            # _value_, not .value: the enum property costs 6x the attribute, on every run.
             self._bus.publish(RuleRan(
-                trace.rule_id, trace.run_id, outcome.value, trace.trigger.text, trace.trigger.ts,
-                trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"),
-                Context(trace.context_id, slot.origin, trace.trigger.context.id, trace.depth),
-                trace.note))
+                trace.rule_id, trace.run_id, outcome._value_, trace.trigger.text,
+                trace.trigger.ts, trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"),
+                context, trace.note))
 
     def flush_traces(self, limit: int | None = None) -> int:
         """Save finished traces not yet saved (see ``TraceKeeper.flush``)."""

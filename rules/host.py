@@ -32,7 +32,7 @@ def _settle(future: asyncio.Future[bool], value: bool, run: Run) -> None:
 
 
 def _record(note: StepNote, result: CommandResult) -> None:
-    note.status = result.status.value
+    note.status = result.status._value_  # not .value: the enum property is 6x slower
     note.latency_s = result.latency_s
     if result.error:
         note.detail = result.error
