@@ -157,16 +157,11 @@ class Watcher:
             else:
                 self._offer_numeric(watch, watch.trigger, event)  # type: ignore[arg-type]
 
-    def _info(self, watch: Watch, event: StateChanged) -> TriggerInfo:
-        t = watch.trigger
-        return TriggerInfo(t.id, "state" if type(t) is StateTrigger else "numeric", watch.label,
-                           event.ts, event.context, event.device_id, event.attribute, event.old,
-                           event.new)
-
     def _offer_state(self, watch: Watch, t: StateTrigger, event: StateChanged) -> None:
         if (state_change_matches(t, event.old, event.new)
-                and origin_allows(t.origins, event.context.origin)):
-            info = self._info(watch, event)
+                and (not t.origins or origin_allows(t.origins, event.context.origin))):
+            info = TriggerInfo(t.id, "state", watch.label, event.ts, event.context,
+                               event.device_id, event.attribute, event.old, event.new)
             if t.for_s > 0:
                 self._start_for(watch, info, self._clock.time() + t.for_s, event.ts)
             else:
@@ -180,7 +175,8 @@ class Watcher:
         if step.is_crossing:
             if not origin_allows(t.origins, event.context.origin):
                 return
-            info = self._info(watch, event)
+            info = TriggerInfo(t.id, "numeric", watch.label, event.ts, event.context,
+                               event.device_id, event.attribute, event.old, event.new)
             if t.for_s > 0:
                 self._start_for(watch, info, self._clock.time() + t.for_s, event.ts)
             else:
