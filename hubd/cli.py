@@ -13,7 +13,7 @@ from typing import Any
 import click
 
 import hubd
-from hubd.config import HubConfig, check_file, load_config
+from hubd.config import CheckedConfig, HubConfig, check_config, load_config
 from hubd.core.errors import ConfigError, HubError
 from hubd.daemon import Daemon
 from hubd.log import setup_logging
@@ -41,6 +41,14 @@ def _load(path: Path) -> HubConfig:
         raise  # unreachable: _fail exits
 
 
+def _check(path: Path) -> CheckedConfig:
+    try:
+        return check_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
         asyncio.run(main)
@@ -55,9 +63,11 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
               show_default=True, help="The hub's TOML configuration.")
 def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
-    config = _load(config_path)
+    # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
+    checked = _check(config_path)
+    config = checked.config
     setup_logging(config.log.level)
-    _run(Daemon(config).run())
+    _run(Daemon(config, rules=(list(checked.rules), list(checked.rule_problems))).run())
 
 
 @main.command()
@@ -88,15 +98,21 @@ def config() -> None:
 @config.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 def config_check(path: Path) -> None:
-    """Validate a config file without starting anything."""
-    try:
-        checked = check_file(path)
-    except ConfigError as exc:
-        _fail(str(exc))
-        return
-    radios = [f.name for f in dataclasses.fields(checked.radios)
-              if getattr(checked.radios, f.name) is not None]
-    click.echo(f"{path}: ok (radios: {', '.join(radios) or 'none'})")
+    """Validate a config file, its rules and its radios' settings without starting anything.
+
+    It checks what `hubd run` checks before it starts; rule problems, which the daemon survives
+    by leaving those rules out, fail the check as well.
+    """
+    checked = _check(path)
+    if checked.rule_problems:
+        for problem in checked.rule_problems:
+            click.echo(f"hubd: {problem}", err=True)
+        _fail(f"{len(checked.rule_problems)} rule problem(s); the daemon would start without "
+              "those rules")
+    radios = [f.name for f in dataclasses.fields(checked.config.radios)
+              if getattr(checked.config.radios, f.name) is not None]
+    click.echo(f"{path}: ok (radios: {', '.join(radios) or 'none'}), "
+               f"{len(checked.rules)} rules")
 
 
 @main.command()

@@ -33,6 +33,7 @@ from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
 from rules.engine import EngineSettings, RuleEngine
+from rules.model import Rule, RuleProblem
 from rules.parse import load_rules_dir
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,8 @@ class Daemon:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     engine: RuleEngine | None = None
+    # The rules and rule problems `hubd run` found while checking the config; None: load them.
+    rules: tuple[list[Rule], list[RuleProblem]] | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -138,7 +141,8 @@ class Daemon:
         rules_config, place = self.config.rules, self.config.hub
         if rules_config.dir is None:
             return None
-        rules, problems = load_rules_dir(rules_config.dir)
+        rules, problems = (load_rules_dir(rules_config.dir) if self.rules is None
+                           else self.rules)
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,

@@ -122,13 +122,22 @@ class HubConfig:
         return self.hub.state_dir / "hubd.sqlite3"
 
 
+# A hub's configuration is a few KiB; a file much larger is a mistake (or an attack on tomllib,
+# which parses nested arrays and tables by recursion).
+MAX_CONFIG_BYTES = 1 << 20
+
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
 
 
 def parse_config(text: str, file: str) -> HubConfig:
     """The configuration in text (read from file, used in messages and for relative paths)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the file is too large ({len(text)} characters; a configuration "
+                          f"holds at most {MAX_CONFIG_BYTES})", file=file)
     try:
         data = tomllib.loads(text)
+    except RecursionError as exc:
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", file=file) from exc
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -176,13 +185,3 @@ def load_config(path: Path) -> HubConfig:
                           file=str(path)) from exc
     return parse_config(text, str(path))
 
-
-def check_file(path: Path) -> HubConfig:
-    """Load the file and check what the daemon will need from the disk (``hubd config check``)."""
-    config = load_config(path)
-    rules_dir = config.rules.dir
-    if rules_dir is not None and not rules_dir.is_dir():
-        text = path.read_text(encoding="utf-8")
-        raise ConfigError(f"{rules_dir} is not a directory", file=str(path), key="rules.dir",
-                          line=find_line(text, "rules.dir"))
-    return config
