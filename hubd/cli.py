@@ -17,6 +17,7 @@ from hubd.config import CheckedConfig, HubConfig, check_config, load_config
 from hubd.core.errors import ConfigError, HubError
 from hubd.daemon import Daemon
 from hubd.log import setup_logging
+from hubd.redact import add_secret
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -49,6 +50,12 @@ def _check(path: Path) -> CheckedConfig:
         raise  # unreachable: _fail exits
 
 
+def _register_secrets(config: HubConfig) -> None:
+    """Secrets from the config that no log line may show, whatever logger writes it."""
+    if config.radios.lutron is not None:
+        add_secret(config.radios.lutron.password)
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
         asyncio.run(main)
@@ -66,7 +73,8 @@ def run(config_path: Path) -> None:
     # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
     checked = _check(config_path)
     config = checked.config
-    setup_logging(config.log.level)
+    _register_secrets(config)
+    setup_logging(config.log.level, debug_loggers=config.log.debug_loggers)
     _run(Daemon(config, rules=(list(checked.rules), list(checked.rule_problems))).run())
 
 

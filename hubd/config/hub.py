@@ -67,6 +67,9 @@ class LogSection:
     """``[log]``."""
 
     level: LogLevel = LogLevel.INFO
+    # Loggers of libraries (zigpy, zigpy_znp, aiosqlite...) whose debug records are wanted too;
+    # by default only hubd's own loggers go below info, the libraries' debug output is a flood.
+    debug_loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
