@@ -14,9 +14,9 @@ import click
 
 import hubd
 from hubd.config import CheckedConfig, HubConfig, check_config, load_config
-from hubd.core.errors import ConfigError, HubError
+from hubd.core.errors import ConfigError, HubError, StartError
 from hubd.daemon import Daemon
-from hubd.log import setup_logging
+from hubd.log import setup_logging, shutdown_logging
 from hubd.redact import add_secret
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
@@ -58,11 +58,44 @@ def _register_secrets(config: HubConfig) -> None:
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(main)
+        _run_bounded(main)
     except* ConfigError as group:
         _fail(f"stopped: {group.exceptions[0]}")
+    except* StartError as group:
+        # 73 (EX_CANTCREAT), in RestartPreventExitStatus too: a read-only state directory
+        # stays read-only however often systemd restarts us.
+        _fail(f"stopped: {group.exceptions[0]}", os.EX_CANTCREAT)
     except* HubError as group:
         _fail(f"stopped: {group.exceptions[0]}", 1)
+
+
+# After main returns, what is left gets this long to end; asyncio.run would wait forever for a
+# task that ignores cancellation (the daemon has already logged it as abandoned).
+_LEFTOVER_TIMEOUT_S = 1.0
+
+
+def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run(main), except that the clean-up after it cannot hang the exit."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            _, pending = loop.run_until_complete(
+                asyncio.wait(left, timeout=_LEFTOVER_TIMEOUT_S))
+        else:
+            pending = set()
+        if pending:
+            # Threads may be stuck with them (zigpy's database thread); Python's exit would
+            # join those forever. Write the log, then leave at once.
+            shutdown_logging()
+            os._exit(0 if sys.exc_info()[0] is None else 1)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
 
 @main.command()

@@ -5,7 +5,14 @@ and the watchdog under one TaskGroup → once every radio has said how it is (or
 passed), start the rules → READY=1, with a STATUS naming devices, radio health and any radio still
 silent. A component that crashes is logged and restarted with backoff (hubd.supervise); a
 ConfigError stops the daemon with its message (exit 78). SIGTERM or SIGINT: STOPPING=1, cancel
-everything, the store last so what was written while stopping is flushed, within 5 s.
+everything, the store last so what was written while stopping is flushed, within 5 s: a
+component that ignores its cancellation is abandoned with ``event=stop_abandoned`` at its
+deadline (``abandoned`` names it; the CLI then exits without waiting for it).
+
+Before anything starts, the state directory must be writable (else StateDirectoryError, which
+the unit does not restart); a database SQLite calls damaged is moved aside, kept for recovery,
+and the hub starts from its configuration, with a Notice saying so. Where start may be slow
+(the store, the radios, the rules) the daemon asks systemd for time with EXTEND_TIMEOUT_USEC.
 """
 
 from __future__ import annotations
@@ -14,19 +21,23 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
+from hubd.core.errors import StateDirectoryError
 from hubd.core.events import Notice
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
-from hubd.store import Snapshot, WriteBehind
+from hubd.store import CorruptDatabaseError, Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from radios.base import RadioDriver
@@ -39,6 +50,9 @@ from rules.parse import load_rules_dir
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
+# What systemd is asked for, beyond a start phase's own bound, when that phase begins.
+EXTEND_MARGIN_S = 15.0
+STORE_OPEN_BUDGET_S = 30.0
 
 # Python's default (700 new objects) collects the young generation thousands of times a second
 # when rules run at full tilt; at 10,000 the rule engine fires ~1.6x more runs a second and the
@@ -71,6 +85,11 @@ class Daemon:
     engine: RuleEngine | None = None
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
     rules: tuple[list[Rule], list[RuleProblem]] | None = None
+    stop_timeout_s: float = STOP_TIMEOUT_S
+    # Components that ignored their cancellation past the stop deadline, left running.
+    abandoned: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop_deadline: float | None = field(default=None, init=False)
+    _boot_notices: list[Notice] = field(default_factory=list, init=False)
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -79,10 +98,12 @@ class Daemon:
     async def run(self) -> None:
         """Run until a stop is requested, then stop cleanly."""
         tune_gc()
+        check_state_dir(self.config.hub.state_dir)
         state = StateStore()
         writer = WriteBehind(self.config.database_path, state,
                              interval_s=self.config.store.write_interval_s)
-        snapshot = await writer.load()
+        self.notifier.extend_timeout(STORE_OPEN_BUDGET_S + EXTEND_MARGIN_S)
+        snapshot = await self._load(writer)
         state.load(snapshot.devices, snapshot.state)
         hub = self.hub = Hub(self.clock, Bus(), state,
                              {d.id: (d.name, d.room) for d in self.config.devices})
@@ -102,24 +123,66 @@ class Daemon:
             await self._run_components(hub, writer, snapshot)
         log.info("event=stopped")
 
+    async def _load(self, writer: WriteBehind) -> Snapshot:
+        """What the database holds; a damaged file is moved aside and the hub starts afresh."""
+        try:
+            return await writer.load()
+        except CorruptDatabaseError as exc:
+            await writer.close()
+            kept = move_aside(writer.store_path)
+            message = (f"the database was damaged ({exc}); it was moved to {kept} and the hub "
+                       "starts from its configuration, re-learning state from the radios")
+            log.error("event=store_corrupt_moved_aside path=%s kept=%s error=%r",
+                      writer.store_path, kept, str(exc))
+            self._boot_notices.append(Notice("store", message, self.clock.time(),
+                                             Context.new(Origin.SYSTEM), "error"))
+            return await writer.load()
+
     async def _run_components(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot) -> None:
         async with asyncio.TaskGroup() as group:
             # Tasks start in creation order: listeners subscribe before the radios report.
-            store_task = group.create_task(writer.run(), name="store")
+            store_task = self._start(group, "store", writer.run())
             tasks: list[asyncio.Task[None]] = []
-            tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            tasks.extend(self._start(group, "extra", extra(hub)) for extra in self.extras)
             for name, driver in hub.drivers.items():
-                tasks.append(group.create_task(
-                    supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
+                tasks.append(self._start(group, f"radio:{name}",
+                                         supervise(f"radio:{name}", _bind(driver, hub))))
             interval = watchdog_interval_s()
             if interval is not None:
-                tasks.append(group.create_task(watchdog_loop(self.notifier, interval),
-                                               name="watchdog"))
-            tasks.append(group.create_task(
-                self._start_rules_then_ready(group, tasks, hub, writer, snapshot), name="ready"))
+                tasks.append(self._start(group, "watchdog",
+                                         watchdog_loop(self.notifier, interval)))
+            tasks.append(self._start(group, "ready", self._start_rules_then_ready(
+                group, tasks, hub, writer, snapshot)))
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
+
+    def _start(self, group: asyncio.TaskGroup, name: str,
+               component: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run component in the group, behind a guard that abandons it at the stop deadline."""
+        return group.create_task(self._guard(name, component), name=name)
+
+    async def _guard(self, name: str, component: Coroutine[Any, Any, None]) -> None:
+        """Await component in a task of its own; when cancelled, give it until the stop
+        deadline to end, then leave it running rather than hang the stop (TaskGroup and
+        asyncio.run would both wait for it forever)."""
+        inner = asyncio.create_task(component, name=name)
+        try:
+            await asyncio.wait([inner])  # unlike `await inner`, returns at once when cancelled
+        except asyncio.CancelledError:
+            inner.cancel()
+            deadline = self._stop_deadline
+            remaining = (self.stop_timeout_s / 2 if deadline is None
+                         else max(0.0, deadline - time.monotonic()))
+            done, _ = await asyncio.wait([inner], timeout=remaining)
+            if not done:
+                self.abandoned.append(inner)
+                log.error("event=stop_abandoned task=%s waited_s=%.1f reason=ignores_cancel",
+                          name, remaining)
+            elif not inner.cancelled() and inner.exception() is not None:
+                log.error("event=stop_failed task=%s error=%r", name, inner.exception())
+            raise
+        inner.result()  # a crash reaches the TaskGroup, which stops the daemon
 
     def _drivers(self) -> list[RadioDriver]:
         drivers = list(self.drivers)
@@ -182,11 +245,15 @@ class Daemon:
         Rules start after the radios so that references resolve, restored timers find their
         devices, and "hub started" means the hub can act.
         """
+        self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
         missing = await hub.wait_radios(self.ready_timeout_s)
         await hub.bus.drain()
+        for notice in self._boot_notices:
+            hub.bus.publish(notice)
+        self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
         engine = self.engine = self._rule_engine(hub, writer, snapshot)
         if engine is not None:
-            tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
+            tasks.append(self._start(group, "rules", supervise("rules", engine.run)))
             try:
                 async with asyncio.timeout(self.ready_timeout_s):
                     await engine.ready.wait()
@@ -213,17 +280,50 @@ class Daemon:
         await self.stop_requested.wait()
         log.info("event=stopping")
         self.notifier.stopping()
+        # Everything but the store has half the stop time; the store, last, the rest of it.
+        self._stop_deadline = time.monotonic() + self.stop_timeout_s / 2
         await self._cancel(tasks)
+        self._stop_deadline = time.monotonic() + self.stop_timeout_s / 2
 
     @staticmethod
     async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
         for task in tasks:
             task.cancel()
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S / 2)
-        for task in pending:
-            log.error("event=stop_timeout task=%s", task.get_name())
+        if tasks:
+            # Each guard returns by its deadline; awaiting them all is bounded.
+            await asyncio.wait(tasks)
+
+
+def check_state_dir(path: Path) -> None:
+    """Create the state directory if needed and prove it writable; StateDirectoryError if not.
+
+    Found here, it is one line and an exit the unit does not restart; found by SQLite, it was a
+    StoreError, exit 1, and a restart every few seconds forever.
+    """
+    probe = path / f".hubd-write-check-{os.getpid()}"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, b"hubd")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise StateDirectoryError(f"{path}: the state directory is not writable: "
+                                  f"{exc.strerror or exc}") from exc
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal and -shm files) to ``<name>.corrupt-<UTC time>``,
+    kept for recovery; return the new path of the database file."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.replace(Path(f"{kept}{suffix}"))
+    return kept
 
 
 def _bind(driver: RadioDriver, hub: Hub) -> Callable[[], Awaitable[None]]:

@@ -2,6 +2,8 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
+    ├── StartError                fatal at start, not a file's fault: restarting cannot help
+    │   └── StateDirectoryError   the state directory cannot be created or written
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
@@ -36,6 +38,14 @@ class ConfigError(HubError):
         if self.key:
             where += f": {self.key}"
         return f"{where}: {self.message}"
+
+
+class StartError(HubError):
+    """The daemon cannot start on this system as it is; systemd must not restart it in a loop."""
+
+
+class StateDirectoryError(StartError):
+    """The state directory cannot be created or written (read-only, wrong owner, full)."""
 
 
 class TransientError(HubError):

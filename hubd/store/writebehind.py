@@ -88,7 +88,7 @@ class WriteBehind:
         except sqlite3.Error as exc:  # the edge: callers see only HubErrors
             raise self._store.translate(exc, "database call failed") from exc
 
-    def _close_in_thread(self, _: Store) -> None:
+    def _close_in_thread(self, _: Store | None) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -185,7 +185,10 @@ class WriteBehind:
         if self._executor is None:
             return
         try:
-            await self.call(self._close_in_thread)
+            # Straight to the thread, not through call(): closing must not open the database
+            # (a damaged one would raise again instead of closing).
+            await asyncio.get_running_loop().run_in_executor(self._executor,
+                                                             self._close_in_thread, None)
         finally:
             executor, self._executor = self._executor, None
             executor.shutdown(wait=False)

@@ -144,6 +144,22 @@ def test_a_blocked_stderr_does_not_stop_the_watchdog(tmp_path: Path,
         os.close(read_end)
 
 
+def test_an_unwritable_state_directory_exits_once_with_a_code_the_unit_does_not_restart(
+        tmp_path: Path) -> None:
+    # We may run as root, for whom no mode bit is read-only: a file where a directory should be
+    # is unwritable for everyone.
+    (tmp_path / "state").write_text("")
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(str(tmp_path / "state"),
+                                                 str(tmp_path / "state" / "hubd")))
+    done = subprocess.run([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == os.EX_CANTCREAT  # in the unit's RestartPreventExitStatus
+    assert "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("hubd: ")]
+    assert "the state directory is not writable" in line
+
+
 def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path,
                                                                   notify: NotifySocket) -> None:
     proc = start(write_config(tmp_path, activity=0.01), {"NOTIFY_SOCKET": str(notify.path)})
