@@ -101,7 +101,7 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
     """Start the simulators, point the config at them, and run the daemon until stopped."""
     radios = config.radios
     state_dir = config.hub.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         if radios.virtual is not None:
             virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
