@@ -17,6 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.hubd.crash_hook import ENV, spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
 HUB_TOML = """
 [hub]
 name = "test hub"
@@ -176,15 +180,21 @@ def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path
 
 def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
                                                          notify: NotifySocket) -> None:
+    """The kill lands inside a write by construction: tests.hubd.crash_hook holds the store's
+    thread in the middle of its 10th transaction and says so, then we kill."""
     config = write_config(tmp_path, activity=0.002)
     db = tmp_path / "state" / "hubd.sqlite3"
-    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    marker = tmp_path / "in-write"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.hubd.crash_hook", "run", "--config", str(config)],
+        cwd=ROOT, stderr=subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(notify.path), ENV: spec(marker, 2, 10)})
     try:
         notify.wait_for("READY=1")
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _state_rows(db) < 4:
-            time.sleep(0.05)
-        time.sleep(0.3)  # the virtual house keeps writing: kill it mid-stream
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.02)
+        assert marker.read_text().startswith("in transaction")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=5)
     finally:
