@@ -15,7 +15,7 @@ from pathlib import Path
 
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
@@ -30,14 +30,14 @@ def default_state_dir() -> Path:
 
 def _non_empty(text: str) -> None:
     if not text.strip():
-        raise ValueError("must not be empty")
+        raise InvalidValueError("must not be empty")
 
 
 def _time_zone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
+        raise InvalidValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
                          "'UTC')") from exc
 
 

@@ -4,6 +4,11 @@
     ├── ConfigError               fatal; shown to the user with file, key (and line)
     ├── StartError                fatal at start, not a file's fault: restarting cannot help
     │   └── StateDirectoryError   the state directory cannot be created or written
+    ├── InvalidValueError         a value the model refuses (also a ValueError): say it, go on
+    ├── StoreError                the database cannot be opened, read or written
+    │   ├── SchemaTooNewError     written by a newer hubd
+    │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
+    │   └── DuplicateError        a row with that key exists already (also a ValueError)
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
@@ -46,6 +51,29 @@ class StartError(HubError):
 
 class StateDirectoryError(StartError):
     """The state directory cannot be created or written (read-only, wrong owner, full)."""
+
+
+class InvalidValueError(HubError, ValueError):
+    """A value outside what the model allows: an argument, a name, a setting.
+
+    Also a ValueError, so code that validates with ``except ValueError`` keeps working.
+    """
+
+
+class StoreError(HubError):
+    """The database cannot be opened, read or written."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer hubd whose schema this one does not know."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The file is not a usable SQLite database."""
+
+
+class DuplicateError(StoreError, ValueError):
+    """A row with that key (a token's id or hash) exists already."""
 
 
 class TransientError(HubError):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import sqlite3
 
+from hubd.core.errors import InvalidValueError
 from hubd.store.rows import OutboxKind, OutboxRow
 
 MIN_ROWS = 2  # room for one message and the dropped marker
@@ -19,7 +20,7 @@ def append(conn: sqlite3.Connection, kind: str, body: bytes, coalesce_key: str |
            max_rows: int, ts: float) -> int:
     """Queue one message (inside a transaction); return its seq."""
     if max_rows < MIN_ROWS:
-        raise ValueError(f"max_rows must be at least {MIN_ROWS}, not {max_rows}")
+        raise InvalidValueError(f"max_rows must be at least {MIN_ROWS}, not {max_rows}")
     if coalesce_key is not None:
         # Replace rather than update: the pending row may already be on the wire under its seq,
         # and the cloud dedupes on seq, so a newer value needs a newer seq to be seen.

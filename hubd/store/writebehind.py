@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from hubd.core.errors import InvalidValueError
 from hubd.core.state import StateStore
 from hubd.store.rows import Batch, Snapshot, StoreError, TimerRow, TraceRow
 from hubd.store.sqlite import Store
@@ -33,7 +34,7 @@ class WriteBehind:
 
     def __init__(self, store_path: Path, state: StateStore, interval_s: float = 0.1) -> None:
         if interval_s <= 0:
-            raise ValueError(f"interval_s must be positive, not {interval_s}")
+            raise InvalidValueError(f"interval_s must be positive, not {interval_s}")
         self.store_path = store_path
         self.interval_s = interval_s
         self._state = state
