@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import builtins
 import importlib
 import typing
 from pathlib import Path
@@ -41,9 +42,7 @@ def test_every_error_hubd_raises_is_in_the_tree() -> None:
             continue
         module = importlib.import_module(module_name)
         for name in raised_names(path):
-            cls = getattr(module, name, None) or getattr(__builtins__, name, None)
-            if cls is None and isinstance(__builtins__, dict):
-                cls = __builtins__.get(name)
+            cls = getattr(module, name, None) or getattr(builtins, name, None)
             if callable(cls) and not isinstance(cls, type):  # a factory: judge what it returns
                 cls = typing.get_type_hints(cls).get("return")
             if not (isinstance(cls, type) and issubclass(cls, HubError)) and \
