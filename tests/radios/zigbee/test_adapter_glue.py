@@ -59,8 +59,8 @@ def test_secure_file_creates_and_tightens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     (zt.Bool.true, 1),
-    (zt.uint8_t(200), 200),
-    (IasZone.ZoneStatus(0x0009), 9),
+    (zt.uint8_t(200), 200),  # type: ignore[no-untyped-call]
+    (IasZone.ZoneStatus(0x0009), 9),  # type: ignore[no-untyped-call]
     (IasZone.ZoneType.Contact_Switch, 0x15),
     (zt.CharacterString("Acme"), "Acme"),
     (1.5, 1.5),
