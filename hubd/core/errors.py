@@ -9,6 +9,7 @@
     │   ├── SchemaTooNewError     written by a newer hubd
     │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
     │   └── DuplicateError        a row with that key exists already (also a ValueError)
+    ├── StillBusyError            settle() gave up: work still pending after its rounds
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
@@ -74,6 +75,10 @@ class CorruptDatabaseError(StoreError):
 
 class DuplicateError(StoreError, ValueError):
     """A row with that key (a token's id or hash) exists already."""
+
+
+class StillBusyError(HubError):
+    """A settle() (tests, dry runs) gave up with work still pending: it never ran dry."""
 
 
 class TransientError(HubError):

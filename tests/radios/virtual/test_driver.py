@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from hubd.core.clock import ManualClock
 from hubd.core.events import ButtonEvent, DeviceJoined, DriverEvent, RadioHealth, Report
 from hubd.core.model import ButtonAction, Capability, Command, CommandStatus
@@ -25,6 +27,13 @@ class Recorder:
         return self.events[-1]
 
 
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel the driver and await it: it must end by its cancellation, not by a crash."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+
+
 async def started(settings: VirtualSettings) -> tuple[VirtualDriver, Recorder, asyncio.Task[None]]:
     driver = VirtualDriver(settings, ManualClock(), seed=1)
     sink = Recorder()
@@ -45,7 +54,7 @@ async def test_announces_devices_then_health() -> None:
     driver.physical_press("5", "2", ButtonAction.HOLD)
     press = sink.last()
     assert isinstance(press, ButtonEvent) and (press.button, press.action) == ("2", "hold")
-    task.cancel()
+    await stop(task)
 
 
 async def test_switch_commands_and_dimmer_memory() -> None:
@@ -60,7 +69,7 @@ async def test_switch_commands_and_dimmer_memory() -> None:
                       ("switch.on", True)]
     failed = await driver.send(Command("virtual:1", Capability.LOCK, "lock"))
     assert failed.status is CommandStatus.FAILED and "cannot lock.lock" in (failed.error or "")
-    task.cancel()
+    await stop(task)
 
 
 async def test_activity_loop_makes_physical_events() -> None:
@@ -72,4 +81,4 @@ async def test_activity_loop_makes_physical_events() -> None:
                       for e in sink.events):
             sink.arrived.clear()
             await sink.arrived.wait()
-    task.cancel()
+    await stop(task)
