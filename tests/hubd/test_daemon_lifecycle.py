@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import socket
 import sqlite3
+import subprocess
+import sys
 import time
 from contextlib import closing, suppress
 from pathlib import Path
@@ -123,3 +125,34 @@ async def test_extend_timeout_is_asked_for_before_slow_start_phases(tmp_path: Pa
                if m.startswith("EXTEND_TIMEOUT_USEC=")]
     assert len(extends) >= 3, messages  # the store, the radios, the rules
     assert all(s > daemon.ready_timeout_s for s in extends[1:])
+
+
+STUBBORN_MAIN = """
+import asyncio
+from hubd.cli import _run
+
+
+async def main() -> None:
+    async def stubborn() -> None:
+        while True:
+            try:
+                await asyncio.sleep(10)
+            except asyncio.CancelledError:
+                pass
+
+    asyncio.get_running_loop().create_task(stubborn())
+    await asyncio.sleep(0)
+
+_run(main())
+print("returned")
+"""
+
+
+def test_the_cli_exits_although_a_task_ignores_cancellation() -> None:
+    """asyncio.run would wait forever for the task after main returned; the CLI leaves."""
+    started = time.monotonic()
+    done = subprocess.run([sys.executable, "-c", STUBBORN_MAIN], capture_output=True,
+                          text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert time.monotonic() - started < 10
+    assert "returned" not in done.stdout  # it left at once, skipping Python's exit joins
