@@ -89,6 +89,8 @@ class Daemon:
     # Components that ignored their cancellation past the stop deadline, left running.
     abandoned: list[asyncio.Task[None]] = field(default_factory=list)
     _stop_deadline: float | None = field(default=None, init=False)
+    _components: dict[asyncio.Task[None], asyncio.Task[None]] = field(default_factory=dict,
+                                                                       init=False)
     _boot_notices: list[Notice] = field(default_factory=list, init=False)
 
     def request_stop(self) -> None:
@@ -159,30 +161,42 @@ class Daemon:
 
     def _start(self, group: asyncio.TaskGroup, name: str,
                component: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run component in the group, behind a guard that abandons it at the stop deadline."""
-        return group.create_task(self._guard(name, component), name=name)
-
-    async def _guard(self, name: str, component: Coroutine[Any, Any, None]) -> None:
-        """Await component in a task of its own; when cancelled, give it until the stop
-        deadline to end, then leave it running rather than hang the stop (TaskGroup and
-        asyncio.run would both wait for it forever)."""
+        """Run component in a task of its own, with a guard in the group that reports its crash
+        to the group; the component itself is outside it, so it can be abandoned at the stop
+        deadline (TaskGroup and asyncio.run would both wait for it forever)."""
         inner = asyncio.create_task(component, name=name)
+        guard = group.create_task(self._guard(inner), name=name)
+        self._components[guard] = inner
+        return guard
+
+    async def _guard(self, inner: asyncio.Task[None]) -> None:
+        """Wait for inner; if cancelled first, cancel it and give it until the deadline."""
         try:
             await asyncio.wait([inner])  # unlike `await inner`, returns at once when cancelled
         except asyncio.CancelledError:
             inner.cancel()
-            deadline = self._stop_deadline
-            remaining = (self.stop_timeout_s / 2 if deadline is None
-                         else max(0.0, deadline - time.monotonic()))
-            done, _ = await asyncio.wait([inner], timeout=remaining)
-            if not done:
-                self.abandoned.append(inner)
-                log.error("event=stop_abandoned task=%s waited_s=%.1f reason=ignores_cancel",
-                          name, remaining)
-            elif not inner.cancelled() and inner.exception() is not None:
-                log.error("event=stop_failed task=%s error=%r", name, inner.exception())
+            await self._bounded([inner])
             raise
         inner.result()  # a crash reaches the TaskGroup, which stops the daemon
+
+    async def _bounded(self, components: list[asyncio.Task[None]]) -> None:
+        """Wait for cancelled components until the stop deadline; abandon those still going."""
+        deadline = self._stop_deadline
+        remaining = (self.stop_timeout_s / 2 if deadline is None
+                     else max(0.0, deadline - time.monotonic()))
+        pending = [c for c in components if not c.done()]
+        if pending:
+            _, pending_set = await asyncio.wait(pending, timeout=remaining)
+            pending = [c for c in pending if c in pending_set]
+        for component in components:
+            if component in pending and component not in self.abandoned:
+                self.abandoned.append(component)
+                log.error("event=stop_abandoned task=%s waited_s=%.1f reason=ignores_cancel",
+                          component.get_name(), remaining)
+            elif (component.done() and not component.cancelled()
+                  and component.exception() is not None):
+                log.error("event=stop_failed task=%s error=%r", component.get_name(),
+                          component.exception())
 
     def _drivers(self) -> list[RadioDriver]:
         drivers = list(self.drivers)
@@ -285,13 +299,15 @@ class Daemon:
         await self._cancel(tasks)
         self._stop_deadline = time.monotonic() + self.stop_timeout_s / 2
 
-    @staticmethod
-    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-        for task in tasks:
-            task.cancel()
-        if tasks:
-            # Each guard returns by its deadline; awaiting them all is bounded.
-            await asyncio.wait(tasks)
+    async def _cancel(self, guards: list[asyncio.Task[None]]) -> None:
+        components = [self._components[guard] for guard in guards]
+        for guard, component in zip(guards, components, strict=True):
+            guard.cancel()
+            component.cancel()  # also when its guard is cancelled before it ever ran
+        if guards:
+            # Each guard returns by the deadline; so does the wait for the components.
+            await asyncio.wait(guards)
+            await self._bounded(components)
 
 
 def check_state_dir(path: Path) -> None:

@@ -61,6 +61,21 @@ async def test_a_component_that_ignores_cancellation_is_abandoned_at_the_deadlin
     assert all(t.done() for t in daemon.abandoned)
 
 
+async def test_a_stop_asked_before_start_ends_every_component(tmp_path: Path) -> None:
+    ran: list[str] = []
+
+    async def extra(hub: Hub) -> None:
+        ran.append("extra")
+        await asyncio.Event().wait()
+
+    daemon = Daemon(config_in(tmp_path / "state"), extras=[extra], stop_timeout_s=1.0)
+    daemon.request_stop()
+    async with asyncio.timeout(5):
+        await daemon.run()
+    assert daemon.abandoned == []
+    assert [t for t in asyncio.all_tasks() if t is not asyncio.current_task()] == []
+
+
 async def test_a_crashing_component_still_stops_the_daemon(tmp_path: Path) -> None:
     async def broken(hub: Hub) -> None:
         raise RuntimeError("boom")
