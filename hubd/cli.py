@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sys
@@ -13,7 +14,7 @@ from typing import Any
 import click
 
 import hubd
-from hubd.config import CheckedConfig, HubConfig, check_config, load_config
+from hubd.config import CheckedConfig, HubConfig, check_config
 from hubd.core.errors import ConfigError, HubError, StartError
 from hubd.daemon import Daemon
 from hubd.log import setup_logging, shutdown_logging
@@ -32,14 +33,6 @@ def _fail(message: str, code: int = os.EX_CONFIG) -> None:
     # 78 (EX_CONFIG) is in hubd.service's RestartPreventExitStatus: a bad config is not retried.
     click.echo(f"hubd: {message}", err=True)
     sys.exit(code)
-
-
-def _load(path: Path) -> HubConfig:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        _fail(str(exc))
-        raise  # unreachable: _fail exits
 
 
 def _check(path: Path) -> CheckedConfig:
@@ -92,6 +85,9 @@ def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
             # Threads may be stuck with them (zigpy's database thread); Python's exit would
             # join those forever. Write the log, then leave at once.
             shutdown_logging()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
             os._exit(0 if sys.exc_info()[0] is None else 1)
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.run_until_complete(loop.shutdown_default_executor())
@@ -121,7 +117,7 @@ def run(config_path: Path) -> None:
 @click.option("--log-level", default="warning", show_default=True)
 def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
-    config = _load(config_path)
+    config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
         config, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
     setup_logging(log_level)
