@@ -120,7 +120,8 @@ def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) 
     config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
         config, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
-    setup_logging(log_level)
+    _register_secrets(config)
+    setup_logging(log_level, debug_loggers=config.log.debug_loggers)
     from hubd.demo import run_demo  # the simulators: only the demo needs them
 
     _run(run_demo(config, activity_s))
