@@ -75,7 +75,7 @@ def run(config_path: Path) -> None:
     config = checked.config
     _register_secrets(config)
     setup_logging(config.log.level, debug_loggers=config.log.debug_loggers)
-    _run(Daemon(config, rules=(list(checked.rules), list(checked.rule_problems))).run())
+    _run(Daemon(config, rules=checked.document).run())
 
 
 @main.command()

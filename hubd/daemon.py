@@ -17,6 +17,7 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from hubd.bus import Bus
@@ -33,8 +34,8 @@ from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
 from rules.engine import EngineSettings, RuleEngine
-from rules.model import Rule, RuleProblem
-from rules.parse import load_rules_dir
+from rules.model import RuleProblem
+from rules.parse import Document, read_rules_dir
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class Daemon:
     hub: Hub | None = None
     engine: RuleEngine | None = None
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
-    rules: tuple[list[Rule], list[RuleProblem]] | None = None
+    rules: Document | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -135,14 +136,17 @@ class Daemon:
             drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
         return drivers
 
-    def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
-                     ) -> RuleEngine | None:
+    async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
+                           ) -> RuleEngine | None:
         """The rule engine with the rules of the rules directory and what was persisted."""
         rules_config, place = self.config.rules, self.config.hub
         if rules_config.dir is None:
             return None
-        rules, problems = (load_rules_dir(rules_config.dir) if self.rules is None
-                           else self.rules)
+        # `hubd run` parsed them while checking the config; otherwise parse them in a thread:
+        # 20,000 rules take seconds, and the radios and watchdog go on.
+        doc = (self.rules if self.rules is not None
+               else await asyncio.to_thread(_read_rules, rules_config.dir))
+        rules, problems = doc.rules, doc.problems
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
@@ -150,7 +154,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules)  # the engine logs these itself
+        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -184,7 +188,7 @@ class Daemon:
         """
         missing = await hub.wait_radios(self.ready_timeout_s)
         await hub.bus.drain()
-        engine = self.engine = self._rule_engine(hub, writer, snapshot)
+        engine = self.engine = await self._rule_engine(hub, writer, snapshot)
         if engine is not None:
             tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
             try:
@@ -224,6 +228,15 @@ class Daemon:
         _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S / 2)
         for task in pending:
             log.error("event=stop_timeout task=%s", task.get_name())
+
+
+def _read_rules(path: Path) -> Document:
+    """The rules directory, read and parsed; whatever goes wrong disables rules, not the hub."""
+    try:
+        return read_rules_dir(path)
+    except Exception as exc:  # a bad rule file must never escape the TaskGroup
+        log.exception("event=rules_unreadable dir=%s", path)
+        return Document(problems=[RuleProblem(str(path), 1, "", f"cannot read rules: {exc}")])
 
 
 def _bind(driver: RadioDriver, hub: Hub) -> Callable[[], Awaitable[None]]:
