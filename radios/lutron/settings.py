@@ -63,4 +63,5 @@ class LutronSettings:
     hold_after_s: float = 0.75  # a press not released within this is reported as a hold
     backoff_min_s: float = 0.5
     backoff_max_s: float = 30.0
+    stable_after_s: float = 30.0  # a link up this long resets the backoff (not a mere login)
     max_line_bytes: int = 256  # longer lines are dropped and counted

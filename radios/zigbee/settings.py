@@ -90,6 +90,7 @@ class ZigbeeSettings:
     echo_window_s: float = 5.0
     backoff_min_s: float = 1.0
     backoff_max_s: float = 30.0
+    stable_after_s: float = 30.0  # a session up this long resets the backoff
     failed_after_attempts: int = 5  # consecutive failed starts before health says "failed"
     command_timeout_s: float = 10.0  # device's answer to a command, when it has no deadline
     request_timeout_s: float = 15.0  # coordinator's answer to a serial request (MT SREQ)
