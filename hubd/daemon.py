@@ -19,6 +19,8 @@ from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubd.api.server import ApiServer
+from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
@@ -68,6 +70,7 @@ class Daemon:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     engine: RuleEngine | None = None
+    api: ApiServer | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -188,6 +191,8 @@ class Daemon:
                     await engine.ready.wait()
             except TimeoutError:
                 log.error("event=rules_not_ready timeout_s=%s", self.ready_timeout_s)
+        if self.config.api is not None:
+            self.api = await start_api(self, group, tasks, hub, writer, snapshot)
         # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
         # of the collector's sight, so its pauses on the hot path stay short.
         gc.collect()
