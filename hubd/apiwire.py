@@ -37,8 +37,9 @@ from hubd.store import RuleRow, Snapshot, Store, TokenRow, WriteBehind
 from hubd.supervise import supervise
 from rules.engine import RuleEngine
 from rules.model import HubStartedTrigger, Loc, Rule, RuleProblem, Scene, SceneAction
-from rules.parse import load_rules_dir, parse_document, parse_rules
+from rules.parse import load_rules_dir, parse_document, parse_rule, parse_rules
 from rules.resolve import Resolver
+from rules.yamlnode import Invalid, Node, compose
 
 if TYPE_CHECKING:
     from hubd.daemon import Daemon
@@ -132,6 +133,17 @@ class _Kept:
     text: str
 
 
+def parse_text(text: str, file: str) -> tuple[list[Rule], list[RuleProblem]]:
+    """The rules of an API text: one rule (a mapping with an id) or a rules document."""
+    try:
+        root = compose(text, file)
+        if root is not None and root.is_mapping() and "id" in root.mapping():
+            return [parse_rule(Node(root.node, file, ""))], []
+    except Invalid as exc:
+        return [], [exc.problem]
+    return parse_rules(text, file)
+
+
 def _errors(problems: Sequence[RuleProblem]) -> list[RuleError]:
     return [RuleError(p.file, p.line, p.field, p.message, p.rule_id) for p in problems]
 
@@ -163,7 +175,7 @@ class EngineRules:
         for row in rows:
             if row.source != API_SOURCE or row.id in self._kept:
                 continue
-            rules, found = parse_rules(row.body, f"api:{row.id}")
+            rules, found = parse_text(row.body, f"api:{row.id}")
             problems += found
             for rule in rules:
                 if rule.id == row.id:
@@ -196,7 +208,7 @@ class EngineRules:
 
     async def apply(self, text: str, file: str, rule_id: str | None) -> Sequence[RuleInfo]:
         """Check, keep and load the rules of a text; nothing changes if any is wrong."""
-        rules, problems = parse_rules(text, file)
+        rules, problems = parse_text(text, file)
         if not problems and not rules:
             problems = [RuleProblem(file, 1, "", "the text holds no rule")]
         if rule_id is not None and not problems and [r.id for r in rules] != [rule_id]:

@@ -52,6 +52,7 @@ class Announcer:
         self._recheck_s = recheck_s
         self.announced: list[str] = []
         self.announcements = 0
+        self.updated = asyncio.Event()  # set after each announcement (tests clear it)
 
     def _info(self, addresses: Sequence[str]) -> ServiceInfo:
         return ServiceInfo(
@@ -68,17 +69,20 @@ class Announcer:
         addresses = list(self._addresses())
         info = self._info(addresses)
         try:
-            await zc.async_register_service(info)
+            # The first await queues the registration; the second waits for its announcement.
+            await (await zc.async_register_service(info))
             self.announced, self.announcements = addresses, 1
+            self.updated.set()
             log.info("event=zeroconf_registered name=%s addresses=%s", info.name, addresses)
             while True:
                 await asyncio.sleep(self._recheck_s)
                 now = list(self._addresses())
                 if now != addresses:
                     addresses, info = now, self._info(now)
-                    await zc.async_update_service(info)
+                    await (await zc.async_update_service(info))
                     self.announced = addresses
                     self.announcements += 1
+                    self.updated.set()
                     log.info("event=zeroconf_reannounced addresses=%s", addresses)
         finally:
             try:

@@ -78,6 +78,7 @@ class Client:
         log.warning("event=ws_slow_client client=%s", self.token.client if self.token else "?")
         task = asyncio.get_running_loop().create_task(
             self.ws.close(code=CLOSE_TOO_SLOW, message=self.close_reason.encode()[:120]))
+        # What is queued will never be sent: the writer stops with the socket.
         self.tasks.add(task)
         task.add_done_callback(self.tasks.discard)
 
@@ -85,7 +86,17 @@ class Client:
         """Send queued messages in order."""
         while True:
             _, text = await self.queue.get()
-            await self.ws.send_str(text)
+            try:
+                await self.ws.send_str(text)
+            finally:
+                self.queue.task_done()
+
+    async def close(self, code: int, reason: str) -> None:
+        """Send what is queued, then close."""
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(1.0):
+                await self.queue.join()
+        await self.ws.close(code=code, message=reason.encode()[:120])
 
 
 def _reply(msg_id: int | None, result: object) -> str:
@@ -136,7 +147,7 @@ async def _serve(client: Client) -> None:
         try:
             msg = await ws.receive(timeout=timeout)
         except TimeoutError:
-            await ws.close(code=CLOSE_UNAUTHORIZED, message=b"authenticate first")
+            await client.close(CLOSE_UNAUTHORIZED, "authenticate first")
             return
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
@@ -192,7 +203,7 @@ async def _handle(client: Client, data: str) -> None:
     except ApiProblem as problem:
         client.send(_fail(msg_id, problem))
         if problem.code is Code.UNAUTHORIZED and client.token is None:
-            await client.ws.close(code=CLOSE_UNAUTHORIZED, message=b"unauthorized")
+            await client.close(CLOSE_UNAUTHORIZED, "unauthorized")
 
 
 def _start_command(client: Client, msg_id: int, message: dict[str, Any]) -> None:
