@@ -20,6 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hubd.api.server import ApiServer
+from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
@@ -72,6 +74,7 @@ class Daemon:
     engine: RuleEngine | None = None
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
     rules: Document | None = None
+    api: ApiServer | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -196,6 +199,8 @@ class Daemon:
                     await engine.ready.wait()
             except TimeoutError:
                 log.error("event=rules_not_ready timeout_s=%s", self.ready_timeout_s)
+        if self.config.api is not None:
+            self.api = await start_api(self, group, tasks, hub, writer, snapshot)
         # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
         # of the collector's sight, so its pauses on the hot path stay short.
         gc.collect()

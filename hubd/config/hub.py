@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
@@ -118,6 +119,7 @@ class HubConfig:
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
     devices: tuple[DeviceName, ...] = ()
+    api: ApiSettings | None = None  # ``[api]``: the LAN API; absent means not served
 
     @property
     def database_path(self) -> Path:
