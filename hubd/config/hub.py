@@ -18,6 +18,7 @@ from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
+from hubd.tunnel.settings import TunnelSettings
 from radios.zigbee.settings import ZigbeeSettings
 
 
@@ -114,6 +115,7 @@ class HubConfig:
     rules: RulesSection = field(default_factory=RulesSection)
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
+    tunnel: TunnelSettings | None = None  # ``[tunnel]``: the cloud tunnel; absent means none
     devices: tuple[DeviceName, ...] = ()
 
     @property

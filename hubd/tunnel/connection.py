@@ -99,7 +99,20 @@ class Connection:
         self.session.start(clock.monotonic(), clock.time(), acked, client.mirror.epoch,
                            client.mirror.version, f"hubd/{hubd.__version__}")
         await self._flush()
-        tasks: list[asyncio.Task[None]] = []
+        try:
+            await self._serve()
+        except asyncio.CancelledError:
+            # The daemon is stopping: say bye (best effort) so the relay knows it was on purpose.
+            with contextlib.suppress(Exception):
+                self.session.send_bye("hub stopping", clock.time())
+                async with asyncio.timeout(self.client.settings.close_timeout_s):
+                    await self._flush()
+            raise
+        finally:
+            await self._write_ack()
+        return self._end or self._closed_end()
+
+    async def _serve(self) -> None:
         try:
             async with asyncio.TaskGroup() as group:
                 reader = group.create_task(self._read(), name="tunnel-reader")
@@ -110,14 +123,6 @@ class Connection:
                     task.cancel()
         except* ConnectionClosed:
             pass
-        except* asyncio.CancelledError:
-            with contextlib.suppress(Exception):
-                self.session.send_bye("hub stopping", clock.time())
-                await self._flush()
-            raise
-        finally:
-            await self._write_ack()
-        return self._end or self._closed_end()
 
     def _closed_end(self) -> ConnectionEnd:
         websocket = self.websocket
