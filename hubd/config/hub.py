@@ -16,9 +16,9 @@ from pathlib import Path
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
+from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
-from hubd.tunnel.settings import TunnelSettings
 from radios.zigbee.settings import ZigbeeSettings
 
 
