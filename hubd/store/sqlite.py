@@ -237,11 +237,11 @@ class Store:
         with self._transaction() as conn:
             return outbox.append(conn, kind, body, coalesce_key, max_rows, time.time())
 
-    def outbox_append_many(self, messages: list[outbox.Message],
-                           limits: outbox.OutboxLimits) -> list[int]:
+    def outbox_append_many(self, messages: list[outbox.Message], limits: outbox.OutboxLimits,
+                           ts: float | None = None) -> list[int]:
         """Queue a batch of messages in one transaction, then enforce the caps; their seqs."""
         with self._transaction() as conn:
-            return outbox.append_many(conn, messages, limits, time.time())
+            return outbox.append_many(conn, messages, limits, time.time() if ts is None else ts)
 
     def outbox_depth(self) -> tuple[int, int]:
         """How many messages wait for the cloud's ack, and their bytes."""
