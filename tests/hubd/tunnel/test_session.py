@@ -154,7 +154,7 @@ def test_no_welcome_in_time_closes() -> None:
 
 
 def test_relay_refuses_a_replayed_seq_on_one_connection() -> None:
-    hub, relay = open_pair(acked=5)
+    _hub, relay = open_pair(acked=5)
     relay.receive(encode(Envelope(MessageType.EVENT, WALL, seq=5, body={})))
     [violation] = relay.events_received()
     assert "seq 5 after 5" in violation.reason  # type: ignore[union-attr]
