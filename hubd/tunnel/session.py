@@ -144,7 +144,10 @@ class CommandLedger:
         return len(self._results)
 
 
-def _command(envelope: Envelope, now_s: float) -> CommandReceived:
+def _command(envelope: Envelope, now_s: float, now_wall: float) -> CommandReceived:
+    """A command with its deadline on our monotonic clock: the sooner of its time to live and
+    its absolute deadline (the cloud's wall clock; both ends keep NTP time), so time spent in
+    transit counts."""
     body = envelope.body
     if envelope.id is None:
         raise EnvelopeError(CloseCode.PROTOCOL_ERROR, "command without id")
@@ -157,9 +160,12 @@ def _command(envelope: Envelope, now_s: float) -> CommandReceived:
                                                       "ttl_ms (args optional)")
     if not all(isinstance(v, bool | int | float | str) or v is None for v in args.values()):
         raise EnvelopeError(CloseCode.PROTOCOL_ERROR, "command args must be plain values")
+    remaining_s = float(ttl_ms) / 1000.0
+    deadline = body.get("deadline")
+    if isinstance(deadline, int | float) and not isinstance(deadline, bool):
+        remaining_s = min(remaining_s, float(deadline) - now_wall)
     device, capability, name = (str(f) for f in fields)
-    return CommandReceived(envelope.id, device, capability, name, args,
-                           now_s + float(ttl_ms) / 1000.0)
+    return CommandReceived(envelope.id, device, capability, name, args, now_s + remaining_s)
 
 
 def _optional(body: Body, key: str, kind: type | tuple[type, ...]) -> Any:
@@ -303,7 +309,7 @@ class HubSession:
             case MessageType.ACK:
                 self._on_ack(envelope)
             case MessageType.COMMAND:
-                self._on_command(_command(envelope, now_s), now_s, now_wall)
+                self._on_command(_command(envelope, now_s, now_wall), now_s, now_wall)
             case MessageType.RENEWED:
                 pem = _optional(body, "certificate", str)
                 if envelope.id is None or pem is None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections import deque
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
@@ -22,6 +23,9 @@ from hubd.core.errors import HubError
 log = logging.getLogger(__name__)
 
 Body = Mapping[str, Any]
+
+
+RECENT = 10_000  # events kept per hub for an app stream that resumes (Last-Event-ID)
 
 
 class HubOffline(HubError):
@@ -114,6 +118,7 @@ class HubRecord:
     events: int = 0
     duplicates: int = 0
     streams: set[asyncio.Queue[tuple[int, Body]]] = field(default_factory=set)
+    recent: deque[tuple[int, Body]] = field(default_factory=lambda: deque(maxlen=RECENT))
 
 
 class EventLog:
@@ -142,6 +147,7 @@ class EventLog:
         record.high_water = seq
         record.events += 1
         self._apply_event(record, body)
+        record.recent.append((seq, body))
         for queue in list(record.streams):
             if queue.full():  # a slow app stream loses its oldest, never blocks the tunnel
                 queue.get_nowait()

@@ -140,7 +140,9 @@ class TunnelLink:
         command_id = f"{_PREFIX}{next(_ids):x}"
         future: asyncio.Future[Body] = asyncio.get_running_loop().create_future()
         self._pending[command_id] = future
-        self.session.command(command_id, {**body, "ttl_ms": round(ttl_s * 1000.0)}, time.time())
+        now = time.time()
+        self.session.command(command_id, {**body, "ttl_ms": round(ttl_s * 1000.0),
+                                          "deadline": now + ttl_s}, now)
         try:
             await self._flush()
             async with asyncio.timeout(ttl_s):
