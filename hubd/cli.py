@@ -127,3 +127,34 @@ def config_check(path: Path) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"hubd {hubd.__version__}")
+
+
+@main.group()
+def tunnel() -> None:
+    """The cloud tunnel: provision this hub's identity."""
+
+
+@tunnel.command("provision")
+@click.option("--relay", "relay_url", required=True, help="The relay's HTTPS URL.")
+@click.option("--claim", "claim_token", required=True, help="The one-time claim token.")
+@click.option("--ca-file", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Trust this CA for the relay (a development relay); default: the system's.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="Override the config's state directory.")
+def tunnel_provision(relay_url: str, claim_token: str, ca_file: Path | None, config_path: Path,
+                     state_dir: Path | None) -> None:
+    """Make the hub's key if needed, send a CSR with the claim, store the certificate."""
+    from hubd.tunnel.client import identity_dir
+    from hubd.tunnel.identity import Identity
+    from hubd.tunnel.provision import provision
+
+    if state_dir is None:
+        state_dir = _load(config_path).hub.state_dir if config_path.exists() else Path("state")
+    try:
+        endpoint = provision(Identity(identity_dir(state_dir)), relay_url, claim_token, ca_file)
+    except HubError as exc:
+        _fail(str(exc), 1)
+        return
+    click.echo(f"provisioned as {endpoint.hub_id}; the tunnel will dial {endpoint.url}")

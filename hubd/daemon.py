@@ -25,13 +25,16 @@ from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.events import Notice
+from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
 from hubd.store import Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
+from hubd.tunnel.client import TunnelClient, identity_dir
+from hubd.tunnel.identity import Identity
+from hubd.tunnel_ports import build_tunnel
 from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
@@ -75,6 +78,8 @@ class Daemon:
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
     rules: Document | None = None
     api: ApiServer | None = None
+    tunnel: TunnelClient | None = None
+    status_line: str = ""
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -112,6 +117,11 @@ class Daemon:
             store_task = group.create_task(writer.run(), name="store")
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            tunnel = await self._tunnel(hub, writer)
+            if tunnel is not None:
+                # Before the radios: the feeder hears every event from the first one.
+                tunnel.feeder.subscribe()
+                tasks.append(group.create_task(supervise("tunnel", tunnel.run), name="tunnel"))
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
                     supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
@@ -124,6 +134,22 @@ class Daemon:
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
+
+    async def _tunnel(self, hub: Hub, writer: WriteBehind) -> TunnelClient | None:
+        """The cloud tunnel, if configured; the hub's key is made now on first start."""
+        settings = self.config.tunnel
+        if settings is None:
+            return None
+        state_dir = self.config.hub.state_dir
+        await asyncio.to_thread(Identity(identity_dir(state_dir)).ensure_key)
+        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock)
+        hub.bus.subscribe((TunnelHealth,), self._on_tunnel_health, name="status", inline=True)
+        return tunnel
+
+    def _on_tunnel_health(self, health: TunnelHealth) -> None:
+        """Keep the tunnel's health in systemd's STATUS= line."""
+        if self.status_line:
+            self.notifier.status(f"{self.status_line}; tunnel {health.status}")
 
     def _drivers(self) -> list[RadioDriver]:
         drivers = list(self.drivers)
@@ -209,6 +235,9 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        self.status_line = status
+        if self.tunnel is not None and self.tunnel.health is not None:
+            status += f"; tunnel {self.tunnel.health.status}"
         self.notifier.ready(status)
         self.ready.set()
         log.info("event=ready status=%r", status)

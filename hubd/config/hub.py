@@ -17,6 +17,7 @@ from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError
+from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
@@ -118,6 +119,7 @@ class HubConfig:
     rules: RulesSection = field(default_factory=RulesSection)
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
+    tunnel: TunnelSettings | None = None  # ``[tunnel]``: the cloud tunnel; absent means none
     devices: tuple[DeviceName, ...] = ()
     api: ApiSettings | None = None  # ``[api]``: the LAN API; absent means not served
 
