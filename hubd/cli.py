@@ -164,7 +164,10 @@ def update_rollback_check(config_path: Path) -> None:
 @update.command("mark-good")
 @update_config_option
 @click.option("--healthy-for-s", type=float, help="Override update.toml's healthy_for_s.")
-def update_mark_good(config_path: Path, healthy_for_s: float | None) -> None:
+@click.option("--reboot-if-unhealthy", is_flag=True,
+              help="On a trial that never gets healthy, reboot (toward the rollback).")
+def update_mark_good(config_path: Path, healthy_for_s: float | None,
+                     reboot_if_unhealthy: bool) -> None:
     """At boot, after hubd: mark the booted slot good once hubd stays healthy."""
     from hubd.ota.host import systemd_probe
     from hubd.ota.install import wait_healthy
@@ -180,6 +183,13 @@ def update_mark_good(config_path: Path, healthy_for_s: float | None) -> None:
     try:
         click.echo(updater.mark_good(is_healthy))
     except HubError as exc:
+        from hubd.core.errors import TrialFailedError
+
+        if reboot_if_unhealthy and isinstance(exc, TrialFailedError):
+            import subprocess
+
+            click.echo(f"hubd: {exc}; rebooting", err=True)
+            subprocess.run(["systemctl", "--no-block", "reboot"], check=False, timeout=30)
         _fail(str(exc), 1)
 
 
@@ -199,3 +209,20 @@ def update_status(config_path: Path) -> None:
                            "boot_order": list(plan.order), "tries_left": plan.left,
                            "slots": state.slots, "pending": state.pending, "floor": state.floor,
                            "last_event": state.last_event}, indent=1))
+
+
+@main.command()
+@click.option("--dir", "directory", type=click.Path(path_type=Path),
+              default=Path("/data/identity"), show_default=True,
+              help="Where the identity lives (on the data partition).")
+def provision(directory: Path) -> None:
+    """Make the hub's identity (device key, hub id, setup code) if missing; first boot runs it."""
+    from hubd.provision import provision as make_identity
+
+    try:
+        identity = make_identity(directory)
+    except (HubError, OSError) as exc:
+        _fail(f"provisioning failed: {exc}", 1)
+        return
+    made = ", ".join(identity.created) or "nothing (already provisioned)"
+    click.echo(f"hub_id={identity.hub_id} created: {made}")

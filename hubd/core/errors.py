@@ -8,7 +8,8 @@
     ├── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
     │   └── UnknownDeviceError    no device with that id or name
     └── UpdateError               an update could not be installed; the booted slot is unchanged
-        └── BundleRejectedError   the bundle failed verification before anything was written
+        ├── BundleRejectedError   the bundle failed verification before anything was written
+        └── TrialFailedError      an updated slot never got healthy: reboot toward the rollback
 
 Third-party exceptions are translated at the edge with ``raise ... from exc``.
 """
@@ -71,3 +72,7 @@ class UpdateError(HubError):
 
 class BundleRejectedError(UpdateError):
     """An update bundle is unsigned, tampered, for another board or too old; nothing changed."""
+
+
+class TrialFailedError(UpdateError):
+    """A freshly updated slot never became healthy; rebooting spends its tries and rolls back."""

@@ -33,7 +33,7 @@ from typing import BinaryIO
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from hubd.core.errors import BundleRejectedError, UpdateError
+from hubd.core.errors import BundleRejectedError, TrialFailedError, UpdateError
 from hubd.ota.bootenv import BootEnv, BootPlan, other_slot
 from hubd.ota.bundle import Manifest, Version, read_header, verify_header
 from hubd.ota.config import UpdateConfig
@@ -227,8 +227,8 @@ class Updater:
                 self.env.set({f"BOOT_{self.booted}_LEFT": str(self.config.tries)})
             return Outcome.NORMAL
         if not is_healthy():
-            raise UpdateError(f"slot {self.booted} ({pending['version']}) never became healthy; "
-                              "reboot to spend its tries and roll back")
+            raise TrialFailedError(f"slot {self.booted} ({pending['version']}) never became "
+                                   "healthy; reboot to spend its tries and roll back")
         order = (self.booted, *(s for s in plan.order if s != self.booted))
         self.env.set(BootPlan(order, plan.left | {self.booted: self.config.tries}).values())
         floor = max(Version.parse(state.floor), Version.parse(str(pending["min_version"])))
