@@ -10,7 +10,7 @@ rule file disables its own rules, never the hub).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from hubd.config.hub import HubConfig, load_config
@@ -18,7 +18,7 @@ from hubd.config.locate import find_line
 from hubd.config.secrets import resolve_secrets
 from hubd.core.errors import ConfigError
 from rules.model import Rule, RuleProblem
-from rules.parse import load_rules_dir
+from rules.parse import Document, read_rules_dir
 
 
 @dataclass(frozen=True, slots=True)
@@ -26,8 +26,17 @@ class CheckedConfig:
     """A configuration that passed the check, with the rules it names, parsed once."""
 
     config: HubConfig
-    rules: tuple[Rule, ...] = ()
-    rule_problems: tuple[RuleProblem, ...] = ()
+    document: Document = field(default_factory=Document)
+
+    @property
+    def rules(self) -> tuple[Rule, ...]:
+        """The rules that parsed."""
+        return tuple(self.document.rules)
+
+    @property
+    def rule_problems(self) -> tuple[RuleProblem, ...]:
+        """The problems of the rules that did not."""
+        return tuple(self.document.problems)
 
 
 def check_config(path: Path) -> CheckedConfig:
@@ -36,10 +45,10 @@ def check_config(path: Path) -> CheckedConfig:
     try:
         config = resolve_secrets(config)
         _check_radio_libraries(config)
-        rules, problems = _load_rules(config)
+        document = _load_rules(config)
     except ConfigError as exc:
         raise _located(exc, path) from exc.__cause__
-    return CheckedConfig(config, tuple(rules), tuple(problems))
+    return CheckedConfig(config, document)
 
 
 def check_file(path: Path) -> HubConfig:
@@ -60,16 +69,16 @@ def _located(exc: ConfigError, path: Path) -> ConfigError:
     return ConfigError(exc.message, file=str(path), key=exc.key, line=line)
 
 
-def _load_rules(config: HubConfig) -> tuple[list[Rule], list[RuleProblem]]:
+def _load_rules(config: HubConfig) -> Document:
     """The rules of the rules directory; ConfigError if the directory itself is unusable."""
     rules_dir = config.rules.dir
     if rules_dir is None:
-        return [], []
+        return Document()
     if not rules_dir.is_dir():
         what = "does not exist" if not rules_dir.exists() else "is not a directory"
         raise ConfigError(f"{rules_dir} {what}", key="rules.dir")
     try:
-        return load_rules_dir(rules_dir)
+        return read_rules_dir(rules_dir)
     except OSError as exc:
         raise ConfigError(f"cannot read {rules_dir}: {exc.strerror or exc}",
                           key="rules.dir") from exc
@@ -77,7 +86,7 @@ def _load_rules(config: HubConfig) -> tuple[list[Rule], list[RuleProblem]]:
         # The rules parser bounds nesting itself; this only guards the hub against a parser
         # that one day does not.
         problem = RuleProblem(str(rules_dir), 1, "", "a rule file is nested too deeply")
-        return [], [problem]
+        return Document(problems=[problem])
 
 
 def _check_radio_libraries(config: HubConfig) -> None:

@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError, InvalidValueError
+from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
@@ -117,7 +119,9 @@ class HubConfig:
     rules: RulesSection = field(default_factory=RulesSection)
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
+    tunnel: TunnelSettings | None = None  # ``[tunnel]``: the cloud tunnel; absent means none
     devices: tuple[DeviceName, ...] = ()
+    api: ApiSettings | None = None  # ``[api]``: the LAN API; absent means not served
 
     @property
     def database_path(self) -> Path:

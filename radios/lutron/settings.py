@@ -74,6 +74,8 @@ class LutronSettings:
     # Zero would reconnect in a tight loop while the repeater is down (a CPU at 99 %).
     backoff_min_s: float = field(default=0.5, metadata=bounds(0.01))
     backoff_max_s: float = field(default=30.0, metadata=bounds(0.01))
+    # A link up this long resets the backoff (not a mere login).
+    stable_after_s: float = field(default=30.0, metadata=bounds(0.0))
     # Longer lines are dropped and counted.
     max_line_bytes: int = field(default=256, metadata=bounds(MIN_LINE_BYTES, 1 << 20))
 

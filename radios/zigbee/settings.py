@@ -95,6 +95,8 @@ class ZigbeeSettings:
     echo_window_s: float = 5.0
     backoff_min_s: float = field(default=1.0, metadata=bounds(0.01))
     backoff_max_s: float = field(default=30.0, metadata=bounds(0.01))
+    # A session up this long resets the backoff.
+    stable_after_s: float = field(default=30.0, metadata=bounds(0.0))
     # Consecutive failed starts before health says "failed".
     failed_after_attempts: int = field(default=5, metadata=bounds(1))
     # A device's answer to a command, when it has no deadline.
