@@ -10,12 +10,15 @@ reading a burst of frames does. The storm breaker is widened: every rule runs fa
 times in 10 s here, on purpose.
 
 The machine's baseline is measured in the same run: bare asyncio tasks created and finished per
-second, so that the figure reads as a ratio on any machine.
+second, so that the figure reads as a ratio on any machine. Rates are per second of this
+process's CPU time (``time.process_time``), not of the wall clock: on a shared machine the wall
+clock also counts the time other processes had the core; the wall-clock rate is printed too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
 
 from hubd.bus import Bus
@@ -111,15 +114,18 @@ async def _hub(radio: _Radio) -> tuple[Hub, RuleEngine, asyncio.Task[None]]:
     engine.load(rules)
     task = asyncio.create_task(engine.run())
     await engine.ready.wait()
+    gc.collect()  # as the daemon does once the rules are up
+    gc.freeze()
     return hub, engine, task
 
 
 async def _throughput(hub: Hub, engine: RuleEngine, radio: _Radio, reports: list[Report],
-                      expect_commands: int) -> float:
+                      expect_commands: int) -> tuple[float, float]:
+    """Events per CPU second and per wall-clock second."""
     radio.handed, radio.expect = 0, expect_commands
     radio.arrived.clear()
     report = hub.report
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for at in range(0, len(reports), CHUNK):
         for event in reports[at:at + CHUNK]:
             report(event)
@@ -128,7 +134,8 @@ async def _throughput(hub: Hub, engine: RuleEngine, radio: _Radio, reports: list
         await radio.arrived.wait()
     await engine.settle()
     await hub.bus.drain()
-    return len(reports) / (time.perf_counter() - started)
+    count = len(reports)
+    return count / (time.process_time() - cpu), count / (time.perf_counter() - started)
 
 
 async def _latencies(hub: Hub, engine: RuleEngine, radio: _Radio) -> list[float]:
@@ -150,13 +157,13 @@ async def _baseline() -> float:
         return None
 
     loop = asyncio.get_running_loop()
-    started = time.perf_counter()
+    started = time.process_time()
     for _ in range(BASELINE_TASKS // CHUNK):
         tasks = [loop.create_task(nothing()) for _ in range(CHUNK)]
         await asyncio.sleep(0)
         for task in tasks:
             task.result()
-    return BASELINE_TASKS / (time.perf_counter() - started)
+    return BASELINE_TASKS / (time.process_time() - started)
 
 
 async def run() -> list[Table]:
@@ -168,12 +175,12 @@ async def run() -> list[Table]:
         # Once to reach the steady state (every rule keeps its last 20 traces), then measured.
         await _throughput(hub, engine, radio, _reports(EVENTS), EVENTS)
         baseline = await _baseline()
-        fire = await _throughput(hub, engine, radio, _reports(EVENTS), EVENTS)
+        fire, fire_wall = await _throughput(hub, engine, radio, _reports(EVENTS), EVENTS)
         engine.set_mode("away")
-        blocked = await _throughput(hub, engine, radio, _reports(EVENTS), 0)
+        blocked, _ = await _throughput(hub, engine, radio, _reports(EVENTS), 0)
         engine.set_mode("home")
-        unwatched = await _throughput(hub, engine, radio,
-                                      _reports(EVENTS, attribute="battery.pct"), 0)
+        unwatched, _ = await _throughput(hub, engine, radio,
+                                         _reports(EVENTS, attribute="battery.pct"), 0)
         p50, p99, worst = percentiles(await _latencies(hub, engine, radio))
     finally:
         task.cancel()
@@ -181,12 +188,14 @@ async def run() -> list[Table]:
         await hub.bus.close()
     devices, rules = 2 * PAIRS, len(engine.statuses())
     return [
-        Table("rules: Hub.report → bus → engine → Hub.execute, events/s on one core",
+        Table("rules: Hub.report → bus → engine → Hub.execute, events per CPU second",
               ("devices", "rules", "events", "every event fires a rule + command",
-               "conditions false", "no rule names it", "baseline tasks/s", "fired/baseline"),
-              [(devices, rules, EVENTS, fire, blocked, unwatched, baseline, fire / baseline)],
+               "(wall clock)", "conditions false", "no rule names it", "baseline tasks/s",
+               "fired/baseline"),
+              [(devices, rules, EVENTS, fire, fire_wall, blocked, unwatched, baseline,
+                fire / baseline)],
               note="target ≥ 50,000 events/s firing; baseline: bare asyncio tasks created and "
-                   "finished per second on this machine, same run"),
+                   "finished per CPU second on this machine, same run"),
         Table("rules: Report into Hub.report → Command at the driver",
               ("devices", "rules", "samples", "p50 ms", "p99 ms", "max ms"),
               [(devices, rules, SAMPLES, p50, p99, worst)]),
