@@ -164,6 +164,8 @@ class Daemon:
         self._tell(hub, [str(p) for p in unresolved], log_too=False)
         log.info("event=rules_loaded rules=%d problems=%d", len(rules),
                  len(problems) + len(unresolved))
+        for off in engine.disabled():  # the boot log says which rules are off, and why
+            log.warning("event=rule_disabled rule=%s reason=%r", off.rule_id, off.reason)
         return engine
 
     def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
@@ -200,6 +202,8 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        if engine is not None and (off := engine.disabled()):
+            status += f"; {len(off)} rules off: {', '.join(s.rule_id for s in off[:5])}"
         self.notifier.ready(status)
         self.ready.set()
         log.info("event=ready status=%r", status)
