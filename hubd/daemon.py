@@ -150,7 +150,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
+        unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)

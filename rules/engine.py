@@ -103,21 +103,42 @@ class RuleEngine:
         """Replace every loaded rule (and the scenes rules given later may name); returns the
         problems of rules kept disabled. Forgets every run and timer: to change one rule while
         the others go on, use ``put_rule`` / ``remove_rule``."""
+        self._clear(scenes)
+        problems = [p for rule in rules for p in self._add(rule)]
+        self._log_problems(problems)
+        return problems
+
+    async def load_async(self, rules: Iterable[Rule], scenes: Iterable[Scene] = (),
+                         batch: int = 250) -> list[RuleProblem]:
+        """``load``, yielding to the event loop every ``batch`` rules (the daemon's boot: 20,000
+        rules take seconds to resolve, and the watchdog and radios must go on meanwhile)."""
+        self._clear(scenes)
+        problems: list[RuleProblem] = []
+        for n, rule in enumerate(rules, 1):
+            problems += self._add(rule)
+            if n % batch == 0:
+                await asyncio.sleep(0)
+        self._log_problems(problems)
+        return problems
+
+    def _clear(self, scenes: Iterable[Scene]) -> None:
         self._scenes = list(scenes)
         for slot in list(self._slots.values()):
             self._deactivate(slot)
             self._timers.cancel(slot.cool_timer)
         self._slots.clear()
         self._host.forget_compiled()
-        problems: list[RuleProblem] = []
-        for rule in rules:
-            slot = Slot(rule, self.settings.traces_per_rule)
-            self._slots[rule.id] = slot
-            self._traces.adopt(slot)
-            problems += self._try_activate(slot)
+
+    def _add(self, rule: Rule) -> list[RuleProblem]:
+        slot = Slot(rule, self.settings.traces_per_rule)
+        self._slots[rule.id] = slot
+        self._traces.adopt(slot)
+        return self._try_activate(slot)
+
+    @staticmethod
+    def _log_problems(problems: list[RuleProblem]) -> None:
         for problem in problems:
             log.warning("event=rule_problem rule=%s where=%s", problem.rule_id, problem)
-        return problems
 
     def parse_rule(self, text: str, source: str = "api") -> Rule:
         """One rule from YAML or JSON text, its scenes linked to the loaded scenes; raises

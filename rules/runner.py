@@ -4,10 +4,10 @@ A firing trigger goes through, in order: the loop depth check (context depth > `
 dropped), the compiled conditions, the storm breaker (hub-caused runs only: ``rules.breaker``)
 and the run mode (``rules.modes``). Then a run starts:
 
-- a *plain* run (a rule made only of commands, the common "door → light") has no task of its
-  own: each command's ``execute`` is scheduled directly (``ensure_future``: a Future the executor
-  returns is used as it is, a coroutine becomes the one task of that send) and its done callback
-  records the result and sends the next command, or finishes the run;
+- a *plain* run (a rule made only of commands, the common "door → light") is one task of one
+  coroutine that awaits each command's ``execute`` in turn: no interpreter, no step paths to
+  save. (Scheduling each send with a done callback instead was measured slower: a done callback
+  costs the loop one more turn per command than a task that awaits a send finishing at once.)
 - any other run is a task interpreting the action tree (``rules.actions``), which can park on
   delays and waits and resume after a restart.
 
@@ -19,8 +19,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from functools import partial
-from typing import Any
 
 from hubd.bus import Bus
 from hubd.core.clock import Clock
@@ -37,7 +35,7 @@ from rules.persistence import TimerLedger
 from rules.schedule import Place
 from rules.settings import EngineSettings
 from rules.slot import Slot
-from rules.trace import Outcome, StepNote, Trace, TriggerInfo
+from rules.trace import Outcome, Trace, TriggerInfo
 from rules.tracekeep import TraceKeeper
 
 log = logging.getLogger(__name__)
@@ -108,50 +106,34 @@ class Runner:
         run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
         slot.runs.append(run)
         rule = slot.resolved
+        loop = asyncio.get_running_loop()
         if rule is not None and slot.is_plain and resume is None:
-            self._send(slot, run, rule.actions, 0)
+            run.task = loop.create_task(self._plain(slot, run, rule.actions))
         else:
-            run.task = asyncio.get_running_loop().create_task(self._interpret(slot, run))
+            run.task = loop.create_task(self._interpret(slot, run))
         return run
 
-    def _send(self, slot: Slot, run: Run, actions: tuple[Action, ...], index: int) -> None:
-        """Send the plain run's command at ``index``; its done callback sends the next."""
-        host = self._host
-        for i in range(index, len(actions)):
-            action = actions[i]
-            if not isinstance(action, CommandAction):
-                continue
-            note = begin_step(host, run, (i,), "command", host.describe(action))
-            try:
-                future = asyncio.ensure_future(self._execute(host.command_of(run, action)))
-            except Exception as exc:  # an executor must not raise; if one does, go on
-                log.exception("event=rule_command_raised rule=%s command=%s", run.rule_id,
-                              action.command)
-                failed(note, exc)
-                note.end_ts = self._clock.time()
-                continue
-            run.task = future
-            future.add_done_callback(partial(self._sent, slot, run, actions, i, note))
-            return
-        self._finish(slot, run, Outcome.DONE, "")
-
-    def _sent(self, slot: Slot, run: Run, actions: tuple[Action, ...], index: int,
-              note: StepNote, future: asyncio.Future[Any]) -> None:
-        note.end_ts = self._clock.time()
-        if future.cancelled():
-            note.status = note.status or "cancelled"
-            return self._finish(slot, run, Outcome.CANCELLED,
-                                "hub stopping" if self.is_stopping else "")
-        exc = future.exception()
-        if exc is not None:
-            log.error("event=rule_command_raised rule=%s", run.rule_id, exc_info=exc)
-            failed(note, exc)
-        else:
-            record(note, future.result())
-        if run.is_cancelled and index + 1 < len(actions):  # cancelled between two sends
-            return self._finish(slot, run, Outcome.CANCELLED,
-                                "hub stopping" if self.is_stopping else "")
-        self._send(slot, run, actions, index + 1)
+    async def _plain(self, slot: Slot, run: Run, actions: tuple[Action, ...]) -> None:
+        """A run made only of commands: each awaited in turn, in this one coroutine."""
+        host, clock = self._host, self._clock
+        outcome, reason = Outcome.DONE, ""
+        try:
+            for i, action in enumerate(actions):
+                if not isinstance(action, CommandAction):
+                    continue
+                note = begin_step(host, run, (i,), "command", host.describe(action))
+                try:
+                    record(note, await self._execute(host.command_of(run, action)))
+                except Exception as exc:  # an executor must not raise; if one does, go on
+                    log.exception("event=rule_command_raised rule=%s command=%s", run.rule_id,
+                                  action.command)
+                    failed(note, exc)
+                note.end_ts = clock.time()
+        except asyncio.CancelledError:
+            outcome, reason = Outcome.CANCELLED, "hub stopping" if self.is_stopping else ""
+            raise
+        finally:
+            self._finish(slot, run, outcome, reason)
 
     async def _interpret(self, slot: Slot, run: Run) -> None:
         rule = slot.resolved

@@ -41,6 +41,6 @@ def test_bombs_and_deep_nesting_disable_only_their_rules(tmp_path: Path,
         log = finish(proc)
     assert ready_s < 10, ready_s  # a hung parse took > 90 s; a RecursionError stopped the hub
     assert f"{rules / 'a_bomb.yaml'}:" in log and "aliases are expanded" in log
-    assert f"{rules / 'b_brackets.yaml'}:1: [0][0]" in log
+    assert f"{rules / 'b_brackets.yaml'}:1: " in log and "nest" in log
     assert f"{rules / 'c_ifs.yaml'}:3: [0].actions[0].then[0]" in log
     assert "Traceback" not in log

@@ -1,5 +1,6 @@
 """Changing one rule while the others run: their delays, waits and ``for`` timers go on."""
 
+import asyncio
 import json
 
 import pytest
@@ -139,3 +140,29 @@ async def test_a_flapping_for_trigger_leaves_no_pile_of_dead_timers(harness: Har
         await harness.report("Front door", "contact.is_open", n % 2 == 0)
     assert timers.size < 200, timers.size  # was 1,000 dead timers until their deadlines
     assert harness.house.commands == []
+
+
+async def test_load_async_lets_the_loop_run_between_batches(harness: Harness) -> None:
+    from rules.parse import parse_rules
+
+    text = "".join(f"- id: r{n}\n  triggers: [{{kind: button, device: Kitchen remote}}]\n"
+                   f"  actions: [{{kind: command, device: Hall light, command: on}}]\n"
+                   for n in range(1_000))
+    rules, problems = parse_rules(text, "many.yaml")
+    assert problems == []
+    turns = 0
+
+    async def other_work() -> None:
+        nonlocal turns
+        while True:
+            turns += 1
+            await asyncio.sleep(0)
+
+    ticker = asyncio.create_task(other_work())
+    await asyncio.sleep(0)
+    try:
+        assert await harness.engine.load_async(rules, batch=100) == []
+    finally:
+        ticker.cancel()
+    assert turns >= 10
+    assert len(harness.engine.statuses()) == 1_000
