@@ -259,7 +259,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
+        unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -273,6 +273,8 @@ class Daemon:
         self._tell(hub, [str(p) for p in unresolved], log_too=False)
         log.info("event=rules_loaded rules=%d problems=%d", len(rules),
                  len(problems) + len(unresolved))
+        for off in engine.disabled():  # the boot log says which rules are off, and why
+            log.warning("event=rule_disabled rule=%s reason=%r", off.rule_id, off.reason)
         return engine
 
     def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
@@ -315,6 +317,8 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        if engine is not None and (off := engine.disabled()):
+            status += f"; {len(off)} rules off: {', '.join(s.rule_id for s in off[:5])}"
         self.status_line = status
         if self.tunnel is not None and self.tunnel.health is not None:
             status += f"; tunnel {self.tunnel.health.status}"
