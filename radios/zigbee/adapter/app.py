@@ -27,6 +27,7 @@ from zigpy.zcl import Cluster
 from hubd.core.errors import DeviceError, TransientError
 from radios.zigbee.adapter import requests
 from radios.zigbee.adapter.glue import (
+    DefaultResponseHold,
     ResetWatch,
     app_class,
     plain,
@@ -50,6 +51,9 @@ from radios.zigbee.settings import RadioType, ZigbeeSettings
 
 log = logging.getLogger(__name__)
 
+# Long enough for the rules to react to a frame before zigpy's Default Response to it goes out
+# (a few ms on a hub's CPU), short against anything a device could wait for.
+DEFAULT_RESPONSE_HOLD_S = 0.02
 _ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
 
 
@@ -131,6 +135,7 @@ class ZigpyAdapter:
         self._is_stopping = False
         self._is_lost = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hold = DefaultResponseHold(DEFAULT_RESPONSE_HOLD_S)
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
@@ -182,6 +187,7 @@ class ZigpyAdapter:
             self._reset_watch = None
         for task in list(self._tasks):
             task.cancel()
+        self._hold.cancel()
         for detachers in self._detach.values():
             for detach in detachers:
                 detach()
@@ -270,6 +276,7 @@ class ZigpyAdapter:
             for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
                 for name in _ATTRIBUTE_EVENTS:
                     detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
+                detachers.append(self._hold.install(cluster))
                 listener = _CommandListener(self, ieee, ep.endpoint_id, cluster.cluster_id)
                 cluster.add_listener(listener)
                 detachers.append(_remover(cluster, listener))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import enum
 import os
 from collections.abc import Callable
@@ -11,6 +12,7 @@ from typing import Any
 import voluptuous as vol
 import zigpy.application
 import zigpy.exceptions
+from zigpy.zcl import Cluster, foundation
 
 from hubd.core.errors import ConfigError
 from hubd.core.model import Value
@@ -153,3 +155,52 @@ def watch_coordinator_reset(app: zigpy.application.ControllerApplication,
     listener = znp.callback_for_response(c.SYS.ResetInd.Callback(partial=True),
                                          lambda _msg: on_reset())
     return ResetWatch(znp, listener)
+
+
+
+class DefaultResponseHold:
+    """Send zigpy's Default Responses a little late, so a rule's command goes out first.
+
+    zigpy answers a device's frame with a Default Response (ZCL 2.5.12) queued before our
+    listeners even hear the frame, and Z-Stack takes one SREQ at a time (MT API 2.1.1), so the
+    command a rule sends in reaction would wait behind it: one more AF.DataRequestExt and its
+    SRSP on the serial line (about 3 ms at 115200 baud) plus the coordinator's turnaround. A
+    device does not wait for the Default Response (the APS ack, sent by the coordinator's
+    firmware, is its delivery check), so answering a few milliseconds later changes nothing
+    for it. The hold is a timer, not a task: nothing queues on the device's request limiter.
+    """
+
+    def __init__(self, hold_s: float) -> None:
+        self._hold_s = hold_s
+        self._handles: set[asyncio.TimerHandle] = set()
+
+    @property
+    def pending(self) -> int:
+        """Default Responses waiting for their turn."""
+        return len(self._handles)
+
+    def install(self, cluster: Cluster) -> Callable[[], None]:
+        """Hold this cluster's Default Responses; returns what undoes it."""
+        send = cluster.send_default_rsp
+
+        def held(hdr: foundation.ZCLHeader,
+                 status: foundation.Status = foundation.Status.SUCCESS) -> None:
+            def fire() -> None:
+                self._handles.discard(handle)
+                send(hdr, status)
+
+            handle = asyncio.get_running_loop().call_later(self._hold_s, fire)
+            self._handles.add(handle)
+
+        cluster.send_default_rsp = held  # type: ignore[method-assign]
+
+        def release() -> None:
+            cluster.__dict__.pop("send_default_rsp", None)  # zigpy's own method again
+
+        return release
+
+    def cancel(self) -> None:
+        """Drop what is still held (the session is ending)."""
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
