@@ -268,3 +268,17 @@ async def test_thermostat_writes_and_plug_power(zigbee: Running) -> None:
         Report, lambda r: r.device_id == dev(PLUG) and r.attribute == "power.watts"
         and r.value != 0.0, after=mark)
     assert power.value == 60.0
+
+
+async def test_a_physical_press_after_a_command_is_physical(zigbee: Running) -> None:
+    """Within the echo window, only what the command asked for is its echo: someone switching
+    the light off again a moment later is physical (``origins: physical`` rules must fire)."""
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    command = cmd(LIGHT, "switch.on")
+    assert (await zigbee.driver.send(command)).status is CommandStatus.CONFIRMED
+    echo = await report(zigbee, LIGHT, "switch.on", True)
+    assert echo.context.origin == Origin.DIGITAL
+    mark = len(zigbee.sink.events)
+    zigbee.sim.device(LIGHT).switch(False)  # a press on the lamp itself, well within 5 s
+    pressed = await report(zigbee, LIGHT, "switch.on", False, after=mark)
+    assert (pressed.context.origin, pressed.context.depth) == (Origin.PHYSICAL, 0)
