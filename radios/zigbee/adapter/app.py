@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -34,6 +33,7 @@ from radios.zigbee.adapter.glue import (
     secure_file,
     validate_config,
     watch_coordinator_reset,
+    write_private,
 )
 from radios.zigbee.commands import ZclRequest
 from radios.zigbee.mapping import (
@@ -54,6 +54,11 @@ log = logging.getLogger(__name__)
 # Long enough for the rules to react to a frame before zigpy's Default Response to it goes out
 # (a few ms on a hub's CPU), short against anything a device could wait for.
 DEFAULT_RESPONSE_HOLD_S = 0.02
+def backup_path(database_path: Path) -> Path:
+    """Where the network backup lives: ``zigbee.backup.json`` beside ``zigbee.db``."""
+    return database_path.with_suffix(".backup.json")
+
+
 _ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
 
 
@@ -136,6 +141,7 @@ class ZigpyAdapter:
         self._is_lost = False
         self._tasks: set[asyncio.Task[None]] = set()
         self._hold = DefaultResponseHold(DEFAULT_RESPONSE_HOLD_S)
+        self._backup_lock = asyncio.Lock()
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
@@ -254,16 +260,29 @@ class ZigpyAdapter:
         self._listener.node_seen(str(device.ieee))
 
     def network_backup_created(self, backup: Any) -> None:
-        """zigpy: a network backup was taken; keep a copy next to the database, mode 0600."""
-        target = self._database_path.with_suffix(".backup.json")
-        temp = target.with_suffix(".tmp")
+        """zigpy: a network backup was taken; keep a copy next to the database, mode 0600.
+
+        Written in a thread (fsync and rename can take long on flash), one write at a time.
+        """
+        target = backup_path(self._database_path)
         try:
-            fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as file:
-                json.dump(backup.as_open_coordinator_json(), file, indent=2)
-            os.replace(temp, target)
-        except (OSError, TypeError, ValueError) as exc:
-            log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
+            data = json.dumps(backup.as_open_coordinator_json(), indent=2).encode()
+        except (TypeError, ValueError) as exc:
+            log.warning("event=zigbee_backup_encode_failed error=%r", exc)
+            return
+        self._spawn(self._write_backup(target, data))
+
+    async def _write_backup(self, target: Path, data: bytes) -> None:
+        async with self._backup_lock:
+            try:
+                await asyncio.to_thread(write_private, target, data)
+            except OSError as exc:
+                log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
+
+    async def backups_written(self) -> None:
+        """Wait until the backups taken so far are on disk (for tests and shutdown)."""
+        async with self._backup_lock:
+            pass
 
     # -- cluster events ----------------------------------------------------------------------
 

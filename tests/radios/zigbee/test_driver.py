@@ -69,6 +69,8 @@ async def test_form_keeps_the_key_private(zigbee: Running, tmp_path: Path) -> No
     assert app.state.network_info.pan_id not in (0x0000, 0xFFFF)
     backup = tmp_path / "zigbee.backup.json"
     await app.backups.create_backup()  # zigpy's periodic backup, taken now
+    assert zigbee.driver.adapter is not None
+    await zigbee.driver.adapter.backups_written()  # written in a thread, off the loop
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert app.state.network_info.network_key.key.serialize().hex() in backup.read_text()
 
