@@ -23,6 +23,7 @@ from hubd.core.events import (
     DeviceJoined,
     DeviceLeft,
     DriverEvent,
+    Notice,
     RadioHealth,
     RadioStatus,
     Report,
@@ -69,7 +70,7 @@ class Hub:
                 if isinstance(event, DeviceJoined) and not event.device.name:
                     event = self._named(event)
                 self.state.apply(event)
-            elif not isinstance(event, ButtonEvent):
+            elif not isinstance(event, ButtonEvent | Notice):
                 raise TypeError(f"not a driver event: {type(event).__name__}")
             self.bus.publish(event)
         except (HubError, ValueError, TypeError) as exc:

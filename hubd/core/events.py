@@ -140,6 +140,7 @@ class RuleRan:
     note: str = ""
 
 
-DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+DriverEvent = (Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+               | Notice)
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
          | CommandResult | RadioHealth | Notice | RuleRan)

@@ -25,6 +25,8 @@ from hubd.core.events import (
     CommandResult,
     DeviceJoined,
     DeviceLeft,
+    DriverEvent,
+    Notice,
     RadioHealth,
     RadioStatus,
     Report,
@@ -210,8 +212,7 @@ class ZigbeeDriver:
             raise TransientError("the zigbee coordinator is not connected (reconnecting)")
         return self._adapter
 
-    def _report(self, event: Report | ButtonEvent | DeviceJoined | DeviceLeft
-                | AvailabilityChanged | RadioHealth) -> None:
+    def _report(self, event: DriverEvent) -> None:
         if self._sink is not None:
             self._sink.report(event)
 
@@ -316,6 +317,12 @@ class ZigbeeDriver:
         self._lost_reason = reason
         if self._lost is not None:
             self._lost.set()
+
+    def notice(self, message: str) -> None:
+        """Tell the house: logged, and a Notice on the bus."""
+        log.warning("event=zigbee_notice message=%r", message)
+        self._report(Notice(RADIO, message, self._clock.time(), Context.new(Origin.SYSTEM),
+                            "warning"))
 
     def _buffer(self, ieee: str, event: AttributeEvent | ClusterCommandEvent) -> None:
         pending = self._pending.setdefault(ieee, [])

@@ -24,7 +24,7 @@ import zigpy.types as zt
 from zigpy.zcl import Cluster
 
 from hubd.core.errors import DeviceError, TransientError
-from radios.zigbee.adapter import requests
+from radios.zigbee.adapter import recovery, requests
 from radios.zigbee.adapter.glue import (
     DefaultResponseHold,
     ResetWatch,
@@ -87,6 +87,10 @@ class AdapterListener(Protocol):
 
     def link_lost(self, reason: str) -> None:
         """The coordinator is gone (unplugged, reset, not answering); stop using this adapter."""
+        ...
+
+    def notice(self, message: str) -> None:
+        """Something the people of the house should know (zigbee.db rebuilt, a flood)."""
         ...
 
 
@@ -159,7 +163,8 @@ class ZigpyAdapter:
         """Connect, form or restore the network, and return the devices zigpy knows."""
         secure_file(self._database_path)
         app_cls = app_class(self._settings.radio_type)
-        app = await app_cls.new(self._config, auto_form=True, start_radio=False)
+        app, rebuilt = await recovery.new_app(app_cls, self._config, self._database_path,
+                                              backup_path(self._database_path))
         try:
             # zigpy's watchdog pings the coordinator; a failed ping means a lost link.
             app._watchdog_period = self._settings.watchdog_period_s  # type: ignore[assignment]
@@ -173,6 +178,9 @@ class ZigpyAdapter:
                 raise
             raise TransientError(f"the coordinator did not start: {exc!r}") from exc
         self._app = app
+        if rebuilt:
+            recovery.readd_devices(app)
+            self._listener.notice(rebuilt)
         secure_file(self._database_path)
         if self._settings.radio_type is RadioType.ZNP:
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
