@@ -13,11 +13,11 @@ from __future__ import annotations
 import json
 import logging
 import os
-import sqlite3
 import time
 from pathlib import Path
 from typing import Any
 
+import aiosqlite
 import zigpy.application
 import zigpy.backups
 import zigpy.device
@@ -53,7 +53,7 @@ async def new_app(app_cls: type[zigpy.application.ControllerApplication],
     from the backup. The second value says what was done, for people ("" if nothing)."""
     try:
         return await app_cls.new(config, auto_form=True, start_radio=False), ""
-    except sqlite3.DatabaseError as exc:
+    except aiosqlite.DatabaseError as exc:  # zigpy's database is SQLite through aiosqlite
         aside = quarantine(database_path)
         log.error("event=zigbee_database_corrupt path=%s moved_to=%s error=%r", database_path,
                   aside, exc)
