@@ -54,7 +54,7 @@ from radios.zigbee.model import (
     NodeInfo,
     Observation,
 )
-from radios.zigbee.ratelimit import RateGate
+from radios.zigbee.ratelimit import FrameBudget, RateGate
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.supervisor import Backoff, Supervisor
 
@@ -82,6 +82,7 @@ class ZigbeeDriver:
         self._held: dict[tuple[str, int], str] = {}
         self._echoes = EchoBook()
         self._group_gate = RateGate(settings.group_commands_per_s)
+        self.budget = FrameBudget(settings.max_frames_per_s)
         self._groups = GroupKeeper(settings.groups, self._report, self._clock.time)
         self._lost: asyncio.Event | None = None
         self._lost_reason = ""
@@ -323,6 +324,19 @@ class ZigbeeDriver:
         log.warning("event=zigbee_notice message=%r", message)
         self._report(Notice(RADIO, message, self._clock.time(), Context.new(Origin.SYSTEM),
                             "warning"))
+
+    def frame_allowed(self) -> bool:
+        """A device frame arrived: within the budget it comes in, past it it is dropped."""
+        now = self._clock.monotonic()
+        if self.budget.allow(now):
+            dropped = self.budget.flood_ended(now)
+            if dropped:
+                self.notice(f"the flood of frames is over: {dropped} were dropped")
+            return True
+        if self.budget.flood_started():
+            self.notice(f"more than {self.budget.rate_per_s:.0f} frames a second from the "
+                        f"Zigbee network: the excess is dropped (a device may be faulty)")
+        return False
 
     def _buffer(self, ieee: str, event: AttributeEvent | ClusterCommandEvent) -> None:
         pending = self._pending.setdefault(ieee, [])

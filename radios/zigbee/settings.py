@@ -97,6 +97,9 @@ class ZigbeeSettings:
     callback_timeout_s: float = 30.0  # coordinator's asynchronous answer (MT AREQ)
     watchdog_period_s: float = 30.0  # coordinator ping; a failed ping counts as a lost link
     group_commands_per_s: float = 2.0  # coordinators allow only a few broadcasts a second
+    # Device frames the hub takes in a second (burst as large); the excess is dropped and
+    # counted, so a flood (or a CPU slower than the network) cannot eat the hub.
+    max_frames_per_s: float = 400.0
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
     configure_timeout_s: float = 30.0  # bind + configure reporting of a newly joined device
     topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)

@@ -29,6 +29,7 @@ from radios.zigbee.adapter.glue import (
     DefaultResponseHold,
     ResetWatch,
     app_class,
+    gate_device_frames,
     plain,
     secure_file,
     validate_config,
@@ -93,6 +94,10 @@ class AdapterListener(Protocol):
         """Something the people of the house should know (zigbee.db rebuilt, a flood)."""
         ...
 
+    def frame_allowed(self) -> bool:
+        """A device frame arrived: may it come in (False: drop it, the hub is flooded)?"""
+        ...
+
 
 def node_info(device: zigpy.device.Device) -> NodeInfo:
     """A zigpy device as plain data."""
@@ -146,6 +151,7 @@ class ZigpyAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hold = DefaultResponseHold(DEFAULT_RESPONSE_HOLD_S)
         self._backup_lock = asyncio.Lock()
+        self._ungate: Callable[[], None] | None = None
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
@@ -184,6 +190,7 @@ class ZigpyAdapter:
         secure_file(self._database_path)
         if self._settings.radio_type is RadioType.ZNP:
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
+            self._ungate = gate_device_frames(app, self._listener.frame_allowed)
         nodes = []
         for device in list(app.devices.values()):
             if isinstance(device, zigpy.device.Device) and self._is_hub_device(device) \
@@ -202,6 +209,9 @@ class ZigpyAdapter:
         for task in list(self._tasks):
             task.cancel()
         self._hold.cancel()
+        if self._ungate is not None:
+            self._ungate()
+            self._ungate = None
         for detachers in self._detach.values():
             for detach in detachers:
                 detach()

@@ -232,3 +232,33 @@ class DefaultResponseHold:
         for handle in self._handles:
             handle.cancel()
         self._handles.clear()
+
+
+def gate_device_frames(app: zigpy.application.ControllerApplication,
+                       allow: Callable[[], bool]) -> Callable[[], None] | None:
+    """Drop device frames (``AF.IncomingMsg``, MT AF 3.2.1.3) that ``allow()`` refuses, before
+    zigpy-znp parses them, spawns a task for them and zigpy answers and stores them.
+
+    Only device data is gated: the coordinator's answers (SRSPs, confirms) and ZDO traffic
+    always pass, so the link and joins work through any flood. Returns what undoes it (None
+    for radio libraries other than zigpy-znp).
+    """
+    import zigpy_znp.commands as c
+
+    znp = getattr(app, "_znp", None)
+    if znp is None:
+        return None
+    received = znp.frame_received
+    incoming = c.AF.IncomingMsg.Callback.header
+
+    def gated(frame: Any) -> bool | None:
+        if frame.header == incoming and not allow():
+            return False
+        return received(frame)  # type: ignore[no-any-return]
+
+    znp.frame_received = gated
+
+    def release() -> None:
+        znp.__dict__.pop("frame_received", None)
+
+    return release
