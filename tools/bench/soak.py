@@ -25,6 +25,7 @@ import random
 import tempfile
 import time
 import tracemalloc
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -89,20 +90,45 @@ def rss_b() -> int:
     raise RuntimeError("no VmRSS in /proc/self/status")
 
 
-def _traced_b() -> int:
-    if not tracemalloc.is_tracing():
-        return 0
-    snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, pattern) for pattern in NOT_HUB])
-    return sum(stat.size for stat in snapshot.statistics("filename"))
+@dataclass(slots=True)
+class Probe:
+    """Takes the samples; keeps the first and the last in detail, to say what grew."""
 
+    house: BenchHouse
+    clock: ManualClock
+    started_wall: float
+    snapshots: list[tracemalloc.Snapshot] = field(default_factory=list)
+    types: list[Counter[str]] = field(default_factory=list)
 
-def _sample(house: BenchHouse, clock: ManualClock, started_wall: float) -> Sample:
-    house.forget_sim_logs()
-    gc.collect()
-    traced = _traced_b()  # first: the snapshot's own memory then stays in every RSS reading
-    return Sample((clock.time() - started_wall) / 3600, rss_b(),
-                  len(gc.get_objects()) + gc.get_freeze_count(), traced)
+    def sample(self) -> Sample:
+        """Memory now, after a full collection; the simulators' logs cleared first."""
+        self.house.forget_sim_logs()
+        gc.collect()
+        traced = 0
+        if tracemalloc.is_tracing():  # first: the snapshot's memory then counts in every RSS
+            snapshot = tracemalloc.take_snapshot().filter_traces(
+                [tracemalloc.Filter(False, pattern) for pattern in NOT_HUB])
+            traced = sum(stat.size for stat in snapshot.statistics("filename"))
+            self.snapshots[1:] = [snapshot]
+        objects = gc.get_objects()
+        self.types[1:] = [Counter(type(o).__qualname__ for o in objects)]
+        count = len(objects) + gc.get_freeze_count()
+        del objects
+        return Sample((self.clock.time() - self.started_wall) / 3600, rss_b(), count, traced)
+
+    def growers(self) -> str:
+        """The source lines and the object types that grew most from the first sample."""
+        lines = types = ""
+        if len(self.snapshots) == 2:
+            grew = [s for s in self.snapshots[1].compare_to(self.snapshots[0], "lineno")
+                    if s.size_diff > 0][:5]
+            lines = "; ".join(f"{'/'.join(frame.filename.rsplit('/', 2)[-2:])}:{frame.lineno} "
+                              f"+{stat.size_diff / 1024:.0f} KiB" for stat in grew
+                              for frame in stat.traceback[:1])
+        if len(self.types) == 2:
+            diff = self.types[1] - self.types[0]
+            types = ", ".join(f"{name} +{n}" for name, n in diff.most_common(5))
+        return f"grew most: {lines or '-'}\nobject types that grew: {types or '-'}"
 
 
 class House:
@@ -144,7 +170,7 @@ class House:
 
 
 async def _soak(root: Path, steps: int, devices: int, zigbee_devices: int, *,
-                is_quick: bool) -> tuple[list[Sample], Tally, BenchHouse, list[str]]:
+                is_quick: bool) -> tuple[list[Sample], Tally, BenchHouse, str]:
     async with bench_house(root, devices=devices, zigbee_devices=zigbee_devices) as house:
         clock = CompressedClock(start=time.time())
         started_wall = clock.time()
@@ -164,32 +190,24 @@ async def _soak(root: Path, steps: int, devices: int, zigbee_devices: int, *,
             warmup = steps // 3  # every rule has run 20 times: its kept traces are full
             every = max(1, (steps - warmup) // SAMPLES)
             samples: list[Sample] = []
+            probe = Probe(house, clock, started_wall)
             for n in range(steps):
                 if n == warmup and not tracemalloc.is_tracing():
                     tracemalloc.start(1)
                 if n >= warmup and (n - warmup) % every == 0:
-                    samples.append(_sample(house, clock, started_wall))
+                    samples.append(probe.sample())
                 stimuli.step(n)
                 await engine.advance(STEP_S)
                 await asyncio.sleep(STEP_REAL_S)
             await asyncio.sleep(0.1 if is_quick else 0.5)  # the last commands cross the lines
-            samples.append(_sample(house, clock, started_wall))
-            growers = _growers()
+            samples.append(probe.sample())
+            growers = probe.growers()
         finally:
             tracemalloc.stop()
             daemon.request_stop()
             await asyncio.wait_for(task, 30)
     return samples, tally, house, growers
 
-
-
-def _growers() -> list[str]:
-    """The five source lines holding the most traced memory (where a leak would show)."""
-    snapshot = tracemalloc.take_snapshot().filter_traces(
-        [tracemalloc.Filter(False, pattern) for pattern in NOT_HUB])
-    return [f"{'/'.join(frame.filename.rsplit('/', 2)[-2:])}:{frame.lineno} "
-            f"{stat.size / 1024:.0f} KiB in {stat.count} blocks"
-            for stat in snapshot.statistics("lineno")[:5] for frame in stat.traceback[:1]]
 
 
 def verdict(first: Sample, last: Sample) -> tuple[bool, str]:
@@ -230,7 +248,7 @@ async def run(quick: bool = False) -> list[Table]:
              f"{house.zigbee_devices} Zigbee, Lutron demo house), {steps} steps of {STEP_S:.0f} "
              f"house s; limits: traced ≤ {TRACED_LIMIT_B // 1024} KiB, objects ≤ "
              f"+{OBJECTS_LIMIT:.1%}, RSS ≤ +{RSS_LIMIT_B // 2**20} MiB"
-             + ("" if is_flat else "\nlargest traced at the end: " + "; ".join(growers)))
+             + ("" if is_flat else "\n" + growers))
     commands = Table(
         "soak: commands the rules sent, by radio and result",
         ("radio", *(str(s) for s in CommandStatus)),
