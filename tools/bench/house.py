@@ -5,7 +5,8 @@ a Z-Stack coordinator simulator on a pty with Zigbee devices of every kind, pair
 once through the real ZigbeeDriver (so zigpy's database in the state directory knows them, as
 on a hub that has been set up), adds virtual rooms to reach the device count, writes rules that
 exercise every radio (``for`` durations, delays, restart mode, cross-radio commands) and a
-hub.toml that configures all of it. The daemon, in process or as ``hubd run``, reads that file.
+hub.toml that configures all of it, with the LAN API on loopback. The daemon, in process or as
+``hubd run``, reads that file.
 
 Z-Wave: ``ZWAVE`` is the hook for the Z-Wave area. When the Z-Wave radio lands, give it a
 function that starts its simulator (the Z-Wave JS mock controller) on the exit stack and returns
@@ -217,9 +218,12 @@ async def bench_house(root: Path, *, devices: int, zigbee_devices: int) -> Async
                 (rules_dir / f"radio-{n}.yaml").write_text(part.rules)
         config = root / "hub.toml"
         config.write_text(
-            f'[hub]\nstate_dir = "{state_dir}"\n\n[log]\nlevel = "warning"\n\n'
+            f'[hub]\nstate_dir = "{state_dir}"\n\n[log]\nlevel = "info"\n\n'
             # A compressed house fires one rule many times a (real) second: no storm guard.
             '[rules]\ndir = "rules"\nstorm_runs = 1000000\n\n'
+            # The LAN API as a hub serves it (TLS, zeroconf), kept to loopback. No cloud tunnel:
+            # it needs a relay to dial.
+            '[api]\nhost = "127.0.0.1"\nport = 0\nmdns_interfaces = ["127.0.0.1"]\n\n'
             + "\n".join(part.toml for part in parts))
         yield BenchHouse(root, config, lutron, zigbee, rooms, zigbee_devices,
                          sum(part.devices for part in parts), names,
