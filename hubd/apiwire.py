@@ -70,6 +70,13 @@ class HubDevices:
         """The last known values of a device's attributes."""
         return {e.attribute: e.value for e in self._hub.state.entries(device_id)}
 
+    def states(self) -> Mapping[str, Mapping[str, Value]]:
+        """Every device's values, grouped in one pass over the state."""
+        grouped: dict[str, dict[str, Value]] = {}
+        for entry in self._hub.state.entries():
+            grouped.setdefault(entry.device_id, {})[entry.attribute] = entry.value
+        return grouped
+
     def rename(self, device_id: str, name: str | None, room: str | None) -> Device:
         """Rename or move a device; says so on the bus (a DeviceJoined with the new details)."""
         device = self._hub.state.resolve(device_id)

@@ -84,7 +84,9 @@ def _device(request: web.Request) -> Device:
 async def list_devices(request: web.Request) -> web.Response:
     """Every device with its state."""
     port = state_of(request).devices
-    return json_response({"devices": [device_json(d, port.state(d.id)) for d in port.devices()]})
+    states = port.states()
+    return json_response({"devices": [device_json(d, states.get(d.id, {}))
+                                      for d in port.devices()]})
 
 
 async def get_device(request: web.Request) -> web.Response:

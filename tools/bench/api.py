@@ -1,0 +1,185 @@
+"""The LAN API, measured from outside: a real `hubd run` process serving TLS on loopback, with
+200 virtual devices, and clients in the benchmark's own process (aiohttp over TLS).
+
+- command round trip over the WebSocket: command sent → virtual radio confirms → result read;
+- ``GET /devices`` requests per second (200 devices with their state, 8 keep-alive clients);
+- event fan-out: a state change's delay from the hub's report (its ``ts``) to its arrival at
+  each of N subscribed WebSocket clients, for 1 and for 20 clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiohttp
+
+from tools.bench.report import Table, percentiles
+
+DEVICES = 200
+COMMANDS = 2_000
+GET_SECONDS = 5.0
+GET_CLIENTS = 8
+FANOUT_SAMPLES = 300
+
+
+def _config(root: Path, port: int) -> str:
+    lines = [f'[hub]\nstate_dir = "{root / "state"}"\n[log]\nlevel = "warning"\n',
+             f'[api]\nhost = "127.0.0.1"\nport = {port}\nis_zeroconf = false\n'
+             "rate_per_s = 1000000.0\nrate_burst = 1000000\n",
+             "[radios.virtual]\ncommand_latency_s = 0.0\ndevices = ["]
+    lines += [f'  {{ address = "{n}", name = "Lamp {n}", kind = "dimmer" }},'
+              for n in range(1, DEVICES + 1)]
+    return "\n".join(lines) + "\n]\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+@asynccontextmanager
+async def _hub(root: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str]]]:
+    """A `hubd run` process and a paired session with it."""
+    port = _free_port()
+    (root / "hub.toml").write_text(_config(root, port))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hubd", "run", "--config", str(root / "hub.toml"),
+        env={**os.environ, "NOTIFY_SOCKET": ""})
+    url = f"https://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                ssl=_tls(), limit=100)) as session:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    async with session.get(f"{url}/api/v1/info") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    if time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(0.2)
+            button = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hubd", "pair-button", "--config", str(root / "hub.toml"),
+                stdout=subprocess.DEVNULL)
+            if await button.wait() != 0:
+                raise RuntimeError("hubd pair-button failed")
+            async with session.post(f"{url}/api/v1/pair", json={"client": "bench"}) as resp:
+                token = (await resp.json())["token"]
+            yield url, session, {"Authorization": f"Bearer {token}"}
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 15)
+
+
+async def _command_round_trips(url: str, session: aiohttp.ClientSession,
+                               headers: dict[str, str]) -> list[float]:
+    samples = []
+    async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
+        await ws.receive_json()  # hello
+        for i in range(COMMANDS + 100):
+            device = f"virtual:{i % DEVICES + 1}"
+            started = time.perf_counter()
+            await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
+                                          "command": "switch.toggle"}))
+            while True:
+                reply = json.loads((await ws.receive()).data)
+                if reply.get("id") == i:
+                    break
+            if i >= 100:  # warm-up left out
+                samples.append(time.perf_counter() - started)
+            assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
+    return samples
+
+
+async def _get_devices_rate(url: str, session: aiohttp.ClientSession,
+                            headers: dict[str, str]) -> tuple[float, int]:
+    count = 0
+    size = 0
+    deadline = time.perf_counter() + GET_SECONDS
+
+    async def client() -> None:
+        nonlocal count, size
+        while time.perf_counter() < deadline:
+            async with session.get(f"{url}/api/v1/devices", headers=headers) as resp:
+                body = await resp.read()
+                assert resp.status == 200
+                size = len(body)
+                count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(GET_CLIENTS)))
+    return count / (time.perf_counter() - started), size
+
+
+async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, str],
+                  clients: int) -> list[float]:
+    """Delays from the hub's report of each state change to its arrival at every client."""
+    sockets = [await session.ws_connect(f"{url}/api/v1/ws", headers=headers)
+               for _ in range(clients)]
+    delays: list[float] = []
+    try:
+        for ws in sockets:
+            await ws.send_str(json.dumps({"id": 1, "type": "subscribe"}))
+        control = sockets[0]
+        for i in range(FANOUT_SAMPLES):
+            await control.send_str(json.dumps({"id": 100 + i, "type": "command",
+                                               "device": "virtual:1",
+                                               "command": "switch.toggle"}))
+            for ws in sockets:
+                while True:
+                    message = json.loads((await ws.receive()).data)
+                    event = message.get("event")
+                    if message["type"] == "event" and event["event"] == "state_changed" \
+                            and event["attribute"] == "switch.on":
+                        delays.append(time.time() - event["ts"])
+                        break
+    finally:
+        for ws in sockets:
+            await ws.close()
+    return delays
+
+
+async def run() -> list[Table]:
+    """The API's figures."""
+    logging.getLogger().setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with _hub(Path(tmp)) as (url, session, headers):
+            trips = await _command_round_trips(url, session, headers)
+            rate, size = await _get_devices_rate(url, session, headers)
+            one = await _fanout(url, session, headers, 1)
+            twenty = await _fanout(url, session, headers, 20)
+    p50, p99, worst = percentiles(trips)
+    f1, f20 = percentiles(one), percentiles(twenty)
+    return [
+        Table("api: LAN command round trip over the WebSocket (virtual radio)",
+              ("commands", "p50 ms", "p99 ms", "max ms"), [(len(trips), p50, p99, worst)],
+              "Command sent → Hub → virtual radio confirms → result read; a real `hubd run` "
+              "process, TLS on loopback, client in another process."),
+        Table("api: GET /api/v1/devices", ("devices", "clients", "body bytes", "requests/s"),
+              [(DEVICES, GET_CLIENTS, size, rate)], "Keep-alive HTTPS on loopback."),
+        Table("api: event fan-out, hub report → WebSocket client",
+              ("clients", "p50 ms", "p99 ms", "max ms"),
+              [(1, *f1), (20, *f20)],
+              f"Added by 19 more clients at p99: {f20[1] - f1[1]:.3f} ms (each delay measured "
+              "per client, from the event's ts to its arrival)."),
+    ]
