@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
-DEB_PACKAGES ?= systemd
+# libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
+DEB_PACKAGES ?= systemd libubootenv-tool
 
 .PHONY: all demo test bench lock system-deps clean
 all: test
@@ -39,3 +40,21 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info
+
+# --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn.
+# ARCH=arm64 builds through qemu-user (binfmt); see README "Hub OS image".
+ARCH ?= amd64
+IMAGE_OUT ?= build/image-$(ARCH)
+IMAGE_DEB_PACKAGES ?= mmdebstrap systemd-container bmap-tools fdisk e2fsprogs zstd
+IMAGE_DEB_PACKAGES_arm64 ?= qemu-user-static binfmt-support arch-test
+
+.PHONY: image image-test image-deps
+image-deps:
+	@$(MAKE) --no-print-directory system-deps \
+	  DEB_PACKAGES="$(IMAGE_DEB_PACKAGES) $(if $(filter-out amd64,$(ARCH)),$(IMAGE_DEB_PACKAGES_arm64))"
+
+image: $(STAMP) image-deps
+	ARCH=$(ARCH) OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/build
+
+image-test: $(STAMP) image-deps
+	OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/boot-test

@@ -2,11 +2,15 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
+    │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
-    └── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
-        └── UnknownDeviceError    no device with that id or name
+    ├── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
+    │   └── UnknownDeviceError    no device with that id or name
+    └── UpdateError               an update could not be installed; the booted slot is unchanged
+        ├── BundleRejectedError   the bundle failed verification before anything was written
+        └── TrialFailedError      an updated slot never got healthy: reboot toward the rollback
 
 Third-party exceptions are translated at the edge with ``raise ... from exc``.
 """
@@ -38,6 +42,10 @@ class ConfigError(HubError):
         return f"{where}: {self.message}"
 
 
+class RuleError(ConfigError):
+    """A rule is wrong; unlike other config errors it disables only that rule, never the hub."""
+
+
 class TransientError(HubError):
     """Something that may work if tried again later, with backoff."""
 
@@ -61,3 +69,15 @@ class DeviceError(HubError):
 
 class UnknownDeviceError(DeviceError):
     """No device is known by that id or name."""
+
+
+class UpdateError(HubError):
+    """An update failed; the running slot still boots first and nothing needs undoing."""
+
+
+class BundleRejectedError(UpdateError):
+    """An update bundle is unsigned, tampered, for another board or too old; nothing changed."""
+
+
+class TrialFailedError(UpdateError):
+    """A freshly updated slot never became healthy; rebooting spends its tries and rolls back."""
