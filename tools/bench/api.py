@@ -50,6 +50,12 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used: a figure the machine's load barely moves."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def _tls() -> ssl.SSLContext:
     context = ssl.create_default_context()
     context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
@@ -57,7 +63,8 @@ def _tls() -> ssl.SSLContext:
 
 
 @asynccontextmanager
-async def _hub(root: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str]]]:
+async def _hub(root: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str],
+                                                  int]]:
     """A `hubd run` process and a paired session with it."""
     port = _free_port()
     (root / "hub.toml").write_text(_config(root, port))
@@ -85,7 +92,7 @@ async def _hub(root: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession, di
                 raise RuntimeError("hubd pair-button failed")
             async with session.post(f"{url}/api/v1/pair", json={"client": "bench"}) as resp:
                 token = (await resp.json())["token"]
-            yield url, session, {"Authorization": f"Bearer {token}"}
+            yield url, session, {"Authorization": f"Bearer {token}"}, proc.pid
     finally:
         proc.terminate()
         await asyncio.wait_for(proc.wait(), 15)
@@ -163,20 +170,27 @@ async def run() -> list[Table]:
     """The API's figures."""
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
-        async with _hub(Path(tmp)) as (url, session, headers):
+        async with _hub(Path(tmp)) as (url, session, headers, pid):
+            cpu = _cpu_s(pid)
             trips = await _command_round_trips(url, session, headers)
+            cpu_command_ms = (_cpu_s(pid) - cpu) / (COMMANDS + 100) * 1e3
+            cpu = _cpu_s(pid)
             rate, size = await _get_devices_rate(url, session, headers)
+            cpu_get_ms = (_cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
             one = await _fanout(url, session, headers, 1)
             twenty = await _fanout(url, session, headers, 20)
     p50, p99, worst = percentiles(trips)
     f1, f20 = percentiles(one), percentiles(twenty)
     return [
         Table("api: LAN command round trip over the WebSocket (virtual radio)",
-              ("commands", "p50 ms", "p99 ms", "max ms"), [(len(trips), p50, p99, worst)],
+              ("commands", "p50 ms", "p99 ms", "max ms", "hub CPU ms/command"),
+              [(len(trips), p50, p99, worst, cpu_command_ms)],
               "Command sent → Hub → virtual radio confirms → result read; a real `hubd run` "
               "process, TLS on loopback, client in another process."),
-        Table("api: GET /api/v1/devices", ("devices", "clients", "body bytes", "requests/s"),
-              [(DEVICES, GET_CLIENTS, size, rate)], "Keep-alive HTTPS on loopback."),
+        Table("api: GET /api/v1/devices",
+              ("devices", "clients", "body bytes", "requests/s", "hub CPU ms/request"),
+              [(DEVICES, GET_CLIENTS, size, rate, cpu_get_ms)],
+              "Keep-alive HTTPS on loopback; clients in the benchmark's process."),
         Table("api: event fan-out, hub report → WebSocket client",
               ("clients", "p50 ms", "p99 ms", "max ms"),
               [(1, *f1), (20, *f20)],
