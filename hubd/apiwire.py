@@ -378,10 +378,21 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
         rules = EngineRules(daemon.engine, hub, writer, doc)
         for problem in await rules.load_saved():
             log.warning("event=api_rule_problem problem=%r", str(problem))
+    def health_extra() -> Mapping[str, Any]:
+        tunnel = daemon.tunnel
+        health = tunnel.health if tunnel is not None else None
+        if health is None:
+            return {"tunnel": None}
+        return {"tunnel": {"status": str(health.status), "detail": health.detail,
+                           "ts": health.ts, "next_attempt_ts": health.next_attempt_ts,
+                           "outbox_depth": health.outbox_depth,
+                           "last_ack_ts": health.last_ack_ts}}
+
     server = ApiServer(settings, info, devices=HubDevices(hub), rules=rules,
                        tokens=StoreTokens(writer), bus=hub.bus, clock=daemon.clock,
                        state_dir=config.hub.state_dir / "api", setup_code=code,
-                       mdns_interfaces=settings.mdns_interfaces or None)
+                       mdns_interfaces=settings.mdns_interfaces or None,
+                       health_extra=health_extra)
     tasks.append(group.create_task(supervise("api", server.run), name="api"))
     try:
         async with asyncio.timeout(daemon.ready_timeout_s):

@@ -138,6 +138,7 @@ def _tell_api(daemon: Daemon, out: TextIO) -> Extra:
             return
         state_dir = daemon.config.hub.state_dir
         out.write(f"\nLAN API  {api.url}   setup code {api.setup_code}\n"
+                  f"console  {api.url}/  (open it in a browser; accept the hub's certificate)\n"
                   f"         pin {api.state.pin_sha256}\n"
                   f"From a second terminal:  hubctl pair {api.url} --code {api.setup_code}\n"
                   f"   (or: hubd pair-button --state-dir {state_dir}; then hubctl pair "

@@ -4,7 +4,10 @@
 - command round trip over the WebSocket: command sent → virtual radio confirms → result read;
 - ``GET /devices`` requests per second (200 devices with their state, 8 keep-alive clients);
 - event fan-out: a state change's delay from the hub's report (its ``ts``) to its arrival at
-  each of N subscribed WebSocket clients, for 1 and for 20 clients.
+  each of N subscribed WebSocket clients, for 1 and for 20 clients;
+- the command round trip again with Zigbee: the TI Z-Stack simulator in a process of its own on
+  a pty (tools/bench/zigbee_sim.py), lights joined through ``POST /radios/zigbee/join``, real
+  zigpy-znp; the result comes back when the light's default response confirms the command.
 """
 
 from __future__ import annotations
@@ -22,23 +25,32 @@ import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import aiohttp
 
 from tools.bench.report import Table, percentiles
+
+if TYPE_CHECKING:
+    from tools.bench.zigbee import Coordinator
 
 DEVICES = 200
 COMMANDS = 2_000
 GET_SECONDS = 5.0
 GET_CLIENTS = 8
 FANOUT_SAMPLES = 300
+ZIGBEE_PAIRS = 10  # tools.bench.zigbee_sim's pairs: a sensor and a light each
+ZIGBEE_COMMANDS = 300
 
 
-def _config(root: Path, port: int) -> str:
+def _config(root: Path, port: int, zigbee_path: str = "") -> str:
     lines = [f'[hub]\nstate_dir = "{root / "state"}"\n[log]\nlevel = "warning"\n',
              f'[api]\nhost = "127.0.0.1"\nport = {port}\nis_zeroconf = false\n'
-             "rate_per_s = 1000000.0\nrate_burst = 1000000\n",
-             "[radios.virtual]\ncommand_latency_s = 0.0\ndevices = ["]
+             "rate_per_s = 1000000.0\nrate_burst = 1000000\n"]
+    if zigbee_path:
+        lines.append(f'[radios.zigbee]\npath = "{zigbee_path}"\nchannel = 15\n'
+                     "skip_bootloader = false\nrequest_timeout_s = 5.0\n")
+    lines.append("[radios.virtual]\ncommand_latency_s = 0.0\ndevices = [")
     lines += [f'  {{ address = "{n}", name = "Lamp {n}", kind = "dimmer" }},'
               for n in range(1, DEVICES + 1)]
     return "\n".join(lines) + "\n]\n"
@@ -63,11 +75,11 @@ def _tls() -> ssl.SSLContext:
 
 
 @asynccontextmanager
-async def _hub(root: Path) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str],
-                                                  int]]:
+async def _hub(root: Path, zigbee_path: str = ""
+               ) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str], int]]:
     """A `hubd run` process and a paired session with it."""
     port = _free_port()
-    (root / "hub.toml").write_text(_config(root, port))
+    (root / "hub.toml").write_text(_config(root, port, zigbee_path))
     proc = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "hubd", "run", "--config", str(root / "hub.toml"),
         env={**os.environ, "NOTIFY_SOCKET": ""})
@@ -166,6 +178,59 @@ async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, s
     return delays
 
 
+async def _zigbee_round_trips(root: Path) -> list[float]:
+    from tools.bench.zigbee import Coordinator
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tools.bench.zigbee_sim", "--pairs", str(ZIGBEE_PAIRS),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        verb, _, path = (await asyncio.wait_for(process.stdout.readline(), 30)
+                         ).decode().strip().partition(" ")
+        if verb != "ready":
+            raise RuntimeError("the Zigbee simulator did not start")
+        return await _zigbee_commands(root, Coordinator(process, path))
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
+    from tools.bench.zigbee_sim import ieee
+
+    async with _hub(root, coordinator.path) as (url, session, headers, _):
+        async with session.post(f"{url}/api/v1/radios/zigbee/join", headers=headers,
+                                json={"duration_s": 254}) as resp:
+            assert resp.status == 202, await resp.text()
+        lights = {f"zigbee:{ieee(2 * n + 2)}" for n in range(ZIGBEE_PAIRS)}
+        deadline = time.monotonic() + 60
+        while True:
+            async with session.get(f"{url}/api/v1/devices", headers=headers) as resp:
+                known = {d["id"] for d in (await resp.json())["devices"]}
+            if lights <= known or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        await coordinator.ask("quiet 0.5")  # interviews and configuration are over
+        samples = []
+        async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
+            await ws.receive_json()
+            for i in range(ZIGBEE_COMMANDS + 20):
+                device = sorted(lights)[i % len(lights)]
+                started = time.perf_counter()
+                await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
+                                              "command": "switch.toggle"}))
+                while True:
+                    reply = json.loads((await ws.receive()).data)
+                    if reply.get("id") == i:
+                        break
+                assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
+                if i >= 20:
+                    samples.append(time.perf_counter() - started)
+        return samples
+
+
 async def run() -> list[Table]:
     """The API's figures."""
     logging.getLogger().setLevel(logging.ERROR)
@@ -179,6 +244,9 @@ async def run() -> list[Table]:
             cpu_get_ms = (_cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
             one = await _fanout(url, session, headers, 1)
             twenty = await _fanout(url, session, headers, 20)
+        (Path(tmp) / "zigbee").mkdir()
+        zigbee = await _zigbee_round_trips(Path(tmp) / "zigbee")
+    z50, z99, zmax = percentiles(zigbee)
     p50, p99, worst = percentiles(trips)
     f1, f20 = percentiles(one), percentiles(twenty)
     return [
@@ -187,6 +255,11 @@ async def run() -> list[Table]:
               [(len(trips), p50, p99, worst, cpu_command_ms)],
               "Command sent → Hub → virtual radio confirms → result read; a real `hubd run` "
               "process, TLS on loopback, client in another process."),
+        Table("api: LAN command round trip over the WebSocket (Zigbee simulator)",
+              ("lights", "commands", "p50 ms", "p99 ms", "max ms"),
+              [(ZIGBEE_PAIRS, len(zigbee), z50, z99, zmax)],
+              "Command sent → Hub → zigpy-znp → simulated coordinator (own process, pty) → "
+              "the light's default response → result read."),
         Table("api: GET /api/v1/devices",
               ("devices", "clients", "body bytes", "requests/s", "hub CPU ms/request"),
               [(DEVICES, GET_CLIENTS, size, rate, cpu_get_ms)],
