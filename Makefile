@@ -5,7 +5,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
 # libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
-DEB_PACKAGES ?= systemd libubootenv-tool
+# chromium: the web console's browser tests (Playwright drives Debian's build; no download).
+DEB_PACKAGES ?= systemd libubootenv-tool chromium
 
 .PHONY: all demo test bench lock system-deps clean
 all: test

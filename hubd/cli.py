@@ -168,6 +168,25 @@ def version() -> None:
     click.echo(f"hubd {hubd.__version__}")
 
 
+@main.command("pair-button")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="The hub's TOML configuration (for its state_dir).")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="The hub's state directory (instead of reading --config); the demo's is "
+                   "state/demo.")
+def pair_button(config_path: Path, state_dir: Path | None) -> None:
+    """Press the hub's pairing button: `POST /api/v1/pair` works for 60 s."""
+    from hubd.api.button import press
+
+    directory = (state_dir.resolve() if state_dir is not None
+                 else _load(config_path).hub.state_dir) / "api"
+    try:
+        press(directory)
+    except HubError as exc:
+        _fail(str(exc), 1)
+    click.echo("pairing is open for 60 s: run `hubctl pair URL` now")
+
+
 @main.group()
 def tunnel() -> None:
     """The cloud tunnel: provision this hub's identity."""

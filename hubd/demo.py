@@ -123,7 +123,30 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
         extras: list[Extra] = [printer]
         if zigbee is not None:
             extras.append(_zigbee_house(zigbee, activity_s * 2))
-        await Daemon(dataclasses.replace(config, radios=radios), extras=extras).run()
+        daemon = Daemon(dataclasses.replace(config, radios=radios))
+        daemon.extras = [*extras, _tell_api(daemon, out)]
+        await daemon.run()
+
+
+def _tell_api(daemon: Daemon, out: TextIO) -> Extra:
+    """Once the hub is up, print where its LAN API is and how to pair with it."""
+
+    async def run(hub: Hub) -> None:
+        await daemon.ready.wait()
+        api = daemon.api
+        if api is None or not api.url:
+            return
+        state_dir = daemon.config.hub.state_dir
+        out.write(f"\nLAN API  {api.url}   setup code {api.setup_code}\n"
+                  f"console  {api.url}/  (open it in a browser; accept the hub's certificate)\n"
+                  f"         pin {api.state.pin_sha256}\n"
+                  f"From a second terminal:  hubctl pair {api.url} --code {api.setup_code}\n"
+                  f"   (or: hubd pair-button --state-dir {state_dir}; then hubctl pair "
+                  f"{api.url})\n"
+                  "   then: hubctl devices | hubctl set 'Hall light' level 40 | hubctl events\n\n")
+        out.flush()
+
+    return run
 
 
 def _zigbee_house(coordinator: DemoCoordinator, interval_s: float
