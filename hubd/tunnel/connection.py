@@ -87,6 +87,7 @@ class Connection:
         self._sending = asyncio.Lock()
         self._end: ConnectionEnd | None = None
         self._was_open = False
+        self._opened_wall = client.clock.time()
 
     async def run(self) -> ConnectionEnd:
         """Run the session until the socket closes; how it ended."""
@@ -230,7 +231,7 @@ class Connection:
                 self.cursor = row.seq
             client.stats.events_sent += len(rows)
             await self._flush()
-            if len(rows) == limit:  # a backlog: pace it
+            if rows[-1].ts < self._opened_wall:  # replaying what waited while we were away
                 await asyncio.sleep(interval_s * len(rows))
 
     async def _run_command(self, received: CommandReceived) -> None:
