@@ -69,6 +69,7 @@ class Relay:
         self.api_port = settings.api_port
         self._server: Server | None = None
         self._runner: web.AppRunner | None = None
+        self._streams: set[asyncio.Task[Any]] = set()
 
     @property
     def tunnel_url(self) -> str:
@@ -105,6 +106,8 @@ class Relay:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        for task in list(self._streams):  # an event stream never ends by itself
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -187,7 +190,13 @@ class Relay:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
-        async for seq, body in self.events.stream(request.match_info["hub"]):
-            payload = json.dumps(body, default=str)
-            await response.write(f"id: {seq}\ndata: {payload}\n\n".encode())
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams.add(task)
+        try:
+            async for seq, body in self.events.stream(request.match_info["hub"]):
+                payload = json.dumps(body, default=str)
+                await response.write(f"id: {seq}\ndata: {payload}\n\n".encode())
+        finally:
+            self._streams.discard(task)
         return response
