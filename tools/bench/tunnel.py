@@ -204,6 +204,66 @@ class _NullOutbox:
         return None
 
 
+async def _echo_baseline(ca_dir: Path) -> list[float]:
+    """Round trips of a 100-byte message to a bare WSS echo server in another process."""
+    from websockets.asyncio.client import connect
+
+    server = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tools.bench.tunnel_clients", "echo", str(ca_dir),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    assert server.stdout is not None and server.stdin is not None
+    port = int((await server.stdout.readline()).split()[1])
+    context = ssl.create_default_context(cafile=str(ca_dir / "ca.crt"))
+    samples = []
+    async with connect(f"wss://127.0.0.1:{port}/", ssl=context, compression=None,
+                       proxy=None) as websocket:
+        for n in range(ROUND_TRIPS + 50):
+            started = time.perf_counter()
+            await websocket.send(b"x" * 100)
+            await websocket.recv()
+            if n >= 50:
+                samples.append(time.perf_counter() - started)
+    server.stdin.close()
+    await server.wait()
+    return samples
+
+
+async def _in_process(root: Path) -> list[float]:
+    """The same round trip with the relay in the hub's process and loop: our code's share."""
+    from tools.relay.server import Relay, RelaySettings
+
+    ca_dir = root / "ca-inproc"
+    CertificateAuthority.init(ca_dir)
+    relay = Relay(RelaySettings(ca_dir))
+    await relay.start()
+    try:
+        token, _ = ClaimBook(ca_dir / "claims.json").issue("bench-hub")
+        state = root / "state-inproc"
+        await asyncio.to_thread(provision, Identity(identity_dir(state)), relay.api_url, token,
+                                ca_dir / "ca.crt")
+        config = dataclasses.replace(parse_config(HUB_TOML.format(state=state), "bench.toml"),
+                                     tunnel=TunnelSettings(url=relay.tunnel_url))
+        daemon = Daemon(config, notifier=Notifier(""))
+        task = asyncio.create_task(daemon.run())
+        await asyncio.wait_for(daemon.ready.wait(), 30)
+        assert daemon.tunnel is not None
+        await asyncio.wait_for(daemon.tunnel.connected.wait(), 30)
+        samples = []
+        for n in range(ROUND_TRIPS + 50):
+            body = {"device": "virtual:1", "capability": "switch",
+                    "name": "on" if n % 2 else "off", "args": {}}
+            started = time.perf_counter()
+            answer = await relay.router.request("bench-hub", body, 2.0)
+            if n >= 50:
+                samples.append(time.perf_counter() - started)
+            assert answer["status"] == "confirmed", answer
+        daemon.request_stop()
+        await task
+        return samples
+    finally:
+        await relay.stop()
+
+
 async def _hot_path() -> tuple[float, float, float]:
     """µs per publish with and without the tunnel's subscriber; µs per event to the outbox."""
     clock = SystemClock()
@@ -269,6 +329,8 @@ async def run() -> list[Table]:
             app, relayed = await _round_trips(relay, context)
             events_per_s = await _events(relay, daemon, context)
             to_event, boots = await _restarts(relay, daemon)
+        echo = await _echo_baseline(root / "ca")
+        inproc = await _in_process(root)
         idle = await _idle_tunnels(root)
     without, with_tunnel, feeder_us = await _hot_path()
     tables = [
@@ -276,8 +338,11 @@ async def run() -> list[Table]:
               "confirm → relay API → app", ("measured at", "samples", "p50 ms", "p99 ms",
                                             "max ms"),
               [("app (HTTPS POST)", len(app), *percentiles(app)),
-               ("relay (router.request)", len(relayed), *percentiles(relayed))],
-              "Loopback; relay in its own process (uvloop), hub = the real Daemon."),
+               ("relay (router.request)", len(relayed), *percentiles(relayed)),
+               ("relay in the hub's process and loop", len(inproc), *percentiles(inproc)),
+               ("baseline: bare WSS echo, other process", len(echo), *percentiles(echo))],
+              "Loopback; relay in its own process (uvloop), hub = the real Daemon. The baseline "
+              "row is websockets alone between two processes on the same machine."),
         Table("tunnel: events one hub pushes, acked by the relay",
               ("events", "events/s"), [(EVENTS, events_per_s)],
               "Button presses into the hub → bus → feeder → SQLite outbox → tunnel → relay "

@@ -1,6 +1,6 @@
 """Many idle hub tunnels to one relay, for the relay's memory figure (a child process, uvloop).
 
-Usage: python -m tools.bench.tunnel_clients CA_DIR URL COUNT. Each tunnel is a real mTLS
+Usage: python -m tools.bench.tunnel_clients CA_DIR URL COUNT (or: echo CA_DIR, the baseline
 WebSocket with its own hub id (one key, COUNT certificates) that says hello, gets its welcome and
 then idles. Prints "ready N" once N are open, then holds them until stdin closes.
 """
@@ -69,5 +69,24 @@ async def main(ca_dir: Path, url: str, count: int) -> None:
         websocket.transport.abort()
 
 
+async def echo(ca_dir: Path) -> None:
+    """A bare mTLS-less WSS echo server (the baseline of a cross-process round trip)."""
+    from websockets.asyncio.server import ServerConnection, serve
+
+    from tools.relay.ca import server_context
+
+    async def answer(websocket: ServerConnection) -> None:
+        async for message in websocket:
+            await websocket.send(message)
+
+    context = server_context(CertificateAuthority.load(ca_dir), require_client=False)
+    async with serve(answer, "127.0.0.1", 0, ssl=context, compression=None) as server:
+        print(f"port {server.sockets[0].getsockname()[1]}", flush=True)
+        await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+
+
 if __name__ == "__main__":
-    uvloop.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+    if sys.argv[1] == "echo":
+        uvloop.run(echo(Path(sys.argv[2])))
+    else:
+        uvloop.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))

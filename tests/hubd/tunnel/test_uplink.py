@@ -59,5 +59,5 @@ def test_tunnel_settings_are_checked_with_their_key() -> None:
     with pytest.raises(ConfigError, match="wss://") as info:
         parse_config('[tunnel]\nurl = "ws://relay/"\n', "t.toml")
     assert info.value.key == "tunnel"
-    with pytest.raises(ConfigError, match="tunnel.window"):
+    with pytest.raises(ConfigError, match=r"tunnel\.window"):
         parse_config("[tunnel]\nwindow = 0\n", "t.toml")
