@@ -92,6 +92,7 @@ class Connection:
         self._end: ConnectionEnd | None = None
         self._was_open = False
         self._opened_wall = client.clock.time()
+        self._commands: set[asyncio.Task[None]] = set()
 
     async def run(self) -> ConnectionEnd:
         """Run the session until the socket closes; how it ended."""
@@ -181,7 +182,11 @@ class Connection:
                 self._note_ack(seq)
                 self._window.set()
             case CommandReceived():
-                asyncio.get_running_loop().create_task(self._run_command(event))
+                # Kept until done (the loop holds tasks weakly); it outlives this connection if
+                # need be, and its result waits in the ledger for a repeat.
+                task = asyncio.get_running_loop().create_task(self._run_command(event))
+                self._commands.add(task)
+                task.add_done_callback(self._commands.discard)
             case Renewed(certificate_pem=pem):
                 try:
                     await asyncio.to_thread(client.identity.store, pem)

@@ -41,10 +41,12 @@ from hubd.tunnel.provision import provision
 from hubd.tunnel.settings import TunnelSettings
 from hubd.tunnel.uplink import StateMirror, UpMessage
 from radios.virtual.driver import VirtualDriver
+from radios.zigbee.settings import ZigbeeSettings
 from tools.bench.report import Table, percentiles
 from tools.relay.ca import CertificateAuthority, ClaimBook
 
 ROUND_TRIPS = 1_000
+ZIGBEE_ROUND_TRIPS = 300
 EVENTS = 8_000
 RESTARTS = 8
 IDLE_TUNNELS = (1_000, 5_000)
@@ -110,8 +112,9 @@ class RelayProcess:
 
 
 @contextlib.asynccontextmanager
-async def _setup(root: Path, settings: TunnelSettings) -> AsyncIterator[tuple[RelayProcess,
-                                                                              Daemon]]:
+async def _setup(root: Path, settings: TunnelSettings, zigbee_path: str | None = None,
+                 name: str = "") -> AsyncIterator[tuple[RelayProcess, Daemon]]:
+    root = root / name if name else root
     ca_dir = root / "ca"
     CertificateAuthority.init(ca_dir)
     relay = RelayProcess(ca_dir, _free_port(), _free_port())
@@ -123,9 +126,13 @@ async def _setup(root: Path, settings: TunnelSettings) -> AsyncIterator[tuple[Re
                                 ca_dir / "ca.crt")
         config = dataclasses.replace(parse_config(HUB_TOML.format(state=state), "bench.toml"),
                                      tunnel=settings)
+        if zigbee_path is not None:
+            config = dataclasses.replace(config, radios=dataclasses.replace(
+                config.radios, virtual=None, zigbee=ZigbeeSettings(path=zigbee_path,
+                                                                   channel=15)))
         daemon = Daemon(config, notifier=Notifier(""))
         task = asyncio.create_task(daemon.run())
-        await asyncio.wait_for(daemon.ready.wait(), 30)
+        await asyncio.wait_for(daemon.ready.wait(), 60)
         assert daemon.tunnel is not None
         await asyncio.wait_for(daemon.tunnel.connected.wait(), 30)
         try:
@@ -143,12 +150,13 @@ async def _api(http: aiohttp.ClientSession, relay: RelayProcess, method: str, pa
         return await response.json(content_type=None)
 
 
-async def _round_trips(relay: RelayProcess, context: ssl.SSLContext) -> tuple[list[float],
-                                                                              list[float]]:
+async def _round_trips(relay: RelayProcess, context: ssl.SSLContext,
+                       device: str = "virtual:1", count: int = ROUND_TRIPS
+                       ) -> tuple[list[float], list[float]]:
     app, relayed = [], []
     async with aiohttp.ClientSession() as http:
-        for n in range(ROUND_TRIPS + 50):
-            body = {"device": "virtual:1", "capability": "switch", "name": "on" if n % 2 else
+        for n in range(count + 50):
+            body = {"device": device, "capability": "switch", "name": "on" if n % 2 else
                     "off", "deadline_ms": 2000}
             started = time.perf_counter()
             answer = await _api(http, relay, "POST", "/api/v1/hubs/bench-hub/commands", context,
@@ -202,6 +210,29 @@ async def _restarts(relay: RelayProcess, daemon: Daemon) -> tuple[list[float], l
 class _NullOutbox:
     async def append(self, messages: list[UpMessage]) -> None:
         return None
+
+
+async def _zigbee(root: Path) -> list[float]:
+    """Relay-measured round trips to a light behind the Zigbee coordinator simulator (pty,
+    real zigpy-znp): "confirmed" is the coordinator's AF data confirm."""
+    from radios.zigbee.sim.demo import demo_coordinator, demo_ieee
+
+    async with demo_coordinator(2) as coordinator, _setup(
+            root, TunnelSettings(), coordinator.path, "zigbee") as (relay, daemon):
+        assert daemon.hub is not None
+        light = f"zigbee:{demo_ieee(2)}"  # the second device of the mix is a light
+        await daemon.hub.drivers["zigbee"].permit_join(60.0)
+        for _ in range(600):
+            device = daemon.hub.state.get_device(light)
+            if device is not None and device.has("switch"):
+                break
+            await asyncio.sleep(0.1)
+        else:
+            raise RuntimeError("the simulated Zigbee light never joined")
+        await asyncio.sleep(1.0)  # the interview's configuration settles
+        context = ssl.create_default_context(cafile=str(relay.ca_dir / "ca.crt"))
+        _, relayed = await _round_trips(relay, context, light, ZIGBEE_ROUND_TRIPS)
+        return relayed
 
 
 async def _echo_baseline(ca_dir: Path) -> list[float]:
@@ -331,6 +362,7 @@ async def run() -> list[Table]:
             to_event, boots = await _restarts(relay, daemon)
         echo = await _echo_baseline(root / "ca")
         inproc = await _in_process(root)
+        zigbee = await _zigbee(root)
         idle = await _idle_tunnels(root)
     without, with_tunnel, feeder_us = await _hot_path()
     tables = [
@@ -340,7 +372,9 @@ async def run() -> list[Table]:
               [("app (HTTPS POST)", len(app), *percentiles(app)),
                ("relay (router.request)", len(relayed), *percentiles(relayed)),
                ("relay in the hub's process and loop", len(inproc), *percentiles(inproc)),
-               ("baseline: bare WSS echo, other process", len(echo), *percentiles(echo))],
+               ("baseline: bare WSS echo, other process", len(echo), *percentiles(echo)),
+               ("relay, Zigbee light (coordinator simulator)", len(zigbee),
+                *percentiles(zigbee))],
               "Loopback; relay in its own process (uvloop), hub = the real Daemon. The baseline "
               "row is websockets alone between two processes on the same machine."),
         Table("tunnel: events one hub pushes, acked by the relay",
