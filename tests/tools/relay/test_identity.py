@@ -4,6 +4,7 @@ renewal over the tunnel, and a relay that sends garbage."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime
 import shutil
 from pathlib import Path
@@ -19,7 +20,7 @@ from hubd.tunnel.protocol import SUBPROTOCOL
 from hubd.tunnel.provision import provision
 from tests.tunnel_harness import FAST, hub_config, provision_hub, running_hub, until
 from tools.relay.ca import CertificateAuthority, ClaimBook, server_context
-from tools.relay.server import Relay
+from tools.relay.server import Relay, RelaySettings
 
 
 def _rewrite_certificate(state_dir: Path, ca: CertificateAuthority, *, days: float,
@@ -110,3 +111,20 @@ async def test_garbage_from_the_relay_closes_with_a_protocol_error_and_the_hub_c
             assert closes[0] == 4000
             end = hub.tunnel.stats.last_end
             assert end is not None and end.kind is End.FAILED and "not CBOR" in end.detail
+
+
+async def test_a_revoked_hub_gets_403_and_retries_slowly(relay_settings: RelaySettings,
+                                                         tmp_path: Path) -> None:
+    relay = Relay(dataclasses.replace(relay_settings, revoked=frozenset({"hub-revoked"})))
+    await relay.start()
+    try:
+        await provision_hub(relay, tmp_path / "state", "hub-revoked")
+        async with running_hub(hub_config(tmp_path / "state", url=relay.tunnel_url)) as hub:
+            await until(lambda: hub.tunnel.stats.last_end is not None, 3.0, "the first attempt")
+            end = hub.tunnel.stats.last_end
+            assert end is not None and end.kind is End.SLOW and "HTTP 403" in end.detail
+            await until(lambda: any("refused" in n.message for n in hub.notices), 2.0)
+            await asyncio.sleep(0.5)
+            assert hub.tunnel.stats.attempts == 1
+    finally:
+        await relay.stop()
