@@ -128,9 +128,10 @@ class TunnelClient:
                                            self.settings.slow_retry_max_s)
                 if not slow_noticed:
                     slow_noticed = True
-                    self.bus.publish(Notice("tunnel", f"the cloud refused this hub: {end.detail}"
-                                            "; retrying slowly", self.clock.time(),
-                                            Context.new(Origin.SYSTEM), "error"))
+                    self.bus.publish(Notice(
+                        "tunnel", f"cannot use the cloud tunnel: {end.detail}; trying again in "
+                        f"{delay_s / 60:.0f} min", self.clock.time(), Context.new(Origin.SYSTEM),
+                        "error"))
             else:
                 slow_noticed = slow_noticed and not end.was_open
                 delay_s = self.backoff(streak)

@@ -123,7 +123,7 @@ async def test_a_revoked_hub_gets_403_and_retries_slowly(relay_settings: RelaySe
             await until(lambda: hub.tunnel.stats.last_end is not None, 3.0, "the first attempt")
             end = hub.tunnel.stats.last_end
             assert end is not None and end.kind is End.SLOW and "HTTP 403" in end.detail
-            await until(lambda: any("refused" in n.message for n in hub.notices), 2.0)
+            await until(lambda: any("HTTP 403" in n.message for n in hub.notices), 2.0)
             await asyncio.sleep(0.5)
             assert hub.tunnel.stats.attempts == 1
     finally:
