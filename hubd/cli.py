@@ -124,7 +124,10 @@ def run(config_path: Path) -> None:
 @click.option("--activity-s", type=float, default=3.0, show_default=True,
               help="A simulated sensor event or button press about this often.")
 @click.option("--log-level", default="warning", show_default=True)
-def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
+@click.option("--cloud/--no-cloud", default=True, show_default=True,
+              help="Also run a local relay and the tunnel to it.")
+def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str,
+         cloud: bool) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
     config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
@@ -133,7 +136,7 @@ def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) 
     setup_logging(log_level, debug_loggers=config.log.debug_loggers)
     from hubd.demo import run_demo  # the simulators: only the demo needs them
 
-    _run(run_demo(config, activity_s))
+    _run(run_demo(config, activity_s, cloud=cloud))
     click.echo("demo stopped cleanly")
 
 

@@ -33,6 +33,7 @@ from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim.demo import DemoCoordinator, demo_coordinator
 
 ZIGBEE_DEVICES = 24
+CLOUD_DEVICE = "virtual:2"  # the porch light of examples/hub.toml: the app toggles it
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
          RadioHealth, Notice, RuleRan)
@@ -54,6 +55,10 @@ class DemoPrinter:
     def _name(self, device_id: str) -> str:
         device = self._hub.state.get_device(device_id)
         return device.name if device is not None and device.name else device_id
+
+    def line(self, kind: str, text: str) -> None:
+        """Print one line of the demo's story."""
+        self._line(kind, text)
 
     def _line(self, kind: str, text: str) -> None:
         elapsed = self._hub.clock.monotonic() - self._t0
@@ -97,7 +102,8 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout) -> None:
+async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout,
+                   cloud: bool = True) -> None:
     """Start the simulators, point the config at them, and run the daemon until stopped."""
     radios = config.radios
     state_dir = config.hub.state_dir
@@ -117,10 +123,23 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
             radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
                 path=zigbee.path, channel=15, skip_bootloader=False))
 
+        printers: list[DemoPrinter] = []
+
         async def printer(hub: Hub) -> None:
-            await DemoPrinter(hub, out).run()
+            printers.append(DemoPrinter(hub, out))
+            await printers[0].run()
 
         extras: list[Extra] = [printer]
+        if cloud:
+            # A local relay; the hub provisioned by claim and dialing it over mutual TLS.
+            from hubd.demo_cloud import cloud_round_trips, demo_relay
+            from hubd.tunnel.settings import TunnelSettings
+
+            relay = await stack.enter_async_context(demo_relay(state_dir))
+            config = dataclasses.replace(config, tunnel=dataclasses.replace(
+                config.tunnel or TunnelSettings(), url=relay.tunnel_url))
+            extras.append(cloud_round_trips(relay, CLOUD_DEVICE, out, activity_s * 3,
+                                            lambda kind, text: printers[0].line(kind, text)))
         if zigbee is not None:
             extras.append(_zigbee_house(zigbee, activity_s * 2))
         daemon = Daemon(dataclasses.replace(config, radios=radios))
