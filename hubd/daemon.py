@@ -32,6 +32,8 @@ from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
+from radios.zwave.driver import ZwaveDriver
+from radios.zwave.sidecar import ServerProcess
 from rules.engine import EngineSettings, RuleEngine
 from rules.parse import load_rules_dir
 
@@ -68,6 +70,7 @@ class Daemon:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     engine: RuleEngine | None = None
+    zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -105,6 +108,14 @@ class Daemon:
             store_task = group.create_task(writer.run(), name="store")
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            zwave = self.config.radios.zwave
+            if zwave is not None and zwave.spawns_server:
+                # Off the hub (no systemd unit): hubd runs zwave-js-server itself, restarted
+                # with backoff when it exits; the Z-Wave driver reconnects and resyncs.
+                server = self.zwave_server = ServerProcess(zwave, self.config.hub.state_dir)
+                tasks.append(group.create_task(
+                    supervise("zwave-js-server", server.run, backoff_min_s=zwave.backoff_min_s,
+                              backoff_max_s=zwave.backoff_max_s), name="zwave-js-server"))
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
                     supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
@@ -130,6 +141,8 @@ class Daemon:
             from radios.zigbee.driver import ZigbeeDriver
 
             drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
+        if radios.zwave is not None:
+            drivers.append(ZwaveDriver(radios.zwave, self.clock))
         return drivers
 
     def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
