@@ -343,7 +343,8 @@ class ZwaveDriver:
     def _announce(self, node: NodeState) -> None:
         self._held.add(node.node_id)
         address = str(node.node_id)
-        device = Device(id=device_id(RADIO, address), radio=RADIO, address=address, name="",
+        device = Device(id=device_id(RADIO, address), radio=RADIO, address=address,
+                        name=node.name, room=node.location,
                         manufacturer=node.manufacturer, model=node.label,
                         capabilities=mapping.capabilities(node),
                         is_available=node.status is not NodeStatus.DEAD)

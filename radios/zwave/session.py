@@ -115,6 +115,8 @@ class NodeState:
     values: tuple[ValueState, ...]
     is_controller: bool = False
     is_secure: bool = False
+    name: str = ""  # what the node calls itself (Node Naming and Location CC) or was named
+    location: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +250,8 @@ def parse_node(raw: object) -> NodeState:
         command_classes=frozenset(classes),
         values=tuple(_value(v) for v in _list(data.get("values"))),
         is_controller=data.get("isControllerNode") is True,
-        is_secure=data.get("isSecure") is True)
+        is_secure=data.get("isSecure") is True,
+        name=str(data.get("name") or ""), location=str(data.get("location") or ""))
 
 
 def _class_label(data: Json) -> str:

@@ -148,11 +148,14 @@ class MockStick:
 
 @contextlib.asynccontextmanager
 async def mock_stick(nodes: dict[int, str] | None = None, state_path: Path | None = None,
+                     names: dict[int, tuple[str, str]] | None = None,
                      node_bin: str = "node") -> AsyncIterator[MockStick]:
-    """Run a mock controller with these nodes (or those saved at state_path) until exit."""
+    """Run a mock controller with these nodes (or those saved at state_path) until exit;
+    ``names`` gives nodes a name and location of their own (Node Naming and Location CC)."""
     chosen = DEFAULT_NODES if nodes is None else nodes
     args = [node_bin, str(SCRIPT), "--port", "0", "--control-port", "0",
-            "--nodes", ",".join(f"{i}:{k}" for i, k in sorted(chosen.items()))]
+            "--nodes", ",".join(f"{i}:{k}" for i, k in sorted(chosen.items())),
+            "--names", json.dumps({str(i): list(n) for i, n in (names or {}).items()})]
     if state_path is not None:
         args += ["--state", str(state_path)]
     process = await asyncio.create_subprocess_exec(

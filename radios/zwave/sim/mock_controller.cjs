@@ -11,7 +11,8 @@
 // - its mock controller cannot exclude a node; here a behaviour does (Ready, NodeFound,
 //   RemovingSlave, Done), and tests need to trigger node reports and see the frames nodes get.
 //
-// Usage: node mock_controller.cjs --port P --control-port C [--nodes 2,3,4] [--state FILE]
+// Usage: node mock_controller.cjs --port P --control-port C [--nodes 2:dimmer,...] [--state FILE]
+//        [--names '{"2": ["Hall lamp", "Hall"]}']
 // Control lines (JSON, one per line) -> answers {"ok": true, ...} or {"ok": false, "error": ...}:
 //   {"op": "include", "kind": "binary_switch", "id": 20}  a node waits to be included
 //   {"op": "exclude", "id": 20}                            a node waits to be excluded
@@ -64,10 +65,20 @@ const recordFrames = {
 	},
 };
 
+// Names and locations the nodes carry themselves (Node Naming and Location CC), by node id.
+const NAMES = JSON.parse(arg("--names", "{}"));
+
+function capabilitiesOf(id, spec) {
+	const capabilities = spec.capabilities();
+	const named = NAMES[String(id)];
+	if (named) capabilities.commandClasses.push({ ccId: 0x77, name: named[0], location: named[1] ?? "" });
+	return capabilities;
+}
+
 async function createNode(controller, id, kind) {
 	const spec = KINDS[kind];
 	if (!spec) throw new Error(`unknown node kind ${kind}`);
-	const node = await MockNode.create({ id, controller, capabilities: spec.capabilities() });
+	const node = await MockNode.create({ id, controller, capabilities: capabilitiesOf(id, spec) });
 	// defineBehavior puts behaviours in front of the earlier ones: ours must come later.
 	node.defineBehavior(...createDefaultMockNodeBehaviors());
 	node.defineBehavior(...spec.behaviors(cc));
@@ -226,7 +237,7 @@ async function handle(controller, pendingExclusion, req) {
 			kindsById.set(req.id, req.kind);
 			controller.nodePendingInclusion = {
 				id: req.id,
-				capabilities: spec.capabilities(),
+				capabilities: capabilitiesOf(req.id, spec),
 				setup: (node) => {
 					node.defineBehavior(...spec.behaviors(cc));
 					node.defineBehavior(recordFrames);

@@ -24,6 +24,7 @@ from hubd.daemon import Daemon, Extra
 from hubd.hub import Hub
 from radios.zwave.driver import ZwaveDriver
 from radios.zwave.settings import DEFAULT_SERVER_BIN, ZwaveSettings
+from radios.zwave.sim.demo import DEMO_NODES
 from radios.zwave.sim.mock import MockStick, mock_stick
 
 E = TypeVar("E")
@@ -123,7 +124,8 @@ async def network(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Net
     rules_dir = base / "rules"
     rules_dir.mkdir()
     (rules_dir / "zwave.yaml").write_text(RULES)
-    async with mock_stick() as stick:
+    names = {n: (name, room) for n, (_, name, room) in DEMO_NODES.items()}
+    async with mock_stick(names=names) as stick:
         config = HubConfig(hub=HubSection(state_dir=base / "state"),
                            rules=RulesSection(dir=Path(rules_dir)),
                            radios=RadiosConfig(zwave=zwave_settings(stick)))

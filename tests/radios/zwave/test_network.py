@@ -19,6 +19,7 @@ from hubd.core.events import (
 from hubd.core.model import ButtonAction, Capability, Command, CommandStatus
 from radios.zwave.inclusion import InclusionRequest
 from radios.zwave.session import InclusionStrategy
+from radios.zwave.sim.demo import DEMO_NODES, KIND_CAPABILITIES
 from tests.radios.zwave.conftest import Network
 
 pytestmark = pytest.mark.asyncio(loop_scope="module")
@@ -33,6 +34,12 @@ def caps(network: Network, dev_id: str) -> set[Capability]:
 
 
 async def test_every_mock_node_is_interviewed_and_mapped(network: Network) -> None:
+    for node_id, (kind, name, room) in DEMO_NODES.items():
+        device = network.hub.state.get_device(f"zwave:{node_id}")
+        assert device is not None
+        # The node's own name and location (Node Naming and Location CC) name the device.
+        assert (device.name, device.room, device.capabilities) == (
+            name, room, KIND_CAPABILITIES[kind])
     assert caps(network, "zwave:2") == {C.SWITCH}
     assert caps(network, "zwave:3") == {C.SWITCH, C.LEVEL}
     assert caps(network, "zwave:4") == {C.LOCK, C.BATTERY}
