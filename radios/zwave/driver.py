@@ -57,6 +57,8 @@ from radios.zwave.settings import ZwaveSettings
 log = logging.getLogger(__name__)
 
 RADIO = "zwave"
+# zwave-js drops a message (ZW0202) with this reason while its serial port is closed.
+_PORT_CLOSED = "serial port is not open"
 _CONFIRMED = {SetValueStatus.SUCCESS, SetValueStatus.WORKING}
 _CONTROLLER_HEALTH = {
     ControllerStatus.READY: (RadioStatus.OK, "controller ready"),
@@ -83,6 +85,7 @@ class ZwaveDriver:
         self._held: set[int] = set()  # announced to the hub
         self._syncing: list[ServerEvent] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
+        self._stick_lost = False
         self.inclusion = InclusionFlow()
         self.sessions = 0
         self.failures = 0
@@ -150,7 +153,9 @@ class ZwaveDriver:
             try:
                 answer = await self._require_client().request("node.set_value", args, timeout_s)
             except HubError as exc:
+                self._stick_error(str(exc))
                 return result(CommandStatus.FAILED, _words(exc))
+            self._stick_back()
             outcome, error = _set_value_outcome(answer)
             if outcome is CommandStatus.FAILED:
                 return result(outcome, error)
@@ -214,6 +219,7 @@ class ZwaveDriver:
         try:
             await client.request("set_api_schema", {"schemaVersion": client.schema})
             state = await client.request("start_listening")
+            self._stick_lost = False
             self._resync(state)
             self.failures = 0
             self.sessions += 1
@@ -264,6 +270,7 @@ class ZwaveDriver:
     def _on_node_event(self, name: str, node_id: int, body: Json) -> None:
         match name:
             case "value updated" | "value added" | "value notification":
+                self._stick_back()
                 if node_id in self._held:
                     self._value(node_id, *value_args(body))
             case "metadata updated":
@@ -380,6 +387,21 @@ class ZwaveDriver:
     def _node_of(self, dev_id: str) -> NodeState | None:
         address = dev_id.removeprefix(f"{RADIO}:")
         return self._nodes.get(int(address)) if address.isdigit() else None
+
+    # -- the stick ---------------------------------------------------------------------------
+
+    def _stick_error(self, error: str) -> None:
+        """zwave-js reopens a vanished serial port by itself (the server stays up, so no resync
+        tells us): its "port is not open" error on a command is the sign to report."""
+        if _PORT_CLOSED in error and not self._stick_lost:
+            self._stick_lost = True
+            self._health(RadioStatus.RECONNECTING, "the Z-Wave stick is gone (serial port "
+                                                   "closed); zwave-js is reopening it")
+
+    def _stick_back(self) -> None:
+        if self._stick_lost:
+            self._stick_lost = False
+            self._health(RadioStatus.OK, "the Z-Wave stick answers again")
 
     # -- plumbing ----------------------------------------------------------------------------
 

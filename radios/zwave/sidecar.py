@@ -54,7 +54,8 @@ def write_server_config(directory: Path, log_level: str = "warn") -> Path:
     options: dict[str, object] = dict(network_keys(directory))
     options.update({
         "storage": {"cacheDir": str(directory / "cache")},
-        "logConfig": {"enabled": True, "level": log_level, "logToFile": False},
+        "logConfig": {"enabled": True, "level": log_level, "logToFile": False,
+                      "forceConsole": True},  # to hubd's log even without a TTY
         "emitValueUpdateAfterSetValue": True,
     })
     path = directory / "server-config.json"

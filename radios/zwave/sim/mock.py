@@ -44,8 +44,9 @@ class MockStick:
     """One mock controller process and a connection to its control port."""
 
     def __init__(self, process: asyncio.subprocess.Process, serial_port: int,
-                 control_port: int) -> None:
+                 control_port: int, *, args: list[str]) -> None:
         self._process = process
+        self._args = args
         self.serial_port = serial_port
         self.control_port = control_port
         self.frames: asyncio.Queue[NodeFrame] = asyncio.Queue()
@@ -128,7 +129,14 @@ class MockStick:
                 if frame.node_id == node_id and frame.command == command:
                     return frame
 
-    async def close(self) -> None:
+    async def unplug_and_replug(self) -> None:
+        """Kill the stick (SIGKILL, as a yanked USB stick) and start it again on its ports."""
+        await self.close(kill=True)
+        self._process, _, _ = await _spawn(self._args, self.serial_port, self.control_port)
+        self._answers = asyncio.Queue()
+        await self._connect()
+
+    async def close(self, *, kill: bool = False) -> None:
         """Stop the mock controller."""
         if self._writer is not None:
             self._writer.close()
@@ -136,6 +144,8 @@ class MockStick:
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
+        if self._process.returncode is None and kill:
+            self._process.kill()
         if self._process.returncode is None:
             self._process.terminate()
             try:
@@ -146,22 +156,13 @@ class MockStick:
                 await self._process.wait()
 
 
-@contextlib.asynccontextmanager
-async def mock_stick(nodes: dict[int, str] | None = None, state_path: Path | None = None,
-                     names: dict[int, tuple[str, str]] | None = None,
-                     node_bin: str = "node") -> AsyncIterator[MockStick]:
-    """Run a mock controller with these nodes (or those saved at state_path) until exit;
-    ``names`` gives nodes a name and location of their own (Node Naming and Location CC)."""
-    chosen = DEFAULT_NODES if nodes is None else nodes
-    args = [node_bin, str(SCRIPT), "--port", "0", "--control-port", "0",
-            "--nodes", ",".join(f"{i}:{k}" for i, k in sorted(chosen.items())),
-            "--names", json.dumps({str(i): list(n) for i, n in (names or {}).items()})]
-    if state_path is not None:
-        args += ["--state", str(state_path)]
+async def _spawn(args: list[str], serial_port: int, control_port: int
+                 ) -> tuple[asyncio.subprocess.Process, int, int]:
+    """Start the mock controller; its process and the ports it listens on."""
     process = await asyncio.create_subprocess_exec(
-        *args, cwd=REPO_ROOT, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
-    stick: MockStick | None = None
+        *args, "--port", str(serial_port), "--control-port", str(control_port), cwd=REPO_ROOT,
+        stdin=asyncio.subprocess.DEVNULL, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT)
     try:
         assert process.stdout is not None
         async with asyncio.timeout(30):
@@ -171,14 +172,30 @@ async def mock_stick(nodes: dict[int, str] | None = None, state_path: Path | Non
                     raise TransientError("the mock controller exited while starting")
                 match = _LISTENING.search(line)
                 if match:
-                    break
+                    return process, int(match[1]), int(match[2])
                 log.info("mock controller: %s", line.decode(errors="replace").rstrip())
-        stick = MockStick(process, int(match[1]), int(match[2]))
+    except BaseException:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+        raise
+
+
+@contextlib.asynccontextmanager
+async def mock_stick(nodes: dict[int, str] | None = None, state_path: Path | None = None,
+                     names: dict[int, tuple[str, str]] | None = None,
+                     node_bin: str = "node") -> AsyncIterator[MockStick]:
+    """Run a mock controller with these nodes (or those saved at state_path) until exit;
+    ``names`` gives nodes a name and location of their own (Node Naming and Location CC)."""
+    chosen = DEFAULT_NODES if nodes is None else nodes
+    args = [node_bin, str(SCRIPT),
+            "--nodes", ",".join(f"{i}:{k}" for i, k in sorted(chosen.items())),
+            "--names", json.dumps({str(i): list(n) for i, n in (names or {}).items()})]
+    if state_path is not None:
+        args += ["--state", str(state_path)]
+    stick = MockStick(*await _spawn(args, 0, 0), args=args)
+    try:
         await stick._connect()
         yield stick
     finally:
-        if stick is not None:
-            await stick.close()
-        elif process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stick.close()

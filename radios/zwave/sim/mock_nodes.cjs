@@ -2,6 +2,8 @@
 // capabilities Z-Wave JS's mock behaviours read) and the few behaviours the mock lacks.
 "use strict";
 
+const { Bytes } = require("@zwave-js/shared");
+
 // Command class ids (SDS13781 "Z-Wave Application Command Class Specification").
 const CC = {
 	Basic: 0x20, BinarySwitch: 0x25, MultilevelSwitch: 0x26, BinarySensor: 0x30,
@@ -39,13 +41,14 @@ function centralSceneBehaviour(cc, scenes) {
 			if (received instanceof cc.CentralSceneCCSupportedGet) {
 				const keys = {};
 				for (let s = 1; s <= scenes; s++) keys[s] = [0, 1, 2, 3];
-				return {
-					action: "sendCC",
-					cc: new cc.CentralSceneCCSupportedReport({
-						nodeId: controller.ownNodeId, sceneCount: scenes, supportsSlowRefresh: false,
-						supportedKeyAttributes: keys,
-					}),
-				};
+				const report = new cc.CentralSceneCCSupportedReport({
+					nodeId: controller.ownNodeId, sceneCount: scenes, supportsSlowRefresh: false,
+					supportedKeyAttributes: keys,
+				});
+				// zwave-js 15.29 serializes this report wrong: SDS13781 Central Scene Supported
+				// Report v3 is scenes, (identical | bitmask bytes << 1), one key bitmask.
+				report.payload = Bytes.from([scenes, 0x01 | (1 << 1), 0x0f]);
+				return { action: "sendCC", cc: report };
 			}
 			if (received instanceof cc.CentralSceneCCConfigurationGet) {
 				return {
@@ -85,11 +88,8 @@ function temperature(celsius) {
 
 const KINDS = {
 	binary_switch: {
-		capabilities: () => caps(0x10, 0x01, 1, [
-			{ ccId: CC.BinarySwitch, version: 2 }, CC.Supervision,
-			{ ccId: CC.Meter, version: 3, meterType: 1, supportedScales: [0, 2], supportedRateTypes: [1], supportsReset: false,
-				getValue: (scale) => (scale === 0 ? 12.5 : 4.2) },
-		]),
+		// No Meter: zwave-js 15.29's mock Meter Report carries rate type 0, which the driver drops.
+		capabilities: () => caps(0x10, 0x01, 1, [{ ccId: CC.BinarySwitch, version: 2 }, CC.Supervision]),
 		behaviors: () => [],
 	},
 	dimmer: {

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 
 import pytest
 
+from hubd.core.errors import DeviceError
 from hubd.core.events import (
     ButtonEvent,
     DeviceJoined,
@@ -135,6 +137,14 @@ async def test_exclusion_removes_the_device(network: Network) -> None:
     assert 20 not in network.driver.nodes
 
 
+async def test_heal_runs_and_a_live_node_is_not_removed_as_failed(network: Network) -> None:
+    await network.driver.heal()
+    await network.driver.request("controller.stop_rebuilding_routes")
+    with pytest.raises(DeviceError, match="remove_failed_node"):
+        await network.driver.remove_failed("zwave:3")  # it answers: not failed
+    assert network.hub.state.get_device("zwave:3") is not None
+
+
 async def test_a_killed_server_is_restarted_and_the_hub_resyncs(network: Network) -> None:
     server = network.daemon.zwave_server
     assert server is not None and server.pid is not None
@@ -155,3 +165,25 @@ async def test_a_killed_server_is_restarted_and_the_hub_resyncs(network: Network
     result = await network.hub.execute(Command("zwave:4", C.LOCK, "unlock"))
     assert result.status is CommandStatus.CONFIRMED
     await network.until(lambda: network.hub.state.value("zwave:4", "lock.state") == "unlocked")
+
+
+async def test_a_stick_unplugged_and_back_is_reported_and_survived(network: Network) -> None:
+    mark = network.recorder.mark()
+    await network.stick.unplug_and_replug()
+    # zwave-js reopens the port by itself; a command while it cannot fails with its reason and
+    # the radio's health says the stick is gone, until the stick answers again.
+    async with asyncio.timeout(40):
+        while True:
+            result = await network.hub.execute(Command("zwave:2", C.SWITCH, "on"))
+            if result.status is CommandStatus.CONFIRMED:
+                break
+            assert result.status is CommandStatus.FAILED, result
+            assert "serial port is not open" in (result.error or ""), result.error
+            await asyncio.sleep(0.5)
+    healths = [e for e in network.recorder.events[mark:]
+               if isinstance(e, RadioHealth) and e.radio == "zwave"]
+    if healths:  # the gap may be shorter than one command's round trip
+        assert healths[0].status is RadioStatus.RECONNECTING and "stick" in healths[0].detail
+        assert healths[-1].status is RadioStatus.OK
+    assert not network.task.done()
+    await network.stick.wait_frame(2, "BinarySwitchCCSet")
