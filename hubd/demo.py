@@ -3,7 +3,8 @@
 The radios are the real drivers on real byte streams: the virtual radio in process, a simulated
 Lutron RA2 repeater on a pty, and a simulated TI Z-Stack coordinator on a pty that unmodified
 zigpy-znp drives (its devices join when the demo opens the network, and are remembered in the
-state directory). Everything else is the daemon as systemd runs it.
+state directory). Z-Wave runs on Z-Wave JS's own mock controller, driven by a zwave-js-server
+that hubd spawns and supervises. Everything else is the daemon as systemd runs it.
 """
 
 from __future__ import annotations
@@ -31,6 +32,9 @@ from hubd.hub import Hub
 from radios.lutron.sim.demo import demo_repeater
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim.demo import DemoCoordinator, demo_coordinator
+from radios.zwave.sim.demo import demo_stick as zwave_demo_stick
+from radios.zwave.sim.demo import run_activity as zwave_activity
+from radios.zwave.sim.mock import MockStick
 
 ZIGBEE_DEVICES = 24
 CLOUD_DEVICE = "virtual:2"  # the porch light of examples/hub.toml: the app toggles it
@@ -124,6 +128,11 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
                 path=zigbee.path, channel=15, skip_bootloader=False))
 
         printers: list[DemoPrinter] = []
+        zwave: MockStick | None = None
+        if radios.zwave is None:
+            # Z-Wave JS's mock controller; hubd spawns zwave-js-server on it, as in development.
+            zwave, zwave_settings = await stack.enter_async_context(zwave_demo_stick(state_dir))
+            radios = dataclasses.replace(radios, zwave=zwave_settings)
 
         async def printer(hub: Hub) -> None:
             printers.append(DemoPrinter(hub, out))
@@ -142,6 +151,8 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
                                             lambda kind, text: printers[0].line(kind, text)))
         if zigbee is not None:
             extras.append(_zigbee_house(zigbee, activity_s * 2))
+        if zwave is not None:
+            extras.append(_zwave_house(zwave, activity_s * 3))
         daemon = Daemon(dataclasses.replace(config, radios=radios))
         daemon.extras = [*extras, _tell_api(daemon, out)]
         await daemon.run()
@@ -164,6 +175,18 @@ def _tell_api(daemon: Daemon, out: TextIO) -> Extra:
                   f"{api.url})\n"
                   "   then: hubctl devices | hubctl set 'Hall light' level 40 | hubctl events\n\n")
         out.flush()
+
+    return run
+
+
+def _zwave_house(stick: MockStick, interval_s: float
+                 ) -> Callable[[Hub], Coroutine[Any, Any, None]]:
+    """Once zwave-js-server is up, make the Z-Wave house lively."""
+
+    async def run(hub: Hub) -> None:
+        if interval_s <= 0 or await hub.wait_radios(120.0, ["zwave"]):
+            return
+        await zwave_activity(stick, interval_s)
 
     return run
 

@@ -21,6 +21,7 @@ from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
+from radios.zwave.settings import ZwaveSettings
 
 
 def default_state_dir() -> Path:
@@ -92,6 +93,7 @@ class RadiosConfig:
     virtual: VirtualSettings | None = None
     lutron: LutronSettings | None = None
     zigbee: ZigbeeSettings | None = None
+    zwave: ZwaveSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)
