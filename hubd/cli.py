@@ -13,10 +13,11 @@ from typing import Any
 import click
 
 import hubd
-from hubd.config import HubConfig, check_file, load_config
+from hubd.config import CheckedConfig, HubConfig, check_config, load_config
 from hubd.core.errors import ConfigError, HubError
 from hubd.daemon import Daemon
 from hubd.log import setup_logging
+from hubd.redact import add_secret
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -41,6 +42,20 @@ def _load(path: Path) -> HubConfig:
         raise  # unreachable: _fail exits
 
 
+def _check(path: Path) -> CheckedConfig:
+    try:
+        return check_config(path)
+    except ConfigError as exc:
+        _fail(str(exc))
+        raise  # unreachable: _fail exits
+
+
+def _register_secrets(config: HubConfig) -> None:
+    """Secrets from the config that no log line may show, whatever logger writes it."""
+    if config.radios.lutron is not None:
+        add_secret(config.radios.lutron.password)
+
+
 def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
         asyncio.run(main)
@@ -55,9 +70,12 @@ def _run(main: Coroutine[Any, Any, None]) -> None:
               show_default=True, help="The hub's TOML configuration.")
 def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
-    config = _load(config_path)
-    setup_logging(config.log.level)
-    _run(Daemon(config).run())
+    # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
+    checked = _check(config_path)
+    config = checked.config
+    _register_secrets(config)
+    setup_logging(config.log.level, debug_loggers=config.log.debug_loggers)
+    _run(Daemon(config, rules=checked.document).run())
 
 
 @main.command()
@@ -88,21 +106,58 @@ def config() -> None:
 @config.command("check")
 @click.argument("path", type=click.Path(path_type=Path))
 def config_check(path: Path) -> None:
-    """Validate a config file without starting anything."""
-    try:
-        checked = check_file(path)
-    except ConfigError as exc:
-        _fail(str(exc))
-        return
-    radios = [f.name for f in dataclasses.fields(checked.radios)
-              if getattr(checked.radios, f.name) is not None]
-    click.echo(f"{path}: ok (radios: {', '.join(radios) or 'none'})")
+    """Validate a config file, its rules and its radios' settings without starting anything.
+
+    It checks what `hubd run` checks before it starts; rule problems, which the daemon survives
+    by leaving those rules out, fail the check as well.
+    """
+    checked = _check(path)
+    if checked.rule_problems:
+        for problem in checked.rule_problems:
+            click.echo(f"hubd: {problem}", err=True)
+        _fail(f"{len(checked.rule_problems)} rule problem(s); the daemon would start without "
+              "those rules")
+    radios = [f.name for f in dataclasses.fields(checked.config.radios)
+              if getattr(checked.config.radios, f.name) is not None]
+    click.echo(f"{path}: ok (radios: {', '.join(radios) or 'none'}), "
+               f"{len(checked.rules)} rules")
 
 
 @main.command()
 def version() -> None:
     """Print the version."""
     click.echo(f"hubd {hubd.__version__}")
+
+
+@main.group()
+def tunnel() -> None:
+    """The cloud tunnel: provision this hub's identity."""
+
+
+@tunnel.command("provision")
+@click.option("--relay", "relay_url", required=True, help="The relay's HTTPS URL.")
+@click.option("--claim", "claim_token", required=True, help="The one-time claim token.")
+@click.option("--ca-file", type=click.Path(path_type=Path, exists=True), default=None,
+              help="Trust this CA for the relay (a development relay); default: the system's.")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True)
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="Override the config's state directory.")
+def tunnel_provision(relay_url: str, claim_token: str, ca_file: Path | None, config_path: Path,
+                     state_dir: Path | None) -> None:
+    """Make the hub's key if needed, send a CSR with the claim, store the certificate."""
+    from hubd.tunnel.client import identity_dir
+    from hubd.tunnel.identity import Identity
+    from hubd.tunnel.provision import provision
+
+    if state_dir is None:
+        state_dir = _load(config_path).hub.state_dir if config_path.exists() else Path("state")
+    try:
+        endpoint = provision(Identity(identity_dir(state_dir)), relay_url, claim_token, ca_file)
+    except HubError as exc:
+        _fail(str(exc), 1)
+        return
+    click.echo(f"provisioned as {endpoint.hub_id}; the tunnel will dial {endpoint.url}")
 
 
 # -- updates (hubd.ota): what the update units and a developer run ----------------------------

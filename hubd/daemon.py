@@ -17,23 +17,30 @@ import logging
 import signal
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
+from hubd.api.server import ApiServer
+from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.events import Notice
+from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
 from hubd.store import Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
+from hubd.tunnel.client import TunnelClient, identity_dir
+from hubd.tunnel.identity import Identity
+from hubd.tunnel_ports import build_tunnel
 from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
 from rules.engine import EngineSettings, RuleEngine
-from rules.parse import load_rules_dir
+from rules.model import RuleProblem
+from rules.parse import Document, read_rules_dir
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +75,11 @@ class Daemon:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     hub: Hub | None = None
     engine: RuleEngine | None = None
+    # The rules and rule problems `hubd run` found while checking the config; None: load them.
+    rules: Document | None = None
+    api: ApiServer | None = None
+    tunnel: TunnelClient | None = None
+    status_line: str = ""
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -105,6 +117,11 @@ class Daemon:
             store_task = group.create_task(writer.run(), name="store")
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            tunnel = await self._tunnel(hub, writer)
+            if tunnel is not None:
+                # Before the radios: the feeder hears every event from the first one.
+                tunnel.feeder.subscribe()
+                tasks.append(group.create_task(supervise("tunnel", tunnel.run), name="tunnel"))
             for name, driver in hub.drivers.items():
                 tasks.append(group.create_task(
                     supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
@@ -117,6 +134,22 @@ class Daemon:
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
+
+    async def _tunnel(self, hub: Hub, writer: WriteBehind) -> TunnelClient | None:
+        """The cloud tunnel, if configured; the hub's key is made now on first start."""
+        settings = self.config.tunnel
+        if settings is None:
+            return None
+        state_dir = self.config.hub.state_dir
+        await asyncio.to_thread(Identity(identity_dir(state_dir)).ensure_key)
+        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock)
+        hub.bus.subscribe((TunnelHealth,), self._on_tunnel_health, name="status", inline=True)
+        return tunnel
+
+    def _on_tunnel_health(self, health: TunnelHealth) -> None:
+        """Keep the tunnel's health in systemd's STATUS= line."""
+        if self.status_line:
+            self.notifier.status(f"{self.status_line}; tunnel {health.status}")
 
     def _drivers(self) -> list[RadioDriver]:
         drivers = list(self.drivers)
@@ -132,13 +165,17 @@ class Daemon:
             drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
         return drivers
 
-    def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
-                     ) -> RuleEngine | None:
+    async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
+                           ) -> RuleEngine | None:
         """The rule engine with the rules of the rules directory and what was persisted."""
         rules_config, place = self.config.rules, self.config.hub
         if rules_config.dir is None:
             return None
-        rules, problems = load_rules_dir(rules_config.dir)
+        # `hubd run` parsed them while checking the config; otherwise parse them in a thread:
+        # 20,000 rules take seconds, and the radios and watchdog go on.
+        doc = (self.rules if self.rules is not None
+               else await asyncio.to_thread(_read_rules, rules_config.dir))
+        rules, problems = doc.rules, doc.problems
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
@@ -146,7 +183,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules)  # the engine logs these itself
+        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -180,7 +217,7 @@ class Daemon:
         """
         missing = await hub.wait_radios(self.ready_timeout_s)
         await hub.bus.drain()
-        engine = self.engine = self._rule_engine(hub, writer, snapshot)
+        engine = self.engine = await self._rule_engine(hub, writer, snapshot)
         if engine is not None:
             tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
             try:
@@ -188,6 +225,8 @@ class Daemon:
                     await engine.ready.wait()
             except TimeoutError:
                 log.error("event=rules_not_ready timeout_s=%s", self.ready_timeout_s)
+        if self.config.api is not None:
+            self.api = await start_api(self, group, tasks, hub, writer, snapshot)
         # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
         # of the collector's sight, so its pauses on the hot path stay short.
         gc.collect()
@@ -196,6 +235,9 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        self.status_line = status
+        if self.tunnel is not None and self.tunnel.health is not None:
+            status += f"; tunnel {self.tunnel.health.status}"
         self.notifier.ready(status)
         self.ready.set()
         log.info("event=ready status=%r", status)
@@ -220,6 +262,15 @@ class Daemon:
         _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S / 2)
         for task in pending:
             log.error("event=stop_timeout task=%s", task.get_name())
+
+
+def _read_rules(path: Path) -> Document:
+    """The rules directory, read and parsed; whatever goes wrong disables rules, not the hub."""
+    try:
+        return read_rules_dir(path)
+    except Exception as exc:  # a bad rule file must never escape the TaskGroup
+        log.exception("event=rules_unreadable dir=%s", path)
+        return Document(problems=[RuleProblem(str(path), 1, "", f"cannot read rules: {exc}")])
 
 
 def _bind(driver: RadioDriver, hub: Hub) -> Callable[[], Awaitable[None]]:

@@ -41,6 +41,7 @@ from rules.model import (
     HubStartedTrigger,
     Rule,
     RuleProblem,
+    Scene,
     SunTrigger,
     TimeTrigger,
 )
@@ -81,6 +82,7 @@ class RuleEngine:
                                 s.catch_up_s)
         self._resolver = Resolver(state)
         self._slots: dict[str, Slot] = {}
+        self._scenes: list[Scene] = []
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
@@ -97,8 +99,10 @@ class RuleEngine:
 
     # -- loading -----------------------------------------------------------------------------
 
-    def load(self, rules: Iterable[Rule]) -> list[RuleProblem]:
-        """Replace the loaded rules; returns the problems of rules kept disabled."""
+    def load(self, rules: Iterable[Rule], scenes: Iterable[Scene] = ()) -> list[RuleProblem]:
+        """Replace the loaded rules (and the scenes rules given later may name); returns the
+        problems of rules kept disabled. Forgets every run and timer: see ``put_rule``."""
+        self._scenes = list(scenes)
         for slot in list(self._slots.values()):
             self._deactivate(slot)
         self._slots.clear()

@@ -2,6 +2,7 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
+    │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
@@ -39,6 +40,10 @@ class ConfigError(HubError):
         if self.key:
             where += f": {self.key}"
         return f"{where}: {self.message}"
+
+
+class RuleError(ConfigError):
+    """A rule is wrong; unlike other config errors it disables only that rule, never the hub."""
 
 
 class TransientError(HubError):

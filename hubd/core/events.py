@@ -140,6 +140,28 @@ class RuleRan:
     note: str = ""
 
 
+class TunnelStatus(StrEnum):
+    """The health of the cloud tunnel."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    WAITING_FOR_CLOCK = "waiting_for_clock"
+    NOT_PROVISIONED = "not_provisioned"
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelHealth:
+    """The tunnel's state: when it tries next, how much waits in the outbox, the last ack."""
+
+    status: TunnelStatus
+    detail: str
+    ts: float
+    next_attempt_ts: float | None = None
+    outbox_depth: int = 0
+    last_ack_ts: float | None = None
+
+
 DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
-         | CommandResult | RadioHealth | Notice | RuleRan)
+         | CommandResult | RadioHealth | Notice | RuleRan | TunnelHealth)

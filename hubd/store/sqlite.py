@@ -237,6 +237,20 @@ class Store:
         with self._transaction() as conn:
             return outbox.append(conn, kind, body, coalesce_key, max_rows, time.time())
 
+    def outbox_append_many(self, messages: list[outbox.Message], limits: outbox.OutboxLimits,
+                           ts: float | None = None) -> list[int]:
+        """Queue a batch of messages in one transaction, then enforce the caps; their seqs."""
+        with self._transaction() as conn:
+            return outbox.append_many(conn, messages, limits, time.time() if ts is None else ts)
+
+    def outbox_depth(self) -> tuple[int, int]:
+        """How many messages wait for the cloud's ack, and their bytes."""
+        return outbox.depth(self._conn)
+
+    def outbox_acked_floor(self) -> int:
+        """The highest seq the cloud is known to hold (see hubd.store.outbox.acked_floor)."""
+        return outbox.acked_floor(self._conn)
+
     def outbox_after(self, seq: int, limit: int) -> list[OutboxRow]:
         """Messages after seq, oldest first."""
         return outbox.after(self._conn, seq, limit)

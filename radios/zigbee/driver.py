@@ -85,8 +85,8 @@ class ZigbeeDriver:
         self._tasks: set[asyncio.Task[None]] = set()
         self.supervisor = Supervisor(
             Backoff(settings.backoff_min_s, settings.backoff_max_s,
-                    settings.failed_after_attempts),
-            self._health, rng)
+                    settings.failed_after_attempts, settings.stable_after_s),
+            self._health, rng, self._clock.monotonic)
 
     @property
     def name(self) -> str:

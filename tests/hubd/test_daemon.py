@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -48,6 +49,18 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.messages: list[str] = []
+
+    def drain(self) -> None:
+        """Forget every message received so far, including those still in the socket."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(4096)
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        self.messages.clear()
 
     def wait_for(self, prefix: str, contains: str = "", timeout_s: float = 15.0) -> str:
         deadline = time.monotonic() + timeout_s
@@ -102,6 +115,33 @@ def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> 
     finally:
         stderr = finish(proc)
     assert "event=stopped" in stderr
+
+
+def test_a_blocked_stderr_does_not_stop_the_watchdog(tmp_path: Path,
+                                                    notify: NotifySocket) -> None:
+    """journald stalled: nobody reads our stderr. Logging goes through a queue to its own
+    thread, so the loop keeps pinging the watchdog (each ping logs a debug line, so a loop
+    that wrote to stderr itself would block within a second or two on the full pipe)."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + '\n[log]\nlevel = "debug"\n')
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the smallest pipe: full in ~40 lines
+    proc = subprocess.Popen([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                            env={**os.environ, "NOTIFY_SOCKET": str(notify.path),
+                                 "WATCHDOG_USEC": "100000"}, stderr=write_end)
+    os.close(write_end)
+    try:
+        notify.wait_for("READY=1")
+        time.sleep(3.0)  # ~60 pings, each logged: the pipe is long full
+        notify.drain()
+        notify.wait_for("WATCHDOG=1", timeout_s=2.0)
+        notify.drain()
+        notify.wait_for("WATCHDOG=1", timeout_s=2.0)
+        assert len(os.read(read_end, 65536)) >= 3500  # it was full indeed
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(read_end)
 
 
 def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path,

@@ -262,3 +262,17 @@ def test_sink_is_a_radio_sink() -> None:
 
     sink: RadioSink = Sink()
     assert sink is not None
+
+
+async def test_a_repeater_that_drops_after_login_sees_backoff_grow(sim: LutronSimulator) -> None:
+    # Each link logs in (OK) and is dropped at once: never stable, so the pause must keep growing
+    # instead of starting from the minimum after every successful login.
+    async with running(sim, "telnet", backoff_min_s=0.01, backoff_max_s=10.0,
+                       stable_after_s=30.0) as (driver, sink):
+        for _ in range(4):
+            mark = sink.mark()
+            sim.drop_links()
+            await sink.wait_health(RadioStatus.RECONNECTING, since=mark)
+            await sink.wait_health(RadioStatus.OK, since=mark)
+        assert driver.backoff.failures == 4
+        assert driver.backoff.policy.cap_s(driver.backoff.failures) == pytest.approx(0.08)
