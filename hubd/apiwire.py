@@ -34,6 +34,7 @@ from hubd.core.events import CommandResult, DeviceJoined, DeviceLeft, RadioHealt
 from hubd.core.model import Capability, Command, Context, Device, Origin, Value, validate_value
 from hubd.core.state import StateEntry
 from hubd.hub import Hub
+from hubd.provision import HubIdentity, read_identity
 from hubd.store import RuleRow, Snapshot, Store, TokenRow, WriteBehind
 from hubd.supervise import supervise
 from rules.engine import RuleEngine
@@ -350,9 +351,11 @@ class EngineRules:
         self._engine.set_mode(mode)
 
 
-def hub_identity(meta: Mapping[str, str], writer: WriteBehind, name: str, version: str
-                 ) -> tuple[HubInfo, str]:
-    """The hub's id and setup code, made and persisted on the first start."""
+def hub_identity(meta: Mapping[str, str], writer: WriteBehind, name: str, version: str,
+                 provisioned: HubIdentity | None = None) -> tuple[HubInfo, str]:
+    """The hub's id and setup code: provisioned ones, else made and persisted on first start."""
+    if provisioned is not None:
+        return HubInfo(provisioned.hub_id, name, version), provisioned.setup_code
     hub_id = meta.get("hub_id") or f"hub-{secrets.token_hex(5)}"
     code = meta.get("api_setup_code") or new_setup_code()
     if "hub_id" not in meta:
@@ -369,7 +372,11 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
     settings = config.api
     if settings is None:
         return None
-    info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__)
+    provisioned = None
+    if config.hub.identity_dir is not None:
+        provisioned = await asyncio.to_thread(read_identity, config.hub.identity_dir)
+    info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__,
+                              provisioned)
     rules = None
     if daemon.engine is not None and config.rules.dir is not None:
         doc = daemon.rules
