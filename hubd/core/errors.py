@@ -2,7 +2,8 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
-    │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
+    │   ├── RuleError             a rule (file or API text) is wrong; only that rule is off
+    │   └── SettingsError         (hubd.ctl) hubctl's own settings file is unreadable
     ├── StartError                fatal at start, not a file's fault: restarting cannot help
     │   └── StateDirectoryError   the state directory cannot be created or written
     ├── InvalidValueError         a value the model refuses (also a ValueError): say it, go on
@@ -14,6 +15,7 @@
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
+    ├── HubCallError              (hubd.ctl) a call to the hub's LAN API failed: problem or link
     ├── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
     │   └── UnknownDeviceError    no device with that id or name
     └── UpdateError               an update could not be installed; the booted slot is unchanged

@@ -8,8 +8,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hubd.core.errors import ConfigError
 
-class SettingsError(Exception):
+
+class SettingsError(ConfigError):
     """The settings file cannot be read or written."""
 
 
