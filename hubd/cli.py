@@ -125,7 +125,10 @@ def run(config_path: Path) -> None:
 @click.option("--activity-s", type=float, default=3.0, show_default=True,
               help="A simulated sensor event or button press about this often.")
 @click.option("--log-level", default="warning", show_default=True)
-def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
+@click.option("--cloud/--no-cloud", default=True, show_default=True,
+              help="Also run a local relay and the tunnel to it.")
+def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str,
+         cloud: bool) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
     config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
@@ -134,7 +137,7 @@ def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) 
     setup_logging(log_level, debug_loggers=config.log.debug_loggers)
     from hubd.demo import run_demo  # the simulators: only the demo needs them
 
-    _run(run_demo(config, activity_s))
+    _run(run_demo(config, activity_s, cloud=cloud))
     click.echo("demo stopped cleanly")
 
 
@@ -167,6 +170,25 @@ def config_check(path: Path) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"hubd {hubd.__version__}")
+
+
+@main.command("pair-button")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="The hub's TOML configuration (for its state_dir).")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="The hub's state directory (instead of reading --config); the demo's is "
+                   "state/demo.")
+def pair_button(config_path: Path, state_dir: Path | None) -> None:
+    """Press the hub's pairing button: `POST /api/v1/pair` works for 60 s."""
+    from hubd.api.button import press
+
+    directory = (state_dir.resolve() if state_dir is not None
+                 else _load(config_path).hub.state_dir) / "api"
+    try:
+        press(directory)
+    except HubError as exc:
+        _fail(str(exc), 1)
+    click.echo("pairing is open for 60 s: run `hubctl pair URL` now")
 
 
 @main.group()

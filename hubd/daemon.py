@@ -48,6 +48,8 @@ from hubd.tunnel_ports import build_tunnel
 from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
+from radios.zwave.driver import ZwaveDriver
+from radios.zwave.sidecar import ServerProcess
 from rules.engine import EngineSettings, RuleEngine
 from rules.model import RuleProblem
 from rules.parse import Document, read_rules_dir
@@ -100,6 +102,7 @@ class Daemon:
     _components: dict[asyncio.Task[None], asyncio.Task[None]] = field(default_factory=dict,
                                                                        init=False)
     _boot_notices: list[Notice] = field(default_factory=list, init=False)
+    zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -159,6 +162,14 @@ class Daemon:
                 # Before the radios: the feeder hears every event from the first one.
                 tunnel.feeder.subscribe()
                 tasks.append(self.start_component(group, "tunnel", supervise("tunnel", tunnel.run)))
+            zwave = self.config.radios.zwave
+            if zwave is not None and zwave.spawns_server:
+                # Off the hub (no systemd unit): hubd runs zwave-js-server itself, restarted
+                # with backoff when it exits; the Z-Wave driver reconnects and resyncs.
+                server = self.zwave_server = ServerProcess(zwave, self.config.hub.state_dir)
+                tasks.append(self.start_component(group, "zwave-js-server", supervise(
+                    "zwave-js-server", server.run, backoff_min_s=zwave.backoff_min_s,
+                    backoff_max_s=zwave.backoff_max_s)))
             for name, driver in hub.drivers.items():
                 tasks.append(self.start_component(group, f"radio:{name}",
                                          supervise(f"radio:{name}", _bind(driver, hub))))
@@ -239,6 +250,8 @@ class Daemon:
             from radios.zigbee.driver import ZigbeeDriver
 
             drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
+        if radios.zwave is not None:
+            drivers.append(ZwaveDriver(radios.zwave, self.clock))
         return drivers
 
     async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
@@ -259,7 +272,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
+        unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -273,6 +286,8 @@ class Daemon:
         self._tell(hub, [str(p) for p in unresolved], log_too=False)
         log.info("event=rules_loaded rules=%d problems=%d", len(rules),
                  len(problems) + len(unresolved))
+        for off in engine.disabled():  # the boot log says which rules are off, and why
+            log.warning("event=rule_disabled rule=%s reason=%r", off.rule_id, off.reason)
         return engine
 
     def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
@@ -315,6 +330,8 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        if engine is not None and (off := engine.disabled()):
+            status += f"; {len(off)} rules off: {', '.join(s.rule_id for s in off[:5])}"
         self.status_line = status
         if self.tunnel is not None and self.tunnel.health is not None:
             status += f"; tunnel {self.tunnel.health.status}"

@@ -23,6 +23,7 @@ from hubd.core.events import (
     DeviceJoined,
     DeviceLeft,
     DriverEvent,
+    Notice,
     RadioHealth,
     RadioStatus,
     Report,
@@ -73,7 +74,7 @@ class Hub:
                     self.state.apply(event)
                 case DeviceLeft() | AvailabilityChanged():
                     self.state.apply(event)
-                case ButtonEvent():
+                case ButtonEvent() | Notice():
                     pass
                 case _:
                     unexpected_event(event)

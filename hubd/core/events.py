@@ -164,7 +164,8 @@ class TunnelHealth:
     last_ack_ts: float | None = None
 
 
-DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+DriverEvent = (Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+               | Notice)
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
          | CommandResult | RadioHealth | Notice | RuleRan | TunnelHealth)
 

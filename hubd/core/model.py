@@ -28,6 +28,7 @@ class Capability(StrEnum):
     CONTACT = "contact"
     MOTION = "motion"
     WATER = "water"
+    SMOKE = "smoke"
     TEMPERATURE = "temperature"
     HUMIDITY = "humidity"
     ILLUMINANCE = "illuminance"
@@ -113,6 +114,7 @@ ATTRIBUTES: Mapping[Capability, tuple[AttributeSpec, ...]] = {
     Capability.CONTACT: (_a("contact.is_open", bool),),
     Capability.MOTION: (_a("motion.is_active", bool),),
     Capability.WATER: (_a("water.is_wet", bool),),
+    Capability.SMOKE: (_a("smoke.is_detected", bool),),
     Capability.TEMPERATURE: (_a("temperature.celsius", float, -100, 200),),
     Capability.HUMIDITY: (_a("humidity.pct", float, 0, 100),),
     Capability.ILLUMINANCE: (_a("illuminance.lux", float, 0, 200_000),),

@@ -226,3 +226,13 @@ def test_garbage_lines_are_counted_and_skipped() -> None:
     session.receive_data(b"hello\r\n~OUTPUT,x\r\n#OUTPUT,1,1,5\r\n~DEVICE,30,2,3\r\n", now)
     assert session.events_received() == [ReportReceived(DeviceReport(30, 2, 3))]
     assert session.stats.garbage_lines == 3
+
+
+def test_the_command_queue_is_bounded() -> None:
+    session, now = ready_session(max_queued=3)
+    for n in range(5):  # switches do not coalesce: each takes a place in the queue
+        session.submit(Request(f"t{n}", output_action(10 + n, OutputAction.STOP), 10 + n), now)
+    events = session.events_received()
+    assert [e.token for e in events if isinstance(e, RequestDone)] == ["t4"]  # t0 is written
+    refused = next(e for e in events if isinstance(e, RequestDone))
+    assert refused.status is CommandStatus.FAILED and "already wait" in (refused.error or "")

@@ -7,7 +7,7 @@ import pytest
 from hubd.core.clock import ManualClock
 from hubd.core.events import ButtonEvent, DeviceJoined, DriverEvent, RadioHealth, Report
 from hubd.core.model import ButtonAction, Capability, Command, CommandStatus
-from radios.virtual.driver import VirtualDriver
+from radios.virtual.driver import SENT_KEPT, VirtualDriver
 from radios.virtual.settings import VirtualDevice, VirtualKind, VirtualSettings
 
 
@@ -81,4 +81,14 @@ async def test_activity_loop_makes_physical_events() -> None:
                       for e in sink.events):
             sink.arrived.clear()
             await sink.arrived.wait()
+    await stop(task)
+
+
+async def test_the_sent_list_is_bounded() -> None:
+    driver, _, task = await started(VirtualSettings((VirtualDevice("1", "Dim",
+                                                                   VirtualKind.DIMMER),)))
+    commands = [Command("virtual:1", Capability.SWITCH, "toggle") for _ in range(SENT_KEPT * 3)]
+    for command in commands:
+        await driver.send(command)
+    assert list(driver.sent) == commands[-SENT_KEPT:]  # the newest kept, the rest let go
     await stop(task)

@@ -70,6 +70,8 @@ async def test_form_keeps_the_key_private(zigbee: Running, tmp_path: Path) -> No
     assert app.state.network_info.pan_id not in (0x0000, 0xFFFF)
     backup = tmp_path / "zigbee.backup.json"
     await app.backups.create_backup()  # zigpy's periodic backup, taken now
+    assert zigbee.driver.adapter is not None
+    await zigbee.driver.adapter.backups_written()  # written in a thread, off the loop
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert app.state.network_info.network_key.key.serialize().hex() in backup.read_text()
 
@@ -272,3 +274,17 @@ async def test_thermostat_writes_and_plug_power(zigbee: Running) -> None:
 def _more_than(zigbee: Running, n: int) -> Callable[[ButtonEvent], bool]:
     """A predicate: more than n button events have arrived."""
     return lambda _: len(zigbee.sink.of(ButtonEvent)) > n
+
+
+async def test_a_physical_press_after_a_command_is_physical(zigbee: Running) -> None:
+    """Within the echo window, only what the command asked for is its echo: someone switching
+    the light off again a moment later is physical (``origins: physical`` rules must fire)."""
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    command = cmd(LIGHT, "switch.on")
+    assert (await zigbee.driver.send(command)).status is CommandStatus.CONFIRMED
+    echo = await report(zigbee, LIGHT, "switch.on", True)
+    assert echo.context.origin == Origin.DIGITAL
+    mark = len(zigbee.sink.events)
+    zigbee.sim.device(LIGHT).switch(False)  # a press on the lamp itself, well within 5 s
+    pressed = await report(zigbee, LIGHT, "switch.on", False, after=mark)
+    assert (pressed.context.origin, pressed.context.depth) == (Origin.PHYSICAL, 0)
