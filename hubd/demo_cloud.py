@@ -20,6 +20,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from hubd.core.errors import StartError
 from hubd.core.events import TunnelHealth, TunnelStatus
 from hubd.hub import Hub
 from hubd.tunnel.client import identity_dir
@@ -45,7 +46,7 @@ async def _relay_cli(*args: str) -> str:
         stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     if process.returncode:
-        raise RuntimeError(f"hubd-relay {' '.join(args)} failed: {err.decode().strip()}")
+        raise StartError(f"hubd-relay {' '.join(args)} failed: {err.decode().strip()}")
     return out.decode()
 
 
@@ -64,7 +65,7 @@ async def demo_relay(state_dir: Path) -> AsyncIterator[DemoRelay]:
             line = (await process.stdout.readline()).decode()
         match = _URLS.search(line)
         if match is None:
-            raise RuntimeError(f"the demo relay did not start: {line!r}")
+            raise StartError(f"the demo relay did not start: {line!r}")
         relay = DemoRelay(match[1], match[2], ca_dir / "ca.crt")
         identity = Identity(identity_dir(state_dir))
         if not identity.is_provisioned():
