@@ -146,6 +146,8 @@ class Daemon:
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
+            storm_cooldown_s=rules_config.storm_cooldown_s,
+            storm_cooldown_max_s=rules_config.storm_cooldown_max_s,
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
