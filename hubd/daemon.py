@@ -188,7 +188,12 @@ class Daemon:
         """
         missing = await hub.wait_radios(self.ready_timeout_s)
         await hub.bus.drain()
-        engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        try:
+            engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        except Exception:  # a rule must never take the hub down: run without rules, say so
+            log.exception("event=rules_failed")
+            self._tell(hub, ["the rules could not be loaded; see the log"], log_too=False)
+            engine = None
         if engine is not None:
             tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
             try:
