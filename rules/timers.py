@@ -15,6 +15,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from hubd.core.clock import Clock
+from hubd.core.errors import StillBusyError
 
 log = logging.getLogger(__name__)
 
@@ -139,11 +140,13 @@ class TimerHeap:
 
 
 async def settle(is_busy: Callable[[], bool], max_rounds: int = 10_000) -> None:
-    """Yield to the loop until nothing is busy (tests: runs parked, queues empty)."""
+    """Yield to the loop until nothing is busy (tests: runs parked, queues empty); raise
+    StillBusyError if it still is after max_rounds, so a test cannot pass with work pending."""
     for _ in range(max_rounds):
         await asyncio.sleep(0)
         if not is_busy():
             return
+    raise StillBusyError(f"still busy after {max_rounds} rounds of the event loop")
 
 
 async def advance(clock: Clock, timers: TimerHeap, seconds: float,

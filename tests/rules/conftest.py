@@ -168,6 +168,12 @@ class Harness:
         await self.engine.settle()
 
 
+def manual(clock: Clock) -> ManualClock:
+    """The house's clock as the ManualClock it is in every test but the real-clock ones."""
+    assert isinstance(clock, ManualClock), clock
+    return clock
+
+
 def make_harness(*, clock: ManualClock | None = None, state: StateStore | None = None,
                  persistence: MemoryPersistence | None = None,
                  settings: EngineSettings | None = None) -> Harness:
