@@ -268,6 +268,8 @@ class Daemon:
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
+            storm_cooldown_s=rules_config.storm_cooldown_s,
+            storm_cooldown_max_s=rules_config.storm_cooldown_max_s,
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
@@ -312,7 +314,12 @@ class Daemon:
         for notice in self._boot_notices:
             hub.bus.publish(notice)
         self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
-        engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        try:
+            engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        except Exception:  # a rule must never take the hub down: run without rules, say so
+            log.exception("event=rules_failed")
+            self._tell(hub, ["the rules could not be loaded; see the log"], log_too=False)
+            engine = None
         if engine is not None:
             tasks.append(self.start_component(group, "rules", supervise("rules", engine.run)))
             try:
