@@ -100,6 +100,9 @@ class ZigbeeSettings:
     # Device frames the hub takes in a second (burst as large); the excess is dropped and
     # counted, so a flood (or a CPU slower than the network) cannot eat the hub.
     max_frames_per_s: float = 400.0
+    # zigpy's Default Response to a device's frame waits this long, so that the command a rule
+    # sends in reaction is the first frame on the serial line (0: zigpy's own order).
+    default_response_hold_s: float = 0.02
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
     configure_timeout_s: float = 30.0  # bind + configure reporting of a newly joined device
     topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)
