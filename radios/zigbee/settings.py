@@ -85,8 +85,9 @@ class ZigbeeSettings:
     availability_mains_s: float = 2 * 3600.0
     availability_battery_s: float = 25 * 3600.0
     availability_check_interval_s: float = 60.0
-    # A device's reports this soon after a command to it are that command's echo: they carry its
-    # context (origin digital), so traces link and rule loops are seen by their depth.
+    # A report this soon after a command that is what the command asked for (its attribute and
+    # value) is that command's echo: it carries its context (origin digital), so traces link
+    # and rule loops are seen by their depth; any other report is physical (radios.zigbee.echoes).
     echo_window_s: float = 5.0
     backoff_min_s: float = 1.0
     backoff_max_s: float = 30.0
