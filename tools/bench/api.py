@@ -102,7 +102,8 @@ async def _hub(root: Path, zigbee_path: str = ""
                 stdout=subprocess.DEVNULL)
             if await button.wait() != 0:
                 raise RuntimeError("hubd pair-button failed")
-            async with session.post(f"{url}/api/v1/pair", json={"client": "bench"}) as resp:
+            async with session.post(f"{url}/api/v1/pair",
+                                    json={"client": "bench", "scope": "admin"}) as resp:
                 token = (await resp.json())["token"]
             yield url, session, {"Authorization": f"Bearer {token}"}, proc.pid
     finally:
