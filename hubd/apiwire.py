@@ -29,11 +29,12 @@ from hubd.api.ports import (
     UnknownSceneError,
 )
 from hubd.api.server import ApiServer
-from hubd.core.errors import UnknownDeviceError
+from hubd.core.errors import InvalidValueError, UnknownDeviceError
 from hubd.core.events import CommandResult, DeviceJoined, DeviceLeft, RadioHealth
 from hubd.core.model import Capability, Command, Context, Device, Origin, Value, validate_value
 from hubd.core.state import StateEntry
 from hubd.hub import Hub
+from hubd.provision import HubIdentity, read_identity
 from hubd.store import RuleRow, Snapshot, Store, TokenRow, WriteBehind
 from hubd.supervise import supervise
 from rules.engine import RuleEngine
@@ -308,7 +309,7 @@ class EngineRules:
             try:
                 device = self._hub.state.resolve(ref)
             except UnknownDeviceError as exc:
-                raise ValueError(f"no device {ref!r}") from exc
+                raise InvalidValueError(f"no device {ref!r}") from exc
             entries.append(StateEntry(device.id, attribute, validate_value(attribute, value),
                                       now))
         trace = self._engine.dry_run(kept.rule, entries, now, trigger_id)
@@ -350,9 +351,11 @@ class EngineRules:
         self._engine.set_mode(mode)
 
 
-def hub_identity(meta: Mapping[str, str], writer: WriteBehind, name: str, version: str
-                 ) -> tuple[HubInfo, str]:
-    """The hub's id and setup code, made and persisted on the first start."""
+def hub_identity(meta: Mapping[str, str], writer: WriteBehind, name: str, version: str,
+                 provisioned: HubIdentity | None = None) -> tuple[HubInfo, str]:
+    """The hub's id and setup code: provisioned ones, else made and persisted on first start."""
+    if provisioned is not None:
+        return HubInfo(provisioned.hub_id, name, version), provisioned.setup_code
     hub_id = meta.get("hub_id") or f"hub-{secrets.token_hex(5)}"
     code = meta.get("api_setup_code") or new_setup_code()
     if "hub_id" not in meta:
@@ -369,7 +372,11 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
     settings = config.api
     if settings is None:
         return None
-    info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__)
+    provisioned = None
+    if config.hub.identity_dir is not None:
+        provisioned = await asyncio.to_thread(read_identity, config.hub.identity_dir)
+    info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__,
+                              provisioned)
     rules = None
     if daemon.engine is not None and config.rules.dir is not None:
         doc = daemon.rules
@@ -393,7 +400,7 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
                        state_dir=config.hub.state_dir / "api", setup_code=code,
                        mdns_interfaces=settings.mdns_interfaces or None,
                        health_extra=health_extra)
-    tasks.append(group.create_task(supervise("api", server.run), name="api"))
+    tasks.append(daemon.start_component(group, "api", supervise("api", server.run)))
     try:
         async with asyncio.timeout(daemon.ready_timeout_s):
             await server.ready.wait()

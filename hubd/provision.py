@@ -59,6 +59,16 @@ def hub_id_of(key: Ed25519PrivateKey) -> str:
     return "hub-" + hashlib.sha256(raw).hexdigest()[:10]
 
 
+def read_identity(directory: Path) -> HubIdentity | None:
+    """The identity provisioning made in directory, without making anything; None if absent."""
+    try:
+        hub_id = (directory / "hub-id").read_text().strip()
+        setup_code = (directory / "setup-code").read_text().strip()
+    except FileNotFoundError:
+        return None
+    return HubIdentity(hub_id, setup_code, directory / "device.key", ())
+
+
 def provision(directory: Path) -> HubIdentity:
     """Make whatever part of the identity is missing in directory; return the identity."""
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)

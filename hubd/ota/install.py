@@ -97,6 +97,10 @@ class Updater:
         kid = verify_header(header, self.trusted)
         manifest = header.manifest
         state = UpdateState.load(self.state_path)
+        if state.pending is not None and state.pending.get("slot") == self.booted:
+            # The other slot is the only known-good one while this trial runs: keep it.
+            raise BundleRejectedError(f"slot {self.booted} runs an update that is not marked "
+                                      "good yet; the fallback slot cannot be overwritten")
         target = other_slot(self.booted)
         capacity = self._capacity(target)
         self._check_policy(manifest, state, capacity)

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hubd.core.events import Report
+
 import asyncio
 
 import pytest
@@ -134,7 +139,7 @@ async def test_enable_disable_traces_and_dry_run(hub: RunningHub) -> None:
     assert body["traces"][-1]["steps"][0]["status"] == "confirmed"
 
 
-def _door_open() -> object:
+def _door_open() -> Report:
     from hubd.core.events import Report
     from hubd.core.model import Context, Origin
 

@@ -151,6 +151,17 @@ def test_a_bundle_signed_by_old_and_new_keys_passes_either_trust_list(hub: FakeH
     assert hub.updater().install(path).slot == "B"
 
 
+def test_no_install_over_the_fallback_while_a_trial_runs(hub: FakeHub) -> None:
+    hub.updater().install(hub.write_bundle(image("1.1"), "1.1"))
+    assert hub.reboot() == "B"
+    before = hub.snapshot()
+    with pytest.raises(BundleRejectedError, match="not marked good yet"):
+        hub.updater().install(hub.write_bundle(image("1.2"), "1.2"))
+    assert hub.snapshot() == before
+    hub.updater().mark_good(lambda: True)
+    assert hub.updater().install(hub.write_bundle(image("1.2"), "1.2")).slot == "A"
+
+
 def test_min_version_of_a_good_update_raises_the_floor(hub: FakeHub) -> None:
     hub.updater().install(hub.write_bundle(image("2.0"), "2.0", min_version="1.5"))
     hub.reboot()
