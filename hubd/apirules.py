@@ -87,7 +87,8 @@ class EngineRules:
         self._scenes: dict[str, Scene] = {s.name: s for s in doc.scenes}
 
     async def load_saved(self) -> list[RuleProblem]:
-        """Add the rules created through the API on earlier runs; returns their problems."""
+        """Add the rules created through the API on earlier runs, one by one (the rules from
+        files keep the runs and timers restored at boot); returns their problems."""
         rows = await self._writer.call(Store.load_rules)
         problems: list[RuleProblem] = []
         for row in rows:
@@ -98,29 +99,8 @@ class EngineRules:
             for rule in rules:
                 if rule.id == row.id:
                     self._kept[rule.id] = _Kept(rule, API_SOURCE, row.body)
-        if rows:
-            self._reload()
+                    problems += self._engine.put_rule(rule)
         return problems
-
-    def _reload(self) -> None:
-        """Load every rule again (forgets every rule's runs and timers)."""
-        self._engine.load([k.rule for k in self._kept.values()], self._scene_list)
-
-    def _put_one(self, rule: Rule) -> None:
-        """Create or replace one rule, keeping the others' runs and timers when the engine can
-        (its put_rule); an engine without it gets every rule loaded again."""
-        put_rule = getattr(self._engine, "put_rule", None)
-        if put_rule is None:
-            self._reload()
-        else:
-            put_rule(rule)
-
-    def _remove_one(self, rule_id: str) -> None:
-        remove_rule = getattr(self._engine, "remove_rule", None)
-        if remove_rule is None:
-            self._reload()
-        else:
-            remove_rule(rule_id)
 
     def _info(self, rule_id: str) -> RuleInfo:
         kept = self._kept.get(rule_id)
@@ -160,7 +140,7 @@ class EngineRules:
         for rule in rules:
             await self._put(RuleRow(rule.id, API_SOURCE, text))
             self._kept[rule.id] = _Kept(rule, API_SOURCE, text)
-            self._put_one(rule)
+            self._engine.put_rule(rule)  # every other rule keeps its runs and timers
         return [self._info(r.id) for r in rules]
 
     async def _put(self, row: RuleRow) -> None:
@@ -172,7 +152,7 @@ class EngineRules:
             raise UnknownRuleError(rule_id)
         await self._writer.call(lambda store: store.rule_delete(rule_id))
         del self._kept[rule_id]
-        self._remove_one(rule_id)
+        self._engine.remove_rule(rule_id)
 
     def set_enabled(self, rule_id: str, is_enabled: bool) -> RuleInfo:
         """Enable or disable a rule (persisted by the engine)."""

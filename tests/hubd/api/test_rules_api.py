@@ -9,9 +9,6 @@ if TYPE_CHECKING:
 
 import asyncio
 
-import pytest
-
-from rules.engine import RuleEngine
 from tests.hubd.api.conftest import RunningHub
 
 NEW_RULE = """
@@ -171,8 +168,6 @@ actions:
 """
 
 
-@pytest.mark.xfail(not hasattr(RuleEngine, "put_rule"), strict=True,
-                   reason="the engine on this branch can only reload every rule")
 async def test_replacing_one_rule_keeps_the_pending_runs_of_the_others(hub: RunningHub
                                                                         ) -> None:
     token = await hub.pair()
