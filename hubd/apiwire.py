@@ -18,7 +18,6 @@ from hubd.api.ports import (
     TokenInfo,
 )
 from hubd.api.server import ApiServer
-from hubd.apirules import EngineRules
 from hubd.core.errors import UnknownDeviceError
 from hubd.core.events import CommandResult, DeviceJoined, DeviceLeft, RadioHealth
 from hubd.core.model import Command, Context, Device, Origin, Value
@@ -26,9 +25,6 @@ from hubd.hub import Hub
 from hubd.provision import HubIdentity, read_identity
 from hubd.store import Snapshot, Store, TokenRow, WriteBehind
 from hubd.supervise import supervise
-from rules.parse import (
-    read_rules_dir,
-)
 
 if TYPE_CHECKING:
     from hubd.daemon import Daemon
@@ -146,14 +142,7 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
         provisioned = await asyncio.to_thread(read_identity, config.hub.identity_dir)
     info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__,
                               provisioned)
-    rules = None
-    if daemon.engine is not None and config.rules.dir is not None:
-        doc = daemon.rules
-        if doc is None:  # the daemon read them itself: read them again for their scenes
-            doc = await asyncio.to_thread(read_rules_dir, config.rules.dir)
-        rules = EngineRules(daemon.engine, hub, writer, doc)
-        for problem in await rules.load_saved():
-            log.warning("event=api_rule_problem problem=%r", str(problem))
+    rules = daemon.api_rules  # made with the engine, before it ran (see Daemon._rule_engine)
     def health_extra() -> Mapping[str, Any]:
         tunnel = daemon.tunnel
         health = tunnel.health if tunnel is not None else None
