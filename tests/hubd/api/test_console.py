@@ -32,6 +32,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubThread]:
 def test_the_console_is_served_with_a_strict_csp(live: HubThread) -> None:
     with urllib.request.urlopen(f"{live.url}/", context=client_ssl()) as reply:
         csp = reply.headers["Content-Security-Policy"]
+        assert reply.headers["Server"] == "hubd"
         page = reply.read().decode()
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
