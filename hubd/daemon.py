@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hubd.api.server import ApiServer
+from hubd.apirules import EngineRules
 from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
@@ -93,6 +94,7 @@ class Daemon:
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
     rules: Document | None = None
     api: ApiServer | None = None
+    api_rules: EngineRules | None = None
     tunnel: TunnelClient | None = None
     status_line: str = ""
     stop_timeout_s: float = STOP_TIMEOUT_S
@@ -275,6 +277,9 @@ class Daemon:
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
         unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
+        if self.config.api is not None:  # the LAN API's rules, in before their timers resume
+            self.api_rules = EngineRules(engine, hub, writer, doc)
+            unresolved += await self.api_rules.load_saved()
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)

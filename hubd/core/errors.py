@@ -12,10 +12,13 @@
     │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
     │   └── DuplicateError        a row with that key exists already (also a ValueError)
     ├── StillBusyError            settle() gave up: work still pending after its rounds
+    ├── ApiProblem                a LAN API call refused: answered as RFC 9457 problem+json
+    ├── HubCallError              (hubd.ctl) hubctl: the hub refused a call or cannot be reached
+    ├── RuleRejectedError         a rule sent to the API is wrong (its errors are located)
+    ├── UnknownRuleError, UnknownSceneError   the API was asked for a rule or scene not there
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
-    ├── HubCallError              (hubd.ctl) a call to the hub's LAN API failed: problem or link
     ├── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
     │   └── UnknownDeviceError    no device with that id or name
     └── UpdateError               an update could not be installed; the booted slot is unchanged
