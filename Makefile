@@ -4,7 +4,8 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
-DEB_PACKAGES ?= systemd
+# nats-server: the relay fleet's backplane (JetStream), for its tests, demo and bench.
+DEB_PACKAGES ?= systemd nats-server
 
 .PHONY: all demo test bench lock system-deps clean
 all: test

@@ -28,7 +28,14 @@ from websockets.http11 import Request, Response
 
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
 from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
-from tools.relay.fleet import CommandExpired, EventLog, HubOffline, LocalRouter, Router
+from tools.relay.fleet import (
+    CommandExpired,
+    EventLog,
+    EventStore,
+    HubOffline,
+    LocalRouter,
+    Router,
+)
 from tools.relay.tunnel import handle, peer_hub_id
 
 log = logging.getLogger(__name__)
@@ -62,12 +69,13 @@ class Relay:
     """One relay process: tunnels in, API out; the router and event log may be shared."""
 
     def __init__(self, settings: RelaySettings, router: Router | None = None,
-                 events: EventLog | None = None) -> None:
+                 events: EventLog | None = None, store: EventStore | None = None) -> None:
         self.settings = settings
         self.ca = CertificateAuthority.load(settings.ca_dir)
         self.claims = ClaimBook(settings.ca_dir / "claims.json")
         self.router: Router = router or LocalRouter()
         self.events = events or EventLog()
+        self.store = store
         self.tunnel_port = settings.tunnel_port
         self.api_port = settings.api_port
         self._server: Server | None = None
@@ -89,7 +97,7 @@ class Relay:
         s = self.settings
         self._server = await serve(
             functools.partial(handle, router=self.router, events=self.events, ca=self.ca,
-                              cert_days=s.cert_days),
+                              cert_days=s.cert_days, store=self.store),
             s.host, s.tunnel_port, ssl=server_context(self.ca, require_client=True),
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             process_request=self._refuse_revoked,

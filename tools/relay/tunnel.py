@@ -21,7 +21,7 @@ from websockets.exceptions import ConnectionClosed
 from hubd.core.errors import HubError
 from hubd.tunnel.protocol import SUBPROTOCOL, CloseCode
 from tools.relay.ca import CertificateAuthority, ClaimError
-from tools.relay.fleet import Body, CommandExpired, EventLog, HubOffline, Router
+from tools.relay.fleet import Body, CommandExpired, EventLog, EventStore, HubOffline, Router
 from tools.relay.session import (
     ByeReceived,
     EventReceived,
@@ -59,7 +59,8 @@ class TunnelLink:
     """One hub's tunnel on this relay (a HubLink for the Router)."""
 
     def __init__(self, hub_id: str, websocket: ServerConnection, router: Router,
-                 events: EventLog, ca: CertificateAuthority, cert_days: float) -> None:
+                 events: EventLog, ca: CertificateAuthority, cert_days: float,
+                 store: EventStore | None = None) -> None:
         self._hub_id = hub_id
         self.websocket = websocket
         self.router = router
@@ -67,6 +68,7 @@ class TunnelLink:
         self.ca = ca
         self.cert_days = cert_days
         self.session = RelaySession()
+        self.store = store
         self._pending: dict[str, asyncio.Future[Body]] = {}
         self._sending = asyncio.Lock()
         self._attached = False
@@ -120,6 +122,8 @@ class TunnelLink:
                 log.info("event=relay_hub_online hub=%s resume_seq=%d software=%s", self.hub_id,
                          resume, event.software)
             case EventReceived(seq=seq, body=body):
+                if self.store is not None:  # durable for the fleet before it is acked
+                    await self.store.store(self.hub_id, seq, body)
                 self.events.add_event(self.hub_id, seq, body)
                 self._ack_later(seq)
             case StateReceived(body=body):
@@ -197,7 +201,8 @@ class TunnelLink:
 
 
 async def handle(websocket: ServerConnection, router: Router, events: EventLog,
-                 ca: CertificateAuthority, cert_days: float) -> None:
+                 ca: CertificateAuthority, cert_days: float,
+                 store: EventStore | None = None) -> None:
     """Serve one incoming hub connection."""
     hub_id = peer_hub_id(websocket)
     if hub_id is None:
@@ -207,6 +212,6 @@ async def handle(websocket: ServerConnection, router: Router, events: EventLog,
         await websocket.close(CloseCode.PROTOCOL_ERROR, "subprotocol hubd.v1 required")
         return
     try:
-        await TunnelLink(hub_id, websocket, router, events, ca, cert_days).run()
+        await TunnelLink(hub_id, websocket, router, events, ca, cert_days, store).run()
     except HubError:
         log.exception("event=relay_tunnel_failed hub=%s", hub_id)
