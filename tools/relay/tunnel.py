@@ -18,8 +18,7 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hubd.core.errors import HubError
-from hubd.tunnel.protocol import SUBPROTOCOL, CloseCode
+from hubd.tunnel.protocol import CloseCode
 from tools.relay.ca import CertificateAuthority, ClaimError
 from tools.relay.fleet import Body, CommandExpired, EventLog, EventStore, HubOffline, Router
 from tools.relay.session import (
@@ -193,25 +192,15 @@ class TunnelLink:
         finally:
             self._pending.pop(command_id, None)
 
+    async def drain(self, retry_after_s: float) -> None:
+        """Say bye with when to come back (over another relay), then close."""
+        self.session.bye("relay draining", retry_after_s, time.time())
+        with contextlib.suppress(ConnectionClosed):
+            await self._flush()
+            await self.websocket.close(CloseCode.GOING_AWAY, "relay draining")
+
     async def supersede(self) -> None:
         """Close with 4001: a newer tunnel of this hub took over."""
         self._attached = False
         with contextlib.suppress(ConnectionClosed):
             await self.websocket.close(CloseCode.SUPERSEDED, "superseded")
-
-
-async def handle(websocket: ServerConnection, router: Router, events: EventLog,
-                 ca: CertificateAuthority, cert_days: float,
-                 store: EventStore | None = None) -> None:
-    """Serve one incoming hub connection."""
-    hub_id = peer_hub_id(websocket)
-    if hub_id is None:
-        await websocket.close(CloseCode.UNAUTHORIZED, "no client certificate")
-        return
-    if websocket.subprotocol != SUBPROTOCOL:
-        await websocket.close(CloseCode.PROTOCOL_ERROR, "subprotocol hubd.v1 required")
-        return
-    try:
-        await TunnelLink(hub_id, websocket, router, events, ca, cert_days, store).run()
-    except HubError:
-        log.exception("event=relay_tunnel_failed hub=%s", hub_id)
