@@ -104,8 +104,11 @@ class Relay:
     async def start(self) -> None:
         """Listen for hubs and apps."""
         s = self.settings
+        self.ramp = AdmissionRamp(s.admit_per_s, s.ramp_s)  # a (re)start ramps up again
+        # A restart listens on the ports of the first start (hubs and apps know them).
         self._server = await serve(
-            self._handle, s.host, s.tunnel_port, ssl=server_context(self.ca, require_client=True),
+            self._handle, s.host, self.tunnel_port,
+            ssl=server_context(self.ca, require_client=True),
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             process_request=self._admit,
             compression=None, max_size=MAX_MESSAGE_BYTES, ping_interval=s.ping_interval_s,
@@ -113,7 +116,7 @@ class Relay:
         self.tunnel_port = self._server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.api_port,
+        site = web.TCPSite(self._runner, s.host, self.api_port,
                            ssl_context=server_context(self.ca, require_client=False))
         await site.start()
         self.api_port = self._runner.addresses[0][1]
