@@ -12,7 +12,7 @@ import time
 
 from tools.bench.report import Table
 
-AREAS = ("core", "store", "rules", "daemon", "lutron", "zigbee", "tunnel")
+AREAS = ("core", "store", "rules", "daemon", "lutron", "zigbee", "tunnel", "fleet")
 
 
 def main() -> int:

@@ -74,9 +74,11 @@ class SimHub:
     next_seq: int = 1
     acked: int = 0
     attempts: int = 0
+    attempt_times: list[float] = field(default_factory=list)  # perf_counter of each attempt
     connects: int = 0
     commands: int = 0
     is_connected: bool = False
+    relay_url: str | None = None  # the relay it holds a tunnel with, while connected
     lost_at: float | None = None  # when the tunnel last went down (perf_counter)
     back_after_s: list[float] = field(default_factory=list)  # down → welcome, per outage
     ledger: CommandLedger = field(default_factory=CommandLedger)
@@ -97,23 +99,24 @@ class SimHub:
             turn += 1
             self.attempts += 1
             started = time.perf_counter()
+            self.attempt_times.append(started)
             retry_after: float | None = None
             try:
                 async with connect(url, ssl=self.context, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
                                    compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
                                    ping_interval=None, open_timeout=10) as websocket:
-                    retry_after = await self._session(websocket)
+                    retry_after = await self._session(websocket, url)
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
                 pass
             if self.is_connected:
-                self.is_connected = False
+                self.is_connected, self.relay_url = False, None
                 self.lost_at = time.perf_counter()
             up_s = time.perf_counter() - started
             streak = 1 if up_s >= self.stable_after_s else streak + 1
             delay = backoff_s(streak, self.backoff_min_s, self.backoff_max_s, self.rng)
             await asyncio.sleep(max(delay, retry_after or 0.0))
 
-    async def _session(self, websocket: ClientConnection) -> float | None:
+    async def _session(self, websocket: ClientConnection, url: str) -> float | None:
         session = HubSession(self.ledger, window=64)
         now = time.monotonic()
         session.start(now, time.time(), self.acked, "herd", 0, "hubd-herd")
@@ -124,6 +127,8 @@ class SimHub:
             async for message in websocket:
                 session.receive(message, time.monotonic(), time.time())
                 for event in session.events_received():
+                    if isinstance(event, Welcomed):
+                        self.relay_url = url
                     retry = self._on(event, session)
                     if retry is not None:
                         return retry
