@@ -28,6 +28,11 @@ system-deps:
 demo: $(STAMP)
 	$(BIN)/hubd demo
 
+# The demo with the cloud as a fleet: nats-server and two relays, the hub on one, the app on the other.
+.PHONY: demo-fleet
+demo-fleet: $(STAMP)
+	$(BIN)/hubd demo --fleet
+
 test: $(STAMP)
 	VENV=$(VENV) tools/check
 
