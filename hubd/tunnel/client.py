@@ -82,6 +82,7 @@ class TunnelClient:
         self.health: TunnelHealth | None = None
         self.connected = asyncio.Event()  # set while a session is open (for tests and demo)
         self.last_ack_ts: float | None = None
+        self.outbox_depth = 0  # rows waiting for an ack, as of the last ack written
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -190,7 +191,7 @@ class TunnelClient:
 
     def _health(self, status: TunnelStatus, detail: str, *,
                 next_attempt_ts: float | None = None) -> None:
-        depth = len(self.feeder.pending)
+        depth = self.outbox_depth + len(self.feeder.pending)
         health = TunnelHealth(status, detail, self.clock.time(), next_attempt_ts, depth,
                               self.last_ack_ts)
         previous, self.health = self.health, health

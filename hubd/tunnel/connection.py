@@ -218,6 +218,7 @@ class Connection:
         if seq:
             try:
                 await self.client.outbox.ack(seq)
+                self.client.outbox_depth = await self.client.outbox.depth()
             except HubError as exc:  # the rows are sent again later; the relay dedupes
                 log.error("event=tunnel_ack_write_failed seq=%d error=%s", seq, exc)
 
