@@ -199,6 +199,12 @@ class TunnelClient:
             log.info("event=tunnel_health status=%s detail=%r", status, detail)
         self.bus.publish(health)
 
+    def refresh_health(self, every_s: float = 5.0) -> None:
+        """Publish the health again (outbox depth, last ack) if the last is older than every_s."""
+        health = self.health
+        if health is not None and self.clock.time() - health.ts >= every_s:
+            self._health(health.status, health.detail, next_attempt_ts=health.next_attempt_ts)
+
     def on_connected(self, detail: str) -> None:
         """The session is open (the connection calls this)."""
         self.connected.set()

@@ -219,6 +219,7 @@ class Connection:
             try:
                 await self.client.outbox.ack(seq)
                 self.client.outbox_depth = await self.client.outbox.depth()
+                self.client.refresh_health()
             except HubError as exc:  # the rows are sent again later; the relay dedupes
                 log.error("event=tunnel_ack_write_failed seq=%d error=%s", seq, exc)
 
