@@ -4,10 +4,14 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
+# libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
+# chromium: the web console's browser tests (Playwright drives Debian's build; no download).
 # nats-server: the relay fleet's backplane (JetStream), for its tests, demo and bench.
-DEB_PACKAGES ?= systemd nats-server
+DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server
 
-.PHONY: all demo test bench lock system-deps clean
+.PHONY: all demo test bench lock system-deps clean npm test-zwave
+# The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
+NPM_STAMP := node_modules/.installed
 all: test
 
 $(STAMP): setup.cfg constraints.txt
@@ -25,18 +29,30 @@ system-deps:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	fi
 
-demo: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
+	  { echo "Z-Wave JS needs Node.js 20 or newer (node --version)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+npm: $(NPM_STAMP)
+
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/hubd demo
 
 # The demo with the cloud as a fleet: nats-server and two relays, the hub on one, the app on the other.
 .PHONY: demo-fleet
-demo-fleet: $(STAMP)
+demo-fleet: $(STAMP) $(NPM_STAMP)
 	$(BIN)/hubd demo --fleet
 
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	VENV=$(VENV) tools/check
 
-bench: $(STAMP)
+# The Z-Wave tests alone (Node sidecar and mock controller; they also run in `make test`).
+test-zwave: $(STAMP) $(NPM_STAMP)
+	$(BIN)/pytest -q tests/radios/zwave
+
+bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m tools.bench
 
 # Re-pin every dependency to what is installed now (run after changing setup.cfg and testing).
@@ -44,4 +60,22 @@ lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable --exclude hubd | grep -v '^-e ' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .coverage build *.egg-info
+	rm -rf $(VENV) .coverage build *.egg-info node_modules
+
+# --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn.
+# ARCH=arm64 builds through qemu-user (binfmt); see README "Hub OS image".
+ARCH ?= amd64
+IMAGE_OUT ?= build/image-$(ARCH)
+IMAGE_DEB_PACKAGES ?= mmdebstrap systemd-container bmap-tools fdisk e2fsprogs zstd
+IMAGE_DEB_PACKAGES_arm64 ?= qemu-user-static binfmt-support arch-test
+
+.PHONY: image image-test image-deps
+image-deps:
+	@$(MAKE) --no-print-directory system-deps \
+	  DEB_PACKAGES="$(IMAGE_DEB_PACKAGES) $(if $(filter-out amd64,$(ARCH)),$(IMAGE_DEB_PACKAGES_arm64))"
+
+image: $(STAMP) image-deps
+	ARCH=$(ARCH) OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/build
+
+image-test: $(STAMP) image-deps
+	OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/boot-test

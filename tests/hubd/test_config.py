@@ -70,7 +70,8 @@ BROKEN = [
     ('[rules]\nstorm_window_s = 0\n', 2, "rules.storm_window_s", "must be at least 0.001"),
     ('[store]\nwrite_interval_s = 0\n', 2, "store.write_interval_s", "must be at least"),
     ('[stroe]\n', 1, "stroe", "did you mean 'store'?"),
-    ('[radios.zwave]\n', 1, "radios.zwave", "unknown key"),
+    ('[radios.zwav]\n', 1, "radios.zwav", "did you mean 'zwave'?"),
+    ('[radios.zwave]\nurl = "http://x"\n', 1, "radios.zwave", "ws://host:port"),
     ('[radios.virtual]\ncommand_latency_s = -1\n', 2, "radios.virtual.command_latency_s",
      "must be at least 0"),
     ('[[radios.virtual.devices]]\naddress = "1"\nname = "A"\nkind = "dimmer"\n\n'
@@ -129,7 +130,7 @@ def test_check_file_wants_the_rules_dir_to_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         check_file(path)
     assert (info.value.key, info.value.line) == ("rules.dir", 4)
-    assert "is not a directory" in info.value.message
+    assert "does not exist" in info.value.message
     (tmp_path / "rules").mkdir()
     assert isinstance(check_file(path), HubConfig)
 
