@@ -28,6 +28,8 @@ def test_the_fleet_is_all_there() -> None:
 
 def test_a_broken_manifest_is_caught() -> None:
     deployment = next(d for _, _, d in DOCUMENTS if d["kind"] == "Deployment")
-    broken = {**deployment, "spec": {**deployment["spec"], "replicas": "two"}}  # type: ignore[dict-item]
+    spec = deployment["spec"]
+    assert isinstance(spec, dict)
+    broken = {**deployment, "spec": {**spec, "replicas": "two"}}
     with pytest.raises(kubernetes_validate.ValidationError):
         kubernetes_validate.validate(broken, "1.30.0", strict=True)
