@@ -6,7 +6,8 @@ STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
 # libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
 # chromium: the web console's browser tests (Playwright drives Debian's build; no download).
-DEB_PACKAGES ?= systemd libubootenv-tool chromium
+# nats-server: the relay fleet's backplane (JetStream), for its tests, demo and bench.
+DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server
 
 .PHONY: all demo test bench lock system-deps clean npm test-zwave
 # The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
@@ -38,6 +39,11 @@ npm: $(NPM_STAMP)
 
 demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/hubd demo
+
+# The demo with the cloud as a fleet: nats-server and two relays, the hub on one, the app on the other.
+.PHONY: demo-fleet
+demo-fleet: $(STAMP) $(NPM_STAMP)
+	$(BIN)/hubd demo --fleet
 
 test: $(STAMP) $(NPM_STAMP)
 	VENV=$(VENV) tools/check

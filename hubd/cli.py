@@ -127,8 +127,11 @@ def run(config_path: Path) -> None:
 @click.option("--log-level", default="warning", show_default=True)
 @click.option("--cloud/--no-cloud", default=True, show_default=True,
               help="Also run a local relay and the tunnel to it.")
+@click.option("--fleet", is_flag=True,
+              help="The cloud as a fleet: nats-server and two relays (hub on one, app on the "
+                   "other).")
 def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str,
-         cloud: bool) -> None:
+         cloud: bool, fleet: bool) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
     config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
@@ -137,7 +140,7 @@ def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str,
     setup_logging(log_level, debug_loggers=config.log.debug_loggers)
     from hubd.demo import run_demo  # the simulators: only the demo needs them
 
-    _run(run_demo(config, activity_s, cloud=cloud))
+    _run(run_demo(config, activity_s, cloud=cloud, fleet=fleet))
     click.echo("demo stopped cleanly")
 
 

@@ -107,7 +107,7 @@ def _duration(seconds: float) -> str:
 
 
 async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout,
-                   cloud: bool = True) -> None:
+                   cloud: bool = True, fleet: bool = False) -> None:
     """Start the simulators, point the config at them, and run the daemon until stopped."""
     radios = config.radios
     state_dir = config.hub.state_dir
@@ -144,7 +144,7 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
             from hubd.demo_cloud import cloud_round_trips, demo_relay
             from hubd.tunnel.settings import TunnelSettings
 
-            relay = await stack.enter_async_context(demo_relay(state_dir))
+            relay = await stack.enter_async_context(demo_relay(state_dir, fleet))
             config = dataclasses.replace(config, tunnel=dataclasses.replace(
                 config.tunnel or TunnelSettings(), url=relay.tunnel_url))
             extras.append(cloud_round_trips(relay, CLOUD_DEVICE, out, activity_s * 3,

@@ -93,14 +93,15 @@ class RunningHub:
 
 
 @contextlib.asynccontextmanager
-async def running_hub(config: HubConfig) -> AsyncIterator[RunningHub]:
-    """Run the daemon until the block ends."""
+async def running_hub(config: HubConfig, notify_socket: str = "") -> AsyncIterator[RunningHub]:
+    """Run the daemon until the block ends (telling systemd's socket, if given)."""
     notices: list[Notice] = []
 
     async def record(hub: Hub) -> None:
         hub.bus.subscribe((Notice,), notices.append, name="test-notices", inline=True)
 
-    daemon = Daemon(config, notifier=Notifier(""), ready_timeout_s=5.0, extras=[record])
+    daemon = Daemon(config, notifier=Notifier(notify_socket), ready_timeout_s=5.0,
+                    extras=[record])
     task = asyncio.create_task(daemon.run())
     try:
         async with asyncio.timeout(10):

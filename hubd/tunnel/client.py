@@ -82,6 +82,7 @@ class TunnelClient:
         self.health: TunnelHealth | None = None
         self.connected = asyncio.Event()  # set while a session is open (for tests and demo)
         self.last_ack_ts: float | None = None
+        self.outbox_depth = 0  # rows waiting for an ack, as of the last ack written
 
     async def run(self) -> None:
         """Run until cancelled."""
@@ -190,13 +191,19 @@ class TunnelClient:
 
     def _health(self, status: TunnelStatus, detail: str, *,
                 next_attempt_ts: float | None = None) -> None:
-        depth = len(self.feeder.pending)
+        depth = self.outbox_depth + len(self.feeder.pending)
         health = TunnelHealth(status, detail, self.clock.time(), next_attempt_ts, depth,
                               self.last_ack_ts)
         previous, self.health = self.health, health
         if previous is None or previous.status != status:
             log.info("event=tunnel_health status=%s detail=%r", status, detail)
         self.bus.publish(health)
+
+    def refresh_health(self, every_s: float = 5.0) -> None:
+        """Publish the health again (outbox depth, last ack) if the last is older than every_s."""
+        health = self.health
+        if health is not None and self.clock.time() - health.ts >= every_s:
+            self._health(health.status, health.detail, next_attempt_ts=health.next_attempt_ts)
 
     def on_connected(self, detail: str) -> None:
         """The session is open (the connection calls this)."""

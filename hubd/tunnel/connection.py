@@ -26,7 +26,7 @@ import hubd
 from hubd.core.errors import HubError
 from hubd.core.model import Capability, Command, Context, Origin
 from hubd.tunnel.ports import OutboxItem
-from hubd.tunnel.protocol import CloseCode
+from hubd.tunnel.protocol import SUBPROTOCOL, CloseCode
 from hubd.tunnel.session import (
     Acked,
     ByeReceived,
@@ -97,7 +97,7 @@ class Connection:
     async def run(self) -> ConnectionEnd:
         """Run the session until the socket closes; how it ended."""
         client = self.client
-        if self.websocket.subprotocol != "hubd.v1":
+        if self.websocket.subprotocol != SUBPROTOCOL:
             await self.websocket.close(CloseCode.PROTOCOL_ERROR, "subprotocol hubd.v1 required")
             return ConnectionEnd(End.FAILED, "the relay did not choose hubd.v1")
         acked = await client.outbox.acked_floor()
@@ -218,6 +218,8 @@ class Connection:
         if seq:
             try:
                 await self.client.outbox.ack(seq)
+                self.client.outbox_depth = await self.client.outbox.depth()
+                self.client.refresh_health()
             except HubError as exc:  # the rows are sent again later; the relay dedupes
                 log.error("event=tunnel_ack_write_failed seq=%d error=%s", seq, exc)
 

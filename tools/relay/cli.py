@@ -52,22 +52,39 @@ def claim(directory: Path, hub_id: str | None, ttl_s: float) -> None:
 @click.option("--tunnel-port", type=int, default=8443, show_default=True)
 @click.option("--api-port", type=int, default=8444, show_default=True)
 @click.option("--public-host", default="127.0.0.1", show_default=True)
-def serve(directory: Path, host: str, tunnel_port: int, api_port: int, public_host: str) -> None:
-    """Run the relay until SIGTERM or Ctrl-C."""
+@click.option("--nats", "nats_url", default=None,
+              help="Share the fleet over NATS (JetStream) at this URL; default: stand alone.")
+@click.option("--admit-per-s", type=float, default=None,
+              help="New tunnels a second once ramped up (default: no limit).")
+@click.option("--drain-spread-s", type=float, default=60.0, show_default=True)
+def serve(directory: Path, host: str, tunnel_port: int, api_port: int, public_host: str,
+          nats_url: str | None, admit_per_s: float | None, drain_spread_s: float) -> None:
+    """Run the relay until SIGTERM or Ctrl-C (then drain: its hubs go elsewhere, spread out)."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    settings = RelaySettings(directory, host, tunnel_port, api_port, public_host)
-    run_relay(settings)
+    settings = RelaySettings(directory, host, tunnel_port, api_port, public_host,
+                             admit_per_s=admit_per_s, drain_spread_s=drain_spread_s)
+    run_relay(settings, nats_url)
 
 
-def run_relay(settings: RelaySettings) -> None:
+def run_relay(settings: RelaySettings, nats_url: str | None = None) -> None:
     """Run a relay on uvloop (an idle mTLS tunnel costs ~50 KiB there, ~300 with asyncio's)."""
     import uvloop
 
-    uvloop.run(_serve(settings))
+    uvloop.run(_serve(settings, nats_url))
 
 
-async def _serve(settings: RelaySettings) -> None:
-    relay = Relay(settings)
+async def _serve(settings: RelaySettings, nats_url: str | None = None) -> None:
+    if nats_url is not None:
+        import nats
+
+        from tools.relay.nats_fleet import JetStreamEvents, NatsRouter
+
+        nc = await nats.connect(nats_url, name="hubd-relay")
+        store = JetStreamEvents(nc)
+        await store.setup()
+        relay = Relay(settings, NatsRouter(nc), store=store)
+    else:
+        relay = Relay(settings)
     await relay.start()
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -76,5 +93,6 @@ async def _serve(settings: RelaySettings) -> None:
     click.echo(f"relay: tunnels on {relay.tunnel_url}, API on {relay.api_url}")
     try:
         await stop.wait()
+        await relay.drain()
     finally:
         await relay.stop()

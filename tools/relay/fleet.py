@@ -106,6 +106,14 @@ class LocalRouter:
         return sorted(self._links)
 
 
+class EventStore(Protocol):
+    """Where hub events are kept durably for the fleet (JetStream), deduplicated on (hub, seq)."""
+
+    async def store(self, hub_id: str, seq: int, body: Body) -> bool:
+        """Keep one event; whether it was new. The relay acks the hub only after this."""
+        ...
+
+
 @dataclass(slots=True)
 class HubRecord:
     """What the relay knows of one hub."""

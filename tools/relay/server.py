@@ -5,6 +5,7 @@
     POST /api/v1/hubs/{hub}/commands  {device, capability, name, args, deadline_ms} -> result
     GET  /api/v1/hubs/{hub}/state     the last known state
     GET  /api/v1/hubs/{hub}/events    server-sent events, one per hub event, from now on
+    GET  /metrics, /healthz, /readyz  Prometheus text; liveness; readiness (503 while draining)
 
 A command to a hub without a tunnel is answered 503 at once; one with no answer by its deadline
 504 "expired"; commands are never queued for later. Errors are RFC 9457 problem+json.
@@ -13,7 +14,6 @@ A command to a hub without a tunnel is answered 503 at once; one with no answer 
 from __future__ import annotations
 
 import asyncio
-import functools
 import json
 import logging
 import time
@@ -26,10 +26,19 @@ from aiohttp import web
 from websockets.asyncio.server import Server, ServerConnection, serve
 from websockets.http11 import Request, Response
 
-from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
+from hubd.core.errors import HubError
+from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL, CloseCode
 from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
-from tools.relay.fleet import CommandExpired, EventLog, HubOffline, LocalRouter, Router
-from tools.relay.tunnel import handle, peer_hub_id
+from tools.relay.fleet import (
+    CommandExpired,
+    EventLog,
+    EventStore,
+    HubOffline,
+    LocalRouter,
+    Router,
+)
+from tools.relay.ops import AdmissionRamp, Counters, drain_delays, prometheus
+from tools.relay.tunnel import TunnelLink, peer_hub_id
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +59,9 @@ class RelaySettings:
     ping_timeout_s: float = 10.0
     close_timeout_s: float = 3.0
     revoked: frozenset[str] = frozenset()  # hub ids refused with 403 though their cert is valid
+    admit_per_s: float | None = None  # new tunnels a second once ramped up (None: no limit)
+    ramp_s: float = 30.0  # after a start, admissions climb to admit_per_s over this long
+    drain_spread_s: float = 60.0  # a draining relay's hubs come back spread over this long
 
 
 def _problem(status: int, title: str, detail: str) -> web.Response:
@@ -62,17 +74,22 @@ class Relay:
     """One relay process: tunnels in, API out; the router and event log may be shared."""
 
     def __init__(self, settings: RelaySettings, router: Router | None = None,
-                 events: EventLog | None = None) -> None:
+                 events: EventLog | None = None, store: EventStore | None = None) -> None:
         self.settings = settings
         self.ca = CertificateAuthority.load(settings.ca_dir)
         self.claims = ClaimBook(settings.ca_dir / "claims.json")
         self.router: Router = router or LocalRouter()
         self.events = events or EventLog()
+        self.store = store
         self.tunnel_port = settings.tunnel_port
         self.api_port = settings.api_port
         self._server: Server | None = None
         self._runner: web.AppRunner | None = None
         self._streams: set[asyncio.Task[Any]] = set()
+        self.links: set[TunnelLink] = set()
+        self.counters = Counters()
+        self.ramp = AdmissionRamp(settings.admit_per_s, settings.ramp_s)
+        self.is_ready = False
 
     @property
     def tunnel_url(self) -> str:
@@ -87,30 +104,67 @@ class Relay:
     async def start(self) -> None:
         """Listen for hubs and apps."""
         s = self.settings
+        self.ramp = AdmissionRamp(s.admit_per_s, s.ramp_s)  # a (re)start ramps up again
+        # A restart listens on the ports of the first start (hubs and apps know them).
         self._server = await serve(
-            functools.partial(handle, router=self.router, events=self.events, ca=self.ca,
-                              cert_days=s.cert_days),
-            s.host, s.tunnel_port, ssl=server_context(self.ca, require_client=True),
+            self._handle, s.host, self.tunnel_port,
+            ssl=server_context(self.ca, require_client=True),
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-            process_request=self._refuse_revoked,
+            process_request=self._admit,
             compression=None, max_size=MAX_MESSAGE_BYTES, ping_interval=s.ping_interval_s,
             ping_timeout=s.ping_timeout_s, close_timeout=s.close_timeout_s)
         self.tunnel_port = self._server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, s.host, s.api_port,
+        site = web.TCPSite(self._runner, s.host, self.api_port,
                            ssl_context=server_context(self.ca, require_client=False))
         await site.start()
         self.api_port = self._runner.addresses[0][1]
+        self.is_ready = True
         log.info("event=relay_listening tunnel=%s api=%s", self.tunnel_url, self.api_url)
 
-    def _refuse_revoked(self, connection: ServerConnection, request: Request) -> Response | None:
-        """403 for a hub whose certificate is valid but whose id is revoked."""
+    def _admit(self, connection: ServerConnection, request: Request) -> Response | None:
+        """403 for a hub whose certificate is valid but whose id is revoked; 503 while the
+        admission ramp is full or the relay is draining (the hub backs off and comes back)."""
         hub_id = peer_hub_id(connection)
         if hub_id in self.settings.revoked:
+            self.counters.refused += 1
             log.warning("event=relay_refused hub=%s reason=revoked", hub_id)
             return connection.respond(HTTPStatus.FORBIDDEN, "this hub is revoked\n")
+        if not self.is_ready or not self.ramp.admit():
+            self.counters.refused += 1
+            return connection.respond(HTTPStatus.SERVICE_UNAVAILABLE, "busy, come back later\n")
         return None
+
+    async def _handle(self, websocket: ServerConnection) -> None:
+        """Serve one incoming hub connection."""
+        hub_id = peer_hub_id(websocket)
+        if hub_id is None:
+            await websocket.close(CloseCode.UNAUTHORIZED, "no client certificate")
+            return
+        if websocket.subprotocol != SUBPROTOCOL:
+            await websocket.close(CloseCode.PROTOCOL_ERROR, "subprotocol hubd.v1 required")
+            return
+        self.counters.accepts += 1
+        link = TunnelLink(hub_id, websocket, self.router, self.events, self.ca,
+                          self.settings.cert_days, self.store)
+        self.links.add(link)
+        try:
+            await link.run()
+        except HubError:
+            log.exception("event=relay_tunnel_failed hub=%s", hub_id)
+        finally:
+            self.links.discard(link)
+
+    async def drain(self) -> None:
+        """Stop taking tunnels and send every hub away, each told to come back at its own
+        moment over drain_spread_s (to the other relays: a flat herd, not a spike)."""
+        self.is_ready = False
+        links = list(self.links)
+        delays = drain_delays(len(links), self.settings.drain_spread_s)
+        await asyncio.gather(*(link.drain(d) for link, d in zip(links, delays, strict=True)),
+                             return_exceptions=True)
+        log.info("event=relay_drained hubs=%d", len(links))
 
     async def stop(self) -> None:
         """Close every tunnel and the API."""
@@ -132,7 +186,25 @@ class Relay:
         app.router.add_post("/api/v1/hubs/{hub}/commands", self.command)
         app.router.add_get("/api/v1/hubs/{hub}/state", self.state)
         app.router.add_get("/api/v1/hubs/{hub}/events", self.stream)
+        app.router.add_get("/metrics", self.metrics)
+        app.router.add_get("/healthz", self.healthz)
+        app.router.add_get("/readyz", self.readyz)
         return app
+
+    async def metrics(self, request: web.Request) -> web.Response:
+        """Prometheus text: tunnels, accepts, commands, events, memory."""
+        self.counters.events = sum(r.events for r in self.events.hubs.values())
+        return web.Response(text=prometheus(self.counters, len(self.links), self.is_ready),
+                            content_type="text/plain")
+
+    async def healthz(self, request: web.Request) -> web.Response:
+        """Liveness: the event loop answers."""
+        return web.Response(text="ok\n")
+
+    async def readyz(self, request: web.Request) -> web.Response:
+        """Readiness: listening and not draining."""
+        return web.Response(text="ready\n" if self.is_ready else "draining\n",
+                            status=200 if self.is_ready else 503)
 
     async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
         try:
@@ -181,6 +253,7 @@ class Relay:
                             f"(object), deadline_ms (0 < ms <= {MAX_DEADLINE_MS}) expected")
         body = {"device": fields[0], "capability": fields[1], "name": fields[2], "args": args}
         started = time.perf_counter()
+        self.counters.commands += 1
         try:
             result = await self.router.request(hub_id, body, deadline_ms / 1000.0)
         except HubOffline as exc:

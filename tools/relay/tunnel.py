@@ -18,10 +18,9 @@ from typing import Any
 from websockets.asyncio.server import ServerConnection
 from websockets.exceptions import ConnectionClosed
 
-from hubd.core.errors import HubError
-from hubd.tunnel.protocol import SUBPROTOCOL, CloseCode
+from hubd.tunnel.protocol import CloseCode
 from tools.relay.ca import CertificateAuthority, ClaimError
-from tools.relay.fleet import Body, CommandExpired, EventLog, HubOffline, Router
+from tools.relay.fleet import Body, CommandExpired, EventLog, EventStore, HubOffline, Router
 from tools.relay.session import (
     ByeReceived,
     EventReceived,
@@ -59,7 +58,8 @@ class TunnelLink:
     """One hub's tunnel on this relay (a HubLink for the Router)."""
 
     def __init__(self, hub_id: str, websocket: ServerConnection, router: Router,
-                 events: EventLog, ca: CertificateAuthority, cert_days: float) -> None:
+                 events: EventLog, ca: CertificateAuthority, cert_days: float,
+                 store: EventStore | None = None) -> None:
         self._hub_id = hub_id
         self.websocket = websocket
         self.router = router
@@ -67,6 +67,7 @@ class TunnelLink:
         self.ca = ca
         self.cert_days = cert_days
         self.session = RelaySession()
+        self.store = store
         self._pending: dict[str, asyncio.Future[Body]] = {}
         self._sending = asyncio.Lock()
         self._attached = False
@@ -120,6 +121,8 @@ class TunnelLink:
                 log.info("event=relay_hub_online hub=%s resume_seq=%d software=%s", self.hub_id,
                          resume, event.software)
             case EventReceived(seq=seq, body=body):
+                if self.store is not None:  # durable for the fleet before it is acked
+                    await self.store.store(self.hub_id, seq, body)
                 self.events.add_event(self.hub_id, seq, body)
                 self._ack_later(seq)
             case StateReceived(body=body):
@@ -189,24 +192,15 @@ class TunnelLink:
         finally:
             self._pending.pop(command_id, None)
 
+    async def drain(self, retry_after_s: float) -> None:
+        """Say bye with when to come back (over another relay), then close."""
+        self.session.bye("relay draining", retry_after_s, time.time())
+        with contextlib.suppress(ConnectionClosed):
+            await self._flush()
+            await self.websocket.close(CloseCode.GOING_AWAY, "relay draining")
+
     async def supersede(self) -> None:
         """Close with 4001: a newer tunnel of this hub took over."""
         self._attached = False
         with contextlib.suppress(ConnectionClosed):
             await self.websocket.close(CloseCode.SUPERSEDED, "superseded")
-
-
-async def handle(websocket: ServerConnection, router: Router, events: EventLog,
-                 ca: CertificateAuthority, cert_days: float) -> None:
-    """Serve one incoming hub connection."""
-    hub_id = peer_hub_id(websocket)
-    if hub_id is None:
-        await websocket.close(CloseCode.UNAUTHORIZED, "no client certificate")
-        return
-    if websocket.subprotocol != SUBPROTOCOL:
-        await websocket.close(CloseCode.PROTOCOL_ERROR, "subprotocol hubd.v1 required")
-        return
-    try:
-        await TunnelLink(hub_id, websocket, router, events, ca, cert_days).run()
-    except HubError:
-        log.exception("event=relay_tunnel_failed hub=%s", hub_id)

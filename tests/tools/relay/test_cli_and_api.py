@@ -4,8 +4,10 @@ stream of the app API, the clock check and the tunnel's health in STATUS=."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import json
+import socket
 import time
 from pathlib import Path
 
@@ -71,9 +73,47 @@ async def test_a_clock_before_the_build_time_delays_connecting(relay: Relay,
                                                                tmp_path: Path) -> None:
     await provision_hub(relay, tmp_path / "state", "hub-clock")
     settings = dataclasses.replace(FAST, clock_not_before=time.time() + 0.5)
-    async with running_hub(hub_config(tmp_path / "state", settings, relay.tunnel_url)) as hub:
-        health = hub.tunnel.health
-        assert health is not None and health.status is TunnelStatus.WAITING_FOR_CLOCK
-        assert hub.tunnel.stats.attempts == 0
-        await until(hub.tunnel.connected.is_set, 3.0, "connected once the clock is sane")
-        assert "tunnel connected" in hub.daemon.status_line + "; tunnel connected"
+    systemd = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)  # the notify socket's far end
+    systemd.bind(str(tmp_path / "notify"))
+    systemd.setblocking(False)
+    messages: list[str] = []
+
+    def status_says(text: str) -> bool:
+        with contextlib.suppress(BlockingIOError):
+            while True:
+                messages.append(systemd.recv(4096).decode())
+        return any("STATUS=" in m and text in m for m in messages)
+
+    try:
+        async with running_hub(hub_config(tmp_path / "state", settings, relay.tunnel_url),
+                               str(tmp_path / "notify")) as hub:
+            health = hub.tunnel.health
+            assert health is not None and health.status is TunnelStatus.WAITING_FOR_CLOCK
+            assert hub.tunnel.stats.attempts == 0
+            assert status_says("tunnel waiting_for_clock")
+            await until(hub.tunnel.connected.is_set, 3.0, "connected once the clock is sane")
+            await until(lambda: status_says("tunnel connected"), 2.0, "STATUS= tunnel connected")
+    finally:
+        systemd.close()
+
+
+async def test_metrics_health_and_a_drain_that_sends_hubs_away_with_a_delay(
+        relay: Relay, tmp_path: Path) -> None:
+    await provision_hub(relay, tmp_path / "state", "hub-drain")
+    async with running_hub(hub_config(tmp_path / "state", url=relay.tunnel_url)) as hub, \
+            aiohttp.ClientSession() as http:
+        await until(hub.tunnel.connected.is_set, 3.0, "the tunnel up")
+        ssl_context = client_ssl(relay)
+        async with http.get(f"{relay.api_url}/metrics", ssl=ssl_context) as response:
+            text = await response.text()
+        assert "hubd_relay_tunnels 1" in text and "process_resident_memory_bytes" in text
+        async with http.get(f"{relay.api_url}/readyz", ssl=ssl_context) as response:
+            assert response.status == 200
+        await relay.drain()
+        async with http.get(f"{relay.api_url}/readyz", ssl=ssl_context) as response:
+            assert response.status == 503
+        await until(lambda: hub.tunnel.stats.last_end is not None, 3.0, "the hub sent away")
+        end = hub.tunnel.stats.last_end
+        assert end is not None and end.retry_after_s is not None
+        assert 0.0 <= end.retry_after_s <= relay.settings.drain_spread_s
+        assert "draining" in end.detail

@@ -123,7 +123,7 @@ async def test_a_command_past_its_deadline_is_expired_and_never_run(
             "device": "virtual:1", "capability": "switch", "name": "on", "deadline_ms": 30})
         assert status == 504 and result["status"] == "expired"
         await asyncio.sleep(0.3)
-        assert list(hub.virtual.sent) == []  # the hub got it late and answered expired
+        assert not hub.virtual.sent  # the hub got it late and answered expired
 
 
 async def test_relay_restart_heals_and_loses_nothing(relay_settings: RelaySettings,

@@ -9,6 +9,7 @@ import datetime
 import shutil
 from pathlib import Path
 
+import cbor2
 import pytest
 from cryptography.hazmat.primitives import serialization
 from websockets.asyncio.server import ServerConnection, serve
@@ -91,26 +92,31 @@ async def test_the_certificate_is_renewed_over_the_tunnel(relay: Relay, tmp_path
     assert identity.hub_id() == "hub-renew"
 
 
-async def test_garbage_from_the_relay_closes_with_a_protocol_error_and_the_hub_comes_back(
-        relay: Relay, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("payload", "code", "detail"), [
+    (b"\xff\xfe not cbor", 4000, "not CBOR"),
+    (cbor2.dumps({"v": 2, "t": "welcome", "ts": 0}), 4002, "version 2"),
+    (b"\x00" * (70 * 1024), 1009, ""),  # over max_size: websockets itself refuses it
+])
+async def test_bad_messages_from_the_relay_close_with_their_code_and_the_hub_comes_back(
+        relay: Relay, tmp_path: Path, payload: bytes, code: int, detail: str) -> None:
     await provision_hub(relay, tmp_path / "state", "hub-g")
     closes: list[int | None] = []
 
     async def garbage(websocket: ServerConnection) -> None:
         await websocket.recv()  # the hello
-        await websocket.send(b"\xff\xfe not cbor")
+        await websocket.send(payload)
         await websocket.wait_closed()
         closes.append(websocket.close_code)
 
     async with serve(garbage, "127.0.0.1", 0, ssl=server_context(relay.ca, require_client=True),
-                     subprotocols=[SUBPROTOCOL]) as bad:  # type: ignore[list-item]
+                     subprotocols=[SUBPROTOCOL], max_size=None) as bad:  # type: ignore[list-item]
         port = bad.sockets[0].getsockname()[1]
         async with running_hub(hub_config(tmp_path / "state",
                                           url=f"wss://127.0.0.1:{port}/")) as hub:
             await until(lambda: len(closes) >= 2, 3.0, "two attempts, each closed by the hub")
-            assert closes[0] == 4000
+            assert closes[0] == code
             end = hub.tunnel.stats.last_end
-            assert end is not None and end.kind is End.FAILED and "not CBOR" in end.detail
+            assert end is not None and end.kind is End.FAILED and detail in end.detail
 
 
 async def test_a_revoked_hub_gets_403_and_retries_slowly(relay_settings: RelaySettings,

@@ -1,0 +1,160 @@
+"""The Router on NATS: many stateless relay processes, any of which can reach any hub.
+
+A relay holding a hub's tunnel subscribes ``hub.<id>.cmd``; a command from any relay's app API is
+a NATS request with the command's deadline as its timeout, so "no responders" means the hub is
+offline everywhere and is answered at once (DESIGN.md, "Cloud tunnel"). Presence is NATS's own
+interest graph, not a table of ours. Taking a hub over is announced on ``hub.<id>.tunnel``: the
+relay that held it before closes its tunnel with 4001, whichever process it is in.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import os
+from typing import Any
+
+import cbor2
+from nats.aio.client import Client as NATS
+from nats.aio.msg import Msg
+from nats.aio.subscription import Subscription
+from nats.errors import NoRespondersError
+from nats.errors import TimeoutError as NatsTimeout
+
+from tools.relay.fleet import Body, CommandExpired, HubLink, HubOffline
+
+log = logging.getLogger(__name__)
+
+
+def _subject(hub_id: str, what: str) -> str:
+    # Hub ids come from our CA (claim tokens), but a subject must never take a wildcard or dot.
+    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in hub_id)
+    return f"hub.{safe}.{what}"
+
+
+class NatsRouter:
+    """Routes commands to whichever relay holds the hub's tunnel, over NATS."""
+
+    def __init__(self, nc: NATS, relay_id: str | None = None) -> None:
+        self.nc = nc
+        self.relay_id = relay_id or os.urandom(4).hex()
+        self._tokens = itertools.count(1)
+        self._links: dict[str, tuple[HubLink, str, list[Subscription]]] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self.superseded = 0
+        self.commands = 0
+
+    async def attach(self, link: HubLink) -> None:
+        """Hold a hub's tunnel: announce it (older tunnels anywhere close), then serve it."""
+        hub_id = link.hub_id
+        local = self._links.get(hub_id)
+        if local is not None:
+            await self._drop(hub_id, local[0], supersede=True)
+        token = f"{self.relay_id}:{next(self._tokens)}"
+
+        async def on_takeover(msg: Msg) -> None:
+            if msg.data.decode() != token:
+                current = self._links.get(hub_id)
+                if current is not None and current[1] == token:
+                    await self._drop(hub_id, current[0], supersede=True)
+
+        async def on_command(msg: Msg) -> None:
+            self._spawn(self._serve(link, msg))
+
+        subscriptions = [await self.nc.subscribe(_subject(hub_id, "tunnel"), cb=on_takeover),
+                         await self.nc.subscribe(_subject(hub_id, "cmd"), cb=on_command)]
+        self._links[hub_id] = (link, token, subscriptions)
+        await self.nc.publish(_subject(hub_id, "tunnel"), token.encode())
+        await self.nc.flush()
+
+    async def detach(self, link: HubLink) -> None:
+        """Stop serving a hub's tunnel if it is still the one we hold."""
+        current = self._links.get(link.hub_id)
+        if current is not None and current[0] is link:
+            await self._drop(link.hub_id, link, supersede=False)
+
+    async def _drop(self, hub_id: str, link: HubLink, *, supersede: bool) -> None:
+        _, _, subscriptions = self._links.pop(hub_id)
+        for subscription in subscriptions:
+            await subscription.unsubscribe()
+        if supersede:
+            self.superseded += 1
+            log.warning("event=relay_superseded hub=%s", hub_id)
+            await link.supersede()
+
+    def _spawn(self, coroutine: Any) -> None:
+        task = asyncio.get_running_loop().create_task(coroutine)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _serve(self, link: HubLink, msg: Msg) -> None:
+        """Run one routed command on the tunnel we hold and answer the requester."""
+        self.commands += 1
+        try:
+            request = cbor2.loads(msg.data)
+            ttl_s = float(request.pop("ttl_s"))
+            answer: dict[str, Any] = {"result": dict(await link.command(request, ttl_s))}
+        except CommandExpired as exc:
+            answer = {"expired": str(exc)}
+        except HubOffline as exc:
+            answer = {"offline": str(exc)}
+        except (ValueError, KeyError, TypeError, cbor2.CBORDecodeError) as exc:
+            answer = {"error": f"bad request: {exc}"}
+        await msg.respond(cbor2.dumps(answer))
+
+    async def request(self, hub_id: str, body: Body, ttl_s: float) -> Body:
+        """Send a command to the hub wherever its tunnel is: offline at once if nowhere."""
+        payload = cbor2.dumps({**body, "ttl_s": ttl_s})
+        try:
+            msg = await self.nc.request(_subject(hub_id, "cmd"), payload, timeout=ttl_s)
+        except NoRespondersError:
+            raise HubOffline(f"hub {hub_id} is offline") from None
+        except NatsTimeout:
+            raise CommandExpired(f"no answer from hub {hub_id} in {ttl_s:.3f} s") from None
+        answer = cbor2.loads(msg.data)
+        if "result" in answer:
+            return dict(answer["result"])
+        if "offline" in answer:
+            raise HubOffline(str(answer["offline"]))
+        if "expired" in answer:
+            raise CommandExpired(str(answer["expired"]))
+        raise HubOffline(str(answer.get("error", "the holding relay could not run it")))
+
+    def online(self) -> list[str]:
+        """The hubs whose tunnels this relay holds (the fleet's view is NATS's interest)."""
+        return sorted(self._links)
+
+
+class JetStreamEvents:
+    """Hub events into a JetStream stream, deduplicated on (hub, seq) by the message id.
+
+    The relay acks an event to the hub only once JetStream has it, so an event resent after a
+    reconnect, to this relay or another, is stored once however the tunnel broke.
+    """
+
+    def __init__(self, nc: NATS, stream: str = "HUB_EVENTS",
+                 duplicate_window_s: float = 24 * 3600.0) -> None:
+        self.js = nc.jetstream()
+        self.stream = stream
+        self.duplicate_window_s = duplicate_window_s
+        self.stored = 0
+        self.duplicates = 0
+
+    async def setup(self) -> None:
+        """Create the stream if it is not there (every relay may call this)."""
+        from nats.js.api import StreamConfig
+
+        await self.js.add_stream(StreamConfig(
+            name=self.stream, subjects=["hub.*.events"],
+            duplicate_window=self.duplicate_window_s))
+
+    async def store(self, hub_id: str, seq: int, body: Body) -> bool:
+        """Store one event; whether it was new to the fleet."""
+        ack = await self.js.publish(_subject(hub_id, "events"), cbor2.dumps(dict(body)),
+                                    headers={"Nats-Msg-Id": f"{hub_id}:{seq}"})
+        if ack.duplicate:
+            self.duplicates += 1
+            return False
+        self.stored += 1
+        return True
