@@ -4,7 +4,9 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
-DEB_PACKAGES ?= systemd
+# libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
+# chromium: the web console's browser tests (Playwright drives Debian's build; no download).
+DEB_PACKAGES ?= systemd libubootenv-tool chromium
 
 .PHONY: all demo test bench lock system-deps clean npm test-zwave
 # The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
@@ -53,3 +55,21 @@ lock: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info node_modules
+
+# --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn.
+# ARCH=arm64 builds through qemu-user (binfmt); see README "Hub OS image".
+ARCH ?= amd64
+IMAGE_OUT ?= build/image-$(ARCH)
+IMAGE_DEB_PACKAGES ?= mmdebstrap systemd-container bmap-tools fdisk e2fsprogs zstd
+IMAGE_DEB_PACKAGES_arm64 ?= qemu-user-static binfmt-support arch-test
+
+.PHONY: image image-test image-deps
+image-deps:
+	@$(MAKE) --no-print-directory system-deps \
+	  DEB_PACKAGES="$(IMAGE_DEB_PACKAGES) $(if $(filter-out amd64,$(ARCH)),$(IMAGE_DEB_PACKAGES_arm64))"
+
+image: $(STAMP) image-deps
+	ARCH=$(ARCH) OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/build
+
+image-test: $(STAMP) image-deps
+	OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/boot-test

@@ -10,18 +10,33 @@ own; elsewhere each line starts with ``ts=`` (ISO 8601, UTC).
 Tracebacks go in one ``exc="..."`` field with newlines escaped: journald makes every line of
 stderr its own entry, so continuation lines would lose the priority and the link to the record,
 and a grep for ``event=component_failed`` would miss the traceback.
+
+Nothing here writes on the event loop: records go through a bounded queue to one writer thread
+(``QueueHandler`` and a listener), so a stalled journald or a full stderr pipe stalls that thread,
+never the loop and its watchdog pings; when the queue is full, records are dropped and counted
+(``event=log_dropped``). The writer formats each line and passes it through hubd.redact, so no
+logger, ours or a library's, prints a key or a password. At debug level, libraries (zigpy,
+aiosqlite...) stay at info unless named in ``debug_loggers``: their debug output is a flood.
 """
 
 from __future__ import annotations
 
+import atexit
+import copy
 import logging
+import logging.handlers
 import os
+import queue
 import re
 import sys
+import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import TextIO
+
+from hubd.core.errors import InvalidValueError
+from hubd.redact import redact
 
 # sd-daemon(3) / syslog(3) priorities, so journald keeps our levels.
 _PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
@@ -131,7 +146,7 @@ class LogfmtFormatter(logging.Formatter):
             parts.append("exc=" + quote(record.exc_text))
         if record.stack_info:
             parts.append("stack=" + quote(self.formatStack(record.stack_info)))
-        line = " ".join(parts)
+        line = redact(" ".join(parts))
         if self.is_journal:
             return f"<{priority(record.levelno)}>{line}"
         return f"ts={self._timestamp(record.created)} {line}"
@@ -172,25 +187,148 @@ def is_journal_stream(stream: TextIO, environ: Mapping[str, str] | None = None) 
         return False
 
 
-class _HubdHandler(logging.StreamHandler[TextIO]):
-    """The handler setup_logging installs; marked so a second call replaces it."""
+# Records waiting for the writer; past this, records are dropped (and counted) rather than
+# let memory grow while stderr is stalled.
+QUEUE_RECORDS = 10_000
+# Our own packages log at debug when asked; any other logger needs to be named for that.
+OWN_LOGGERS = ("hubd", "radios", "rules", "tools", "__main__")
+
+
+class _LibraryDebugFilter(logging.Filter):
+    """Drops debug records of loggers that are not ours, unless they were asked for by name."""
+
+    def __init__(self, debug_loggers: Iterable[str]) -> None:
+        super().__init__()
+        self.prefixes = tuple(OWN_LOGGERS) + tuple(debug_loggers)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno >= logging.INFO:
+            return True
+        name = record.name
+        return any(name == p or name.startswith(p + ".") for p in self.prefixes)
+
+
+class _HubdHandler(logging.handlers.QueueHandler):
+    """Puts records in the writer's queue; never blocks the caller, drops when it is full."""
+
+    def __init__(self, records: queue.Queue[logging.LogRecord | threading.Event | None],
+                 formatter: LogfmtFormatter) -> None:
+        super().__init__(records)
+        self.records = records
+        self.dropped = 0
+        self._exc_formatter = formatter
+
+    def prepare(self, record: logging.LogRecord) -> logging.LogRecord:
+        """A copy with its message built now (arguments may change later) and its traceback
+        as text, so the writer needs nothing that belongs to the caller's thread."""
+        fields = message_fields(record)
+        exc_text = record.exc_text
+        if record.exc_info and not exc_text:
+            exc_text = self._exc_formatter.formatException(record.exc_info)
+        prepared = copy.copy(record)
+        prepared.msg, prepared.args = fields, None
+        prepared.exc_info, prepared.exc_text = None, exc_text
+        return prepared
+
+    def enqueue(self, record: logging.LogRecord) -> None:
+        """Queue the record, or drop and count it if the writer is that far behind."""
+        try:
+            if self.dropped and self.records.qsize() < QUEUE_RECORDS // 2:
+                self.records.put_nowait(self._dropped_record())
+            self.records.put_nowait(record)
+        except queue.Full:
+            self.dropped += 1
+
+    def _dropped_record(self) -> logging.LogRecord:
+        record = logging.LogRecord("hubd.log", logging.WARNING, __file__, 0,
+                                   f"event=log_dropped count={self.dropped} "
+                                   "reason=log_writer_behind", None, None)
+        self.dropped = 0
+        return record
+
+
+class _Writer:
+    """The thread that formats and writes the queued records; the only one touching stderr."""
+
+    def __init__(self, handler: logging.Handler) -> None:
+        self.records: queue.Queue[logging.LogRecord | threading.Event | None] = queue.Queue(
+            QUEUE_RECORDS)
+        self.handler = handler
+        self.thread = threading.Thread(target=self._run, name="hubd-log", daemon=True)
+        self.thread.start()
+
+    def _run(self) -> None:
+        while True:
+            item = self.records.get()
+            if item is None:
+                return
+            if isinstance(item, threading.Event):
+                self.handler.flush()
+                item.set()
+                continue
+            self.handler.handle(item)
+
+    def flush(self, timeout_s: float) -> bool:
+        """Wait until what was queued before now is written; False if that took too long."""
+        done = threading.Event()
+        try:
+            self.records.put(done, timeout=timeout_s)
+        except queue.Full:
+            return False
+        return done.wait(timeout_s)
+
+    def stop(self, timeout_s: float) -> None:
+        """Write what is queued (for at most timeout_s: stderr may be stuck), then end."""
+        try:
+            self.records.put(None, timeout=timeout_s)
+        except queue.Full:
+            return
+        self.thread.join(timeout_s)
+
+
+_writer: _Writer | None = None
+
+
+def flush_logging(timeout_s: float = 5.0) -> bool:
+    """Wait until every record logged so far is written; False if stderr is stuck."""
+    return _writer.flush(timeout_s) if _writer is not None else True
+
+
+def shutdown_logging(timeout_s: float = 2.0) -> None:
+    """Write what is queued, bounded in time, and stop the writer (at exit, and for tests)."""
+    global _writer
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _HubdHandler)]:
+        root.removeHandler(old)
+    writer, _writer = _writer, None
+    if writer is not None:
+        writer.stop(timeout_s)
 
 
 def setup_logging(level: str, *, stream: TextIO | None = None,
-                  environ: Mapping[str, str] | None = None) -> None:
-    """Send every logger's records, from ``level`` up, to stream (stderr) as logfmt lines."""
+                  environ: Mapping[str, str] | None = None,
+                  debug_loggers: Iterable[str] = ()) -> None:
+    """Send every logger's records, from ``level`` up, to stream (stderr) as logfmt lines,
+    through the writer thread; other libraries' debug records only if named in debug_loggers."""
+    global _writer
     try:
         wanted = LogLevel(level.lower())
     except ValueError:
         choices = ", ".join(lv.value for lv in LogLevel)
-        raise ValueError(f"unknown log level {level!r}; use one of {choices}") from None
+        raise InvalidValueError(f"unknown log level {level!r}; use one of {choices}") from None
     target = sys.stderr if stream is None else stream
-    handler = _HubdHandler(target)
-    handler.setFormatter(LogfmtFormatter(is_journal=is_journal_stream(target, environ)))
+    formatter = LogfmtFormatter(is_journal=is_journal_stream(target, environ))
+    output = logging.StreamHandler(target)
+    output.setFormatter(formatter)
+    shutdown_logging()
+    _writer = _Writer(output)
+    handler = _HubdHandler(_writer.records, formatter)
+    handler.addFilter(_LibraryDebugFilter(debug_loggers))
     root = logging.getLogger()
-    for old in [h for h in root.handlers if isinstance(h, _HubdHandler)]:
-        root.removeHandler(old)
     root.addHandler(handler)
     root.setLevel(wanted.upper())
     # Python's warnings (deprecations in dependencies) become records like the rest.
     logging.captureWarnings(True)
+
+
+atexit.register(shutdown_logging)

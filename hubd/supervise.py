@@ -11,10 +11,11 @@ LAN API, the tunnel). ``supervise`` calls ``factory()`` afresh for each attempt:
     raises anything else            logs it, sleeps, calls factory()    restarting
     cancelled (daemon stopping)     re-raises CancelledError            stopped
 
-Backoff is exponential with full jitter (uniform between ``backoff_min_s`` and a cap that doubles
-with each consecutive failure up to ``backoff_max_s``), so a crashing component never spins and
-several components failing together do not restart in lockstep. A component that ran healthy
-for ``healthy_after_s`` before failing starts again from the minimum.
+Backoff is ``hubd.core.backoff``, the one policy of every reconnect in the hub: full jitter
+between ``backoff_min_s`` and a cap that doubles with each consecutive failure up to
+``backoff_max_s``, so a crashing component never spins and several components failing together
+do not restart in lockstep. Only a component that ran for ``healthy_after_s`` before failing
+starts again from the minimum.
 """
 
 from __future__ import annotations
@@ -25,8 +26,9 @@ import random
 from collections.abc import Awaitable, Callable
 from enum import StrEnum
 
+from hubd.core.backoff import Backoff, BackoffPolicy
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 
 log = logging.getLogger(__name__)
 
@@ -43,8 +45,7 @@ class ComponentState(StrEnum):
 
 def backoff_s(failures: int, minimum_s: float, maximum_s: float, rng: random.Random) -> float:
     """The pause before restart number ``failures`` (1-based): full jitter over a doubling cap."""
-    cap_s = min(maximum_s, minimum_s * 2.0 ** min(failures - 1, 64))
-    return rng.uniform(minimum_s, max(minimum_s, cap_s))
+    return BackoffPolicy(minimum_s, maximum_s).delay_s(failures, rng)
 
 
 def config_error_in(exc: BaseException) -> ConfigError | None:
@@ -68,10 +69,10 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], *,
                     rng: random.Random | None = None) -> None:
     """Run ``factory()`` until it returns; restart it with backoff when it crashes."""
     if not 0 < backoff_min_s <= backoff_max_s:
-        raise ValueError(f"need 0 < backoff_min_s <= backoff_max_s, not {backoff_min_s}, "
+        raise InvalidValueError(f"need 0 < backoff_min_s <= backoff_max_s, not {backoff_min_s}, "
                          f"{backoff_max_s}")
     clock = clock or SystemClock()
-    rng = rng or random.Random()
+    backoff = Backoff(BackoffPolicy(backoff_min_s, backoff_max_s, healthy_after_s), rng)
 
     def report(state: ComponentState) -> None:
         if on_state is None:
@@ -82,7 +83,6 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], *,
             # A broken observer must not take the component down with it.
             log.exception("event=on_state_failed component=%s state=%s", name, state)
 
-    failures = 0
     while True:
         started = clock.monotonic()
         report(ComponentState.RUNNING)
@@ -100,11 +100,10 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], *,
                     raise
                 raise fatal from None  # its own traceback shows where; the group adds nothing
             ran_s = clock.monotonic() - started
-            failures = 1 if ran_s >= healthy_after_s else failures + 1
-            delay_s = backoff_s(failures, backoff_min_s, backoff_max_s, rng)
+            delay_s = backoff.failed(ran_s)
             log.error("event=component_failed component=%s error=%s ran_s=%.1f failures=%d "
-                      "restart_in_s=%.1f", name, f"{type(exc).__name__}: {exc}", ran_s, failures,
-                      delay_s, exc_info=exc)
+                      "restart_in_s=%.1f", name, f"{type(exc).__name__}: {exc}", ran_s,
+                      backoff.failures, delay_s, exc_info=exc)
             report(ComponentState.RESTARTING)
         else:
             log.info("event=component_done component=%s", name)

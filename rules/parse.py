@@ -7,11 +7,13 @@ scene across all files of a directory.
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from hubd.core.errors import RuleError
 from rules.model import (
     Action,
     Rule,
@@ -24,7 +26,7 @@ from rules.model import (
 from rules.parse_actions import parse_actions
 from rules.parse_triggers import choice, need, parse_conditions, parse_trigger
 from rules.walk import map_actions
-from rules.yamlnode import Invalid, Node, compose
+from rules.yamlnode import MAX_TEXT_CHARS, Invalid, Node, compose
 
 _RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _RULE_FIELDS = ("id", "name", "description", "enabled", "mode", "max_runs", "triggers",
@@ -163,34 +165,88 @@ def _dedupe(rules: list[Rule]) -> tuple[list[Rule], list[RuleProblem]]:
     return list(seen.values()), problems
 
 
-def _finish(docs: Iterable[Document]) -> tuple[list[Rule], list[RuleProblem]]:
-    rules: list[Rule] = []
-    scenes: list[Scene] = []
-    problems: list[RuleProblem] = []
+def _finish(docs: Iterable[Document]) -> Document:
+    out = Document()
     for doc in docs:
-        rules += doc.rules
-        scenes += doc.scenes
-        problems += doc.problems
-    rules, dupes = _dedupe(rules)
-    linked, link_problems = link_scenes(rules, scenes)
-    return linked, problems + dupes + link_problems
+        out.rules += doc.rules
+        out.scenes += doc.scenes
+        out.problems += doc.problems
+    rules, dupes = _dedupe(out.rules)
+    out.rules, link_problems = link_scenes(rules, out.scenes)
+    out.problems += dupes + link_problems
+    return out
 
 
 def parse_rules(text: str, file: str) -> tuple[list[Rule], list[RuleProblem]]:
     """The rules of one YAML text (scenes linked within it) and the problems found."""
-    return _finish([parse_document(text, file)])
+    doc = _finish([parse_document(text, file)])
+    return doc.rules, doc.problems
 
 
-def load_rules_dir(path: Path | str) -> tuple[list[Rule], list[RuleProblem]]:
-    """Every ``*.yaml`` / ``*.yml`` file of a directory, in name order, linked together."""
+def read_rules_dir(path: Path | str) -> Document:
+    """Every ``*.yaml`` / ``*.yml`` file of a directory, in name order, linked together, with
+    the scenes (rules sent later over the API may name them). Blocking: call it in a thread."""
     root = Path(path)
     docs: list[Document] = []
     files = sorted(p for p in root.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     for file in files:
         try:
+            if file.stat().st_size > 4 * MAX_TEXT_CHARS:  # not even read: UTF-8 is <= 4 B/char
+                raise OSError(f"larger than {4 * MAX_TEXT_CHARS:,} bytes")
             text = file.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             docs.append(Document(problems=[RuleProblem(str(file), 1, "", f"cannot read: {exc}")]))
             continue
         docs.append(parse_document(text, str(file)))
     return _finish(docs)
+
+
+def load_rules_dir(path: Path | str) -> tuple[list[Rule], list[RuleProblem]]:
+    """The rules of a directory (see ``read_rules_dir``) and the problems found."""
+    doc = read_rules_dir(path)
+    return doc.rules, doc.problems
+
+
+class RuleTextError(RuleError):
+    """A rule sent as text (API) is wrong; ``problems`` holds every problem found, located."""
+
+    def __init__(self, problems: list[RuleProblem]) -> None:
+        self.problems = tuple(problems)
+        first = problems[0]
+        super().__init__(first.message, file=first.file, key=first.field or None,
+                         line=first.line)
+
+    def __str__(self) -> str:
+        return "; ".join(str(p) for p in self.problems)
+
+
+def parse_rule_text(text: str, source: str = "api", scenes: Iterable[Scene] = ()) -> Rule:
+    """One rule from YAML or JSON text (a mapping), its scene actions linked to ``scenes``;
+    raises RuleTextError naming ``source``, line and field of every problem found."""
+    stripped = text.lstrip()
+    if stripped.startswith(("{", "[")):
+        text = _json_as_yaml(text, source)
+    try:
+        root = compose(text, source)
+        if root is None or not root.is_mapping() or "rules" in root.mapping():
+            raise Invalid(RuleProblem(source, 1, "", "must be one rule (a mapping with id, "
+                                      "triggers and actions)"))
+        rule = parse_rule(root)
+    except Invalid as exc:
+        raise RuleTextError([exc.problem]) from None
+    linked, problems = link_scenes([rule], scenes)
+    if problems:
+        raise RuleTextError(problems)
+    return linked[0]
+
+
+def _json_as_yaml(text: str, source: str) -> str:
+    """JSON is YAML's flow style, so the YAML reader gives its lines; but JSON allows tabs
+    where YAML does not: such text is read as JSON and handed on re-indented."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise RuleTextError([RuleProblem(source, exc.lineno, "", f"JSON: {exc.msg}")]) from None
+    except RecursionError:
+        raise RuleTextError([RuleProblem(source, 1, "", "JSON nested too deeply")]) from None
+    return json.dumps(value, indent=1) if "\t" in text else text

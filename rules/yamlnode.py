@@ -3,6 +3,12 @@
 PyYAML's composer gives a node tree whose marks carry positions; we read that tree instead of
 plain Python objects. Scalars that users write as times or durations are read from the raw text,
 because YAML 1.1 would turn ``07:30`` into the sexagesimal number 450.
+
+A rule file may come from anyone who can write to the rules directory or call the LAN API, so
+composing is bounded: the text's size, the nesting depth (PyYAML's composer and our walkers
+recurse), the number of aliases and the number of nodes *as expanded* (an alias counts as every
+node it stands for, which stops "billion laughs" before it is walked). Each limit fails with the
+line and field path where it was crossed, in well under a second.
 """
 
 from __future__ import annotations
@@ -10,10 +16,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from collections.abc import Collection
+from typing import Any
 
 import yaml
 from yaml.constructor import ConstructorError, SafeConstructor
 
+from hubd.core.errors import RuleError
 from hubd.core.model import Value
 from rules.model import Loc, RuleProblem
 
@@ -22,13 +30,22 @@ _DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(ms|h|m|s)")
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})(?::(\d{2}))?")
 _UNIT_S = {"ms": 0.001, "s": 1.0, "m": 60.0, "h": 3600.0}
 
+MAX_TEXT_CHARS = 8 * 1024 * 1024  # ~40,000 rules; far above any house
+MAX_DEPTH = 48  # a rule is ~6 levels deep plus 2 per nested if/choose/repeat
+MAX_ALIASES = 10_000
+MAX_NODES = 2_000_000  # expanded; 20,000 plain rules are ~400,000
 
-class Invalid(Exception):
+
+class Invalid(RuleError):
     """A node did not hold what the grammar wants; carries the problem to report."""
 
     def __init__(self, problem: RuleProblem) -> None:
-        super().__init__(str(problem))
         self.problem = problem
+        super().__init__(problem.message, file=problem.file, key=problem.field or None,
+                         line=problem.line)
+
+    def __str__(self) -> str:
+        return str(self.problem)
 
 
 class Node:
@@ -200,14 +217,103 @@ def _full_day(key: str) -> str:
             "fri": "friday", "sat": "saturday", "sun": "sunday"}[key]
 
 
+class _Limit(Exception):
+    """A bound of the composer was crossed."""
+
+    def __init__(self, mark: Any, path: str, message: str) -> None:
+        super().__init__(message)
+        self.line = int(mark.line) + 1
+        self.path = path
+        self.message = message
+
+
+# libyaml scans and parses ~4x faster than PyYAML's Python reader; our bounded composer runs on
+# either (it only needs the parser's events), so 20,000 rules load in seconds, not a minute.
+_CParser: Any = getattr(getattr(yaml, "cyaml", None), "CParser", None)
+_Parser: Any = _CParser or yaml.parser.Parser
+_Scanning: tuple[type, ...] = () if _CParser else (yaml.reader.Reader, yaml.scanner.Scanner)
+
+
+class _BoundedLoader(yaml.composer.Composer, *_Scanning, _Parser,  # type: ignore[misc]
+                     yaml.constructor.SafeConstructor, yaml.resolver.Resolver):
+    """PyYAML's safe composer with bounds on depth, aliases and expanded nodes."""
+
+    def __init__(self, text: str) -> None:
+        if _Scanning:  # PyYAML without libyaml: the Python reader and scanner feed the parser
+            yaml.reader.Reader.__init__(self, text)
+            yaml.scanner.Scanner.__init__(self)
+            _Parser.__init__(self)
+        else:
+            _Parser.__init__(self, text)
+        yaml.composer.Composer.__init__(self)
+        yaml.constructor.SafeConstructor.__init__(self)
+        yaml.resolver.Resolver.__init__(self)
+        self._path: list[str] = []
+        self._nodes = 0
+        self._aliases = 0
+        self._weight: dict[int, int] = {}  # id(anchored node) -> nodes it expands to
+
+    def _where(self) -> str:
+        path = "".join(self._path).lstrip(".")
+        return path if len(path) <= 80 else path[:80] + "…"  # the head says which rule
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        event: Any = self.peek_event()
+        if isinstance(index, int):
+            self._path.append(f"[{index}]")
+        else:
+            self._path.append(f".{index.value}" if isinstance(index, yaml.ScalarNode) else "")
+        try:
+            if isinstance(event, yaml.AliasEvent):
+                return self._alias(parent, index, event)
+            if len(self._path) > MAX_DEPTH:
+                raise _Limit(event.start_mark, self._where(),
+                             f"nested deeper than {MAX_DEPTH} levels")
+            before = self._nodes
+            self._count(1, event.start_mark)
+            node = super().compose_node(parent, index)
+            if getattr(event, "anchor", None) is not None:
+                self._weight[id(node)] = self._nodes - before
+            return node
+        finally:
+            self._path.pop()
+
+    def _alias(self, parent: yaml.Node | None, index: Any, event: Any) -> yaml.Node | None:
+        self._aliases += 1
+        if self._aliases > MAX_ALIASES:
+            raise _Limit(event.start_mark, self._where(), f"more than {MAX_ALIASES} aliases")
+        node = super().compose_node(parent, index)
+        weight = self._weight.get(id(node))
+        if weight is None:  # its anchor is still open: the node would contain itself
+            raise _Limit(event.start_mark, self._where(), "an alias inside its own anchor")
+        self._count(weight, event.start_mark)
+        return node
+
+    def _count(self, nodes: int, mark: Any) -> None:
+        self._nodes += nodes
+        if self._nodes > MAX_NODES:
+            raise _Limit(mark, self._where(),
+                         f"more than {MAX_NODES:,} values once aliases are expanded")
+
+
 def compose(text: str, file: str) -> Node | None:
-    """The document's root node, or None for an empty file; syntax errors name the line."""
+    """The document's root node, or None for an empty file; syntax errors and bounds crossed
+    (size, depth, aliases, expanded nodes) name the line."""
+    if len(text) > MAX_TEXT_CHARS:
+        raise Invalid(RuleProblem(file, 1, "", f"larger than {MAX_TEXT_CHARS:,} characters"))
+    loader = _BoundedLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
+    except _Limit as exc:
+        raise Invalid(RuleProblem(file, exc.line, exc.path, exc.message)) from None
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line = int(mark.line) + 1 if mark is not None else 1
         raise Invalid(RuleProblem(file, line, "", f"YAML syntax: {exc.problem}")) from exc
     except yaml.YAMLError as exc:
         raise Invalid(RuleProblem(file, 1, "", f"YAML: {exc}")) from exc
+    except RecursionError:  # bounded above; kept so that nothing recursive escapes a parse
+        raise Invalid(RuleProblem(file, 1, "", "nested too deeply")) from None
+    finally:
+        loader.dispose()
     return None if root is None else Node(root, file, "")

@@ -1,5 +1,6 @@
 """hubd's configuration: TOML (tomllib) into frozen dataclasses; ConfigError names file and key."""
 
+from hubd.config.check import CheckedConfig, check_config, check_file
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.hub import (
     HubConfig,
@@ -9,7 +10,6 @@ from hubd.config.hub import (
     RadiosConfig,
     RulesSection,
     StoreSection,
-    check_file,
     default_state_dir,
     load_config,
     parse_config,
@@ -17,6 +17,7 @@ from hubd.config.hub import (
 from hubd.config.locate import find_line
 
 __all__ = [
+    "CheckedConfig",
     "HubConfig",
     "HubSection",
     "LogLevel",
@@ -25,6 +26,7 @@ __all__ = [
     "RulesSection",
     "StoreSection",
     "bounds",
+    "check_config",
     "check_file",
     "checked",
     "default_state_dir",

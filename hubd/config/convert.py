@@ -19,32 +19,19 @@ import enum
 import math
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from hubd.core.errors import ConfigError
+from hubd.core.fields import bounds, checked
 
 T = TypeVar("T")
 
+__all__ = ["bounds", "checked", "from_table"]
+
 _NAMES = {bool: "true or false", int: "an integer", float: "a number", str: "a string",
           list: "an array", dict: "a table"}
-
-
-def bounds(minimum: float | None = None, maximum: float | None = None) -> dict[str, object]:
-    """Field metadata for a number's allowed range: ``field(default=..., metadata=bounds(0))``."""
-    meta: dict[str, object] = {}
-    if minimum is not None:
-        meta["minimum"] = minimum
-    if maximum is not None:
-        meta["maximum"] = maximum
-    return meta
-
-
-def checked(check: Callable[[Any], None]) -> dict[str, object]:
-    """Field metadata for a check of the value alone, raising ValueError to reject it; the
-    error then names this field's key rather than its table's."""
-    return {"check": check}
 
 
 def from_table(cls: type[T], table: Mapping[str, object], *, file: str, key: str) -> T:

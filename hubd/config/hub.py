@@ -13,9 +13,11 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
+from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
@@ -31,14 +33,14 @@ def default_state_dir() -> Path:
 
 def _non_empty(text: str) -> None:
     if not text.strip():
-        raise ValueError("must not be empty")
+        raise InvalidValueError("must not be empty")
 
 
 def _time_zone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
+        raise InvalidValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
                          "'UTC')") from exc
 
 
@@ -52,6 +54,9 @@ class HubSection:
     longitude: float = field(default=0.0, metadata=bounds(-180, 180))
     timezone: str = field(default="UTC", metadata=checked(_time_zone))
     elevation_m: float = field(default=0.0, metadata=bounds(-500, 9000))
+    # Where `hubd provision` put the hub id and setup code (the image: /data/identity); the LAN
+    # API then uses them. None: the API makes its own and keeps them in the store.
+    identity_dir: Path | None = None
 
 
 class LogLevel(StrEnum):
@@ -68,6 +73,9 @@ class LogSection:
     """``[log]``."""
 
     level: LogLevel = LogLevel.INFO
+    # Loggers of libraries (zigpy, zigpy_znp, aiosqlite...) whose debug records are wanted too;
+    # by default only hubd's own loggers go below info, the libraries' debug output is a flood.
+    debug_loggers: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +124,9 @@ class HubConfig:
     rules: RulesSection = field(default_factory=RulesSection)
     radios: RadiosConfig = field(default_factory=RadiosConfig)
     store: StoreSection = field(default_factory=StoreSection)
+    tunnel: TunnelSettings | None = None  # ``[tunnel]``: the cloud tunnel; absent means none
     devices: tuple[DeviceName, ...] = ()
+    api: ApiSettings | None = None  # ``[api]``: the LAN API; absent means not served
 
     @property
     def database_path(self) -> Path:
@@ -124,13 +134,22 @@ class HubConfig:
         return self.hub.state_dir / "hubd.sqlite3"
 
 
+# A hub's configuration is a few KiB; a file much larger is a mistake (or an attack on tomllib,
+# which parses nested arrays and tables by recursion).
+MAX_CONFIG_BYTES = 1 << 20
+
 _TOML_POSITION = re.compile(r"\s*\((?:at line (\d+), column (\d+)|at end of document)\)$")
 
 
 def parse_config(text: str, file: str) -> HubConfig:
     """The configuration in text (read from file, used in messages and for relative paths)."""
+    if len(text) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"the file is too large ({len(text)} characters; a configuration "
+                          f"holds at most {MAX_CONFIG_BYTES})", file=file)
     try:
         data = tomllib.loads(text)
+    except RecursionError as exc:
+        raise ConfigError("invalid TOML: arrays or tables nested too deeply", file=file) from exc
     except tomllib.TOMLDecodeError as exc:
         message = str(exc)
         match = _TOML_POSITION.search(message)
@@ -178,13 +197,3 @@ def load_config(path: Path) -> HubConfig:
                           file=str(path)) from exc
     return parse_config(text, str(path))
 
-
-def check_file(path: Path) -> HubConfig:
-    """Load the file and check what the daemon will need from the disk (``hubd config check``)."""
-    config = load_config(path)
-    rules_dir = config.rules.dir
-    if rules_dir is not None and not rules_dir.is_dir():
-        text = path.read_text(encoding="utf-8")
-        raise ConfigError(f"{rules_dir} is not a directory", file=str(path), key="rules.dir",
-                          line=find_line(text, "rules.dir"))
-    return config

@@ -2,11 +2,23 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
+    │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
+    ├── StartError                fatal at start, not a file's fault: restarting cannot help
+    │   └── StateDirectoryError   the state directory cannot be created or written
+    ├── InvalidValueError         a value the model refuses (also a ValueError): say it, go on
+    ├── StoreError                the database cannot be opened, read or written
+    │   ├── SchemaTooNewError     written by a newer hubd
+    │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
+    │   └── DuplicateError        a row with that key exists already (also a ValueError)
+    ├── StillBusyError            settle() gave up: work still pending after its rounds
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
-    └── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
-        └── UnknownDeviceError    no device with that id or name
+    ├── DeviceError               a device said no or said nothing (NAK, timeout, rejection)
+    │   └── UnknownDeviceError    no device with that id or name
+    └── UpdateError               an update could not be installed; the booted slot is unchanged
+        ├── BundleRejectedError   the bundle failed verification before anything was written
+        └── TrialFailedError      an updated slot never got healthy: reboot toward the rollback
 
 Third-party exceptions are translated at the edge with ``raise ... from exc``.
 """
@@ -38,6 +50,45 @@ class ConfigError(HubError):
         return f"{where}: {self.message}"
 
 
+class StartError(HubError):
+    """The daemon cannot start on this system as it is; systemd must not restart it in a loop."""
+
+
+class StateDirectoryError(StartError):
+    """The state directory cannot be created or written (read-only, wrong owner, full)."""
+
+
+class InvalidValueError(HubError, ValueError):
+    """A value outside what the model allows: an argument, a name, a setting.
+
+    Also a ValueError, so code that validates with ``except ValueError`` keeps working.
+    """
+
+
+class StoreError(HubError):
+    """The database cannot be opened, read or written."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer hubd whose schema this one does not know."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The file is not a usable SQLite database."""
+
+
+class DuplicateError(StoreError, ValueError):
+    """A row with that key (a token's id or hash) exists already."""
+
+
+class StillBusyError(HubError):
+    """A settle() (tests, dry runs) gave up with work still pending: it never ran dry."""
+
+
+class RuleError(ConfigError):
+    """A rule is wrong; unlike other config errors it disables only that rule, never the hub."""
+
+
 class TransientError(HubError):
     """Something that may work if tried again later, with backoff."""
 
@@ -61,3 +112,15 @@ class DeviceError(HubError):
 
 class UnknownDeviceError(DeviceError):
     """No device is known by that id or name."""
+
+
+class UpdateError(HubError):
+    """An update failed; the running slot still boots first and nothing needs undoing."""
+
+
+class BundleRejectedError(UpdateError):
+    """An update bundle is unsigned, tampered, for another board or too old; nothing changed."""
+
+
+class TrialFailedError(UpdateError):
+    """A freshly updated slot never became healthy; rebooting spends its tries and rolls back."""

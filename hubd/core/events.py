@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Never, NoReturn
 
+from hubd.core.errors import InvalidValueError
 from hubd.core.model import ButtonAction, Command, CommandStatus, Context, Device, Value
 
 
@@ -140,6 +142,36 @@ class RuleRan:
     note: str = ""
 
 
-DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+class TunnelStatus(StrEnum):
+    """The health of the cloud tunnel."""
+
+    CONNECTING = "connecting"
+    CONNECTED = "connected"
+    RECONNECTING = "reconnecting"
+    WAITING_FOR_CLOCK = "waiting_for_clock"
+    NOT_PROVISIONED = "not_provisioned"
+
+
+@dataclass(frozen=True, slots=True)
+class TunnelHealth:
+    """The tunnel's state: when it tries next, how much waits in the outbox, the last ack."""
+
+    status: TunnelStatus
+    detail: str
+    ts: float
+    next_attempt_ts: float | None = None
+    outbox_depth: int = 0
+    last_ack_ts: float | None = None
+
+
+DriverEvent = (Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+               | Notice)
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
-         | CommandResult | RadioHealth | Notice | RuleRan)
+         | CommandResult | RadioHealth | Notice | RuleRan | TunnelHealth)
+
+
+def unexpected_event(event: Never) -> NoReturn:
+    """``typing.assert_never`` for a ``match`` on event types: mypy proves the call unreachable,
+    so a new event type that a dispatch forgot is a type error; at run time (an object from
+    outside the types) it is an InvalidValueError the caller can count and skip."""
+    raise InvalidValueError(f"unexpected event type {type(event).__name__}")

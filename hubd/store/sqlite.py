@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from hubd.core.errors import DuplicateError
 from hubd.core.model import Capability, Device, Value
 from hubd.core.state import StateEntry
 from hubd.store import outbox
@@ -237,6 +238,20 @@ class Store:
         with self._transaction() as conn:
             return outbox.append(conn, kind, body, coalesce_key, max_rows, time.time())
 
+    def outbox_append_many(self, messages: list[outbox.Message], limits: outbox.OutboxLimits,
+                           ts: float | None = None) -> list[int]:
+        """Queue a batch of messages in one transaction, then enforce the caps; their seqs."""
+        with self._transaction() as conn:
+            return outbox.append_many(conn, messages, limits, time.time() if ts is None else ts)
+
+    def outbox_depth(self) -> tuple[int, int]:
+        """How many messages wait for the cloud's ack, and their bytes."""
+        return outbox.depth(self._conn)
+
+    def outbox_acked_floor(self) -> int:
+        """The highest seq the cloud is known to hold (see hubd.store.outbox.acked_floor)."""
+        return outbox.acked_floor(self._conn)
+
     def outbox_after(self, seq: int, limit: int) -> list[OutboxRow]:
         """Messages after seq, oldest first."""
         return outbox.after(self._conn, seq, limit)
@@ -257,7 +272,7 @@ class Store:
                               token.last_used))
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise ValueError(f"token {token.id} exists already (same id or hash)") from exc
+                raise DuplicateError(f"token {token.id} exists already (same id or hash)") from exc
             raise
 
     def token_find(self, token_hash: str) -> TokenRow | None:

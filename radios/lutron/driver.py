@@ -12,6 +12,7 @@ import logging
 import random
 from dataclasses import dataclass
 
+from hubd.core.backoff import Backoff, BackoffPolicy
 from hubd.core.clock import Clock, SystemClock
 from hubd.core.errors import ConfigError, RemoteProtocolError, TransientError
 from hubd.core.events import (
@@ -44,7 +45,7 @@ from radios.lutron.session import (
     UnmatchedError,
 )
 from radios.lutron.settings import LutronDeviceConfig, LutronSettings, LutronTransport
-from radios.lutron.transport import Link, SerialLink, TcpLink, fetch_integration_report
+from radios.lutron.transport import Link, StreamLink, fetch_integration_report
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,8 @@ class LutronDriver:
                  seed: int | None = None) -> None:
         self.settings = settings
         self._clock = clock or SystemClock()
-        self._random = random.Random(seed)
+        self.backoff = Backoff(BackoffPolicy(settings.backoff_min_s, settings.backoff_max_s,
+                                             settings.stable_after_s), random.Random(seed))
         self._sink: RadioSink | None = None
         self._devices: dict[int, LutronDeviceConfig] = {}
         self._session: LipSession | None = None
@@ -85,7 +87,7 @@ class LutronDriver:
         self._status: RadioStatus | None = None
         self._is_available = True
         self._has_report = False
-        self._was_ready = False
+        self._ready_at: float | None = None  # monotonic time the current link became ready
 
     @property
     def name(self) -> str:
@@ -120,20 +122,22 @@ class LutronDriver:
         self._sink = sink
         self._mapper.sink = sink
         await self._load_devices()
-        attempt = 0
         try:
             while True:
                 lost = await self._connect_and_serve()
                 self._set_available(False)
-                if self._was_ready:
-                    attempt = 0
+                # Up time counts from the login, and only a stable link resets the backoff: a
+                # repeater that accepts the login and drops the link must see the pause grow.
+                ready_at = self._ready_at
+                up_s = self._clock.monotonic() - ready_at if ready_at is not None else 0.0
+                delay = self.backoff.failed(up_s)
                 if lost.is_fatal:
                     self._health(RadioStatus.FAILED, f"{lost.detail}; check [radios.lutron]")
                     delay = self.settings.backoff_max_s  # slowly: never spin on a wrong password
                 else:
                     self._health(RadioStatus.RECONNECTING, lost.detail)
-                    delay = self._backoff(attempt)
-                    attempt += 1
+                log.info("event=lutron_link_down reason=%r failures=%d up_s=%.1f retry_in_s=%.2f",
+                         lost.detail, self.backoff.failures, up_s, delay)
                 await asyncio.sleep(delay)
         finally:
             self._sink = self._mapper.sink = None
@@ -225,13 +229,13 @@ class LutronDriver:
 
     async def _open(self) -> Link:
         if self.settings.transport is LutronTransport.SERIAL:
-            return SerialLink.open(self.settings.path, self.settings.baudrate)
-        return await TcpLink.open(self.settings.host, self.settings.port,
-                                  self.settings.login_timeout_s)
+            return await StreamLink.open_serial(self.settings.path, self.settings.baudrate)
+        return await StreamLink.open_tcp(self.settings.host, self.settings.port,
+                                         self.settings.login_timeout_s)
 
     async def _connect_and_serve(self) -> LinkLost:
         """One connection's life; returns why it ended."""
-        self._was_ready = False
+        self._ready_at = None
         try:
             await self._fetch_report()
             link = await self._open()
@@ -288,6 +292,8 @@ class LutronDriver:
             session.handle_timeout(now)
             self._mapper.poll_holds(now)
             self._flush(session)
+            if self._link is not None:
+                await self._link.drain()  # back-pressure: no more paced writes until sent
         return self._lost
 
     def _lose(self, lost: LinkLost) -> None:
@@ -308,7 +314,8 @@ class LutronDriver:
                 if future is not None and not future.done():
                     future.set_result((event.status, event.error))
             elif isinstance(event, LinkReady):
-                self._was_ready = True
+                if self._ready_at is None:
+                    self._ready_at = self._clock.monotonic()
                 verb = "monitoring restored on" if event.is_resync else "connected to"
                 self._health(RadioStatus.OK, f"{verb} {self.where}, {len(self._devices)} devices")
                 self._set_available(True)
@@ -334,12 +341,6 @@ class LutronDriver:
         for config in self._devices.values():
             self._sink.report(AvailabilityChanged(to_device(config).id, is_available, now,
                                                   context))
-
-    def _backoff(self, attempt: int) -> float:
-        """Exponential from backoff_min_s to backoff_max_s, with jitter (half to full)."""
-        growth: float = 2.0 ** min(attempt, 30)
-        ceiling = min(self.settings.backoff_max_s, self.settings.backoff_min_s * growth)
-        return ceiling * self._random.uniform(0.5, 1.0)
 
 
 def _add(total: LutronStats, session: LipSession) -> None:

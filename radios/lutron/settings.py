@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
+
+from hubd.core.fields import bounds
+
+# The longest line the repeater sends in normal use is ~40 bytes (``~DEVICE,id,comp,action,..``,
+# the login prompts); below this a valid line would be dropped as too long, and the link with it.
+MIN_LINE_BYTES = 64
 
 
 class LutronTransport(StrEnum):
@@ -47,20 +53,33 @@ class LutronSettings:
 
     transport: LutronTransport = LutronTransport.SERIAL
     path: str = ""  # serial device, e.g. /dev/serial/by-id/usb-...
-    baudrate: int = 9600
+    baudrate: int = field(default=9600, metadata=bounds(50, 4_000_000))
     host: str = ""
-    port: int = 23
-    http_port: int = 80  # where the repeater serves DbXmlInfo.xml
+    port: int = field(default=23, metadata=bounds(1, 65535))
+    http_port: int = field(default=80, metadata=bounds(1, 65535))  # serves DbXmlInfo.xml
     username: str = "lutron"
     password: str = "integration"
+    # The password in a file of its own (0600), so hub.toml can be shared; hubd.config reads it.
+    password_file: Path | None = None
     fetch_integration_report: bool = True  # telnet only: GET http://host/DbXmlInfo.xml
     integration_report: Path | None = None
     devices: tuple[LutronDeviceConfig, ...] = ()
     pace_s: float = 0.05  # LIP: the repeater drops commands that arrive closer than this
-    confirm_timeout_s: float = 2.0  # no ~OUTPUT echo in this time: the command failed
-    liveness_interval_s: float = 30.0  # query this often; silence for two intervals: reconnect
-    login_timeout_s: float = 10.0
+    # No ~OUTPUT echo in this time: the command failed.
+    confirm_timeout_s: float = field(default=2.0, metadata=bounds(0.01))
+    # Query this often; silence for two intervals: reconnect.
+    liveness_interval_s: float = field(default=30.0, metadata=bounds(0.1))
+    login_timeout_s: float = field(default=10.0, metadata=bounds(0.1))
     hold_after_s: float = 0.75  # a press not released within this is reported as a hold
-    backoff_min_s: float = 0.5
-    backoff_max_s: float = 30.0
-    max_line_bytes: int = 256  # longer lines are dropped and counted
+    # Zero would reconnect in a tight loop while the repeater is down (a CPU at 99 %).
+    backoff_min_s: float = field(default=0.5, metadata=bounds(0.01))
+    backoff_max_s: float = field(default=30.0, metadata=bounds(0.01))
+    # A link up this long resets the backoff (not a mere login).
+    stable_after_s: float = field(default=30.0, metadata=bounds(0.0))
+    # Longer lines are dropped and counted.
+    max_line_bytes: int = field(default=256, metadata=bounds(MIN_LINE_BYTES, 1 << 20))
+
+    def __post_init__(self) -> None:
+        if self.backoff_max_s < self.backoff_min_s:
+            raise ValueError(f"backoff_max_s ({self.backoff_max_s:g}) must be at least "
+                             f"backoff_min_s ({self.backoff_min_s:g})")

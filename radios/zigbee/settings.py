@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import StrEnum
 from pathlib import Path
 
+from hubd.core.fields import bounds
+
 GROUP_ID_MAX = 0xFFF7  # ZCL 3.6.2.3.2: 0x0001-0xFFF7; higher ids are reserved
+# IEEE 802.15.4 channels of the 2.4 GHz band, the only ones Zigbee 3.0 coordinators use.
+CHANNEL_MIN, CHANNEL_MAX = 11, 26
 
 
 class RadioType(StrEnum):
@@ -77,27 +81,39 @@ class ZigbeeSettings:
 
     path: str = ""  # /dev/serial/by-id/... or socket://host:port
     radio_type: RadioType = RadioType.ZNP
-    baudrate: int = 115200
+    baudrate: int = field(default=115200, metadata=bounds(1200, 4_000_000))
     flow_control: FlowControl = FlowControl.NONE
-    channel: int | None = None  # None: zigpy picks a quiet one when forming
+    # None: zigpy picks a quiet one when forming.
+    channel: int | None = field(default=None, metadata=bounds(CHANNEL_MIN, CHANNEL_MAX))
     database_path: Path | None = None
     # A device not heard from for this long is unavailable (ZHA uses 2 h and 25 h).
     availability_mains_s: float = 2 * 3600.0
     availability_battery_s: float = 25 * 3600.0
-    availability_check_interval_s: float = 60.0
+    availability_check_interval_s: float = field(default=60.0, metadata=bounds(0.1))
     # A device's reports this soon after a command to it are that command's echo: they carry its
     # context (origin digital), so traces link and rule loops are seen by their depth.
     echo_window_s: float = 5.0
-    backoff_min_s: float = 1.0
-    backoff_max_s: float = 30.0
-    failed_after_attempts: int = 5  # consecutive failed starts before health says "failed"
-    command_timeout_s: float = 10.0  # device's answer to a command, when it has no deadline
-    request_timeout_s: float = 15.0  # coordinator's answer to a serial request (MT SREQ)
-    callback_timeout_s: float = 30.0  # coordinator's asynchronous answer (MT AREQ)
-    watchdog_period_s: float = 30.0  # coordinator ping; a failed ping counts as a lost link
-    group_commands_per_s: float = 2.0  # coordinators allow only a few broadcasts a second
+    backoff_min_s: float = field(default=1.0, metadata=bounds(0.01))
+    backoff_max_s: float = field(default=30.0, metadata=bounds(0.01))
+    # A session up this long resets the backoff.
+    stable_after_s: float = field(default=30.0, metadata=bounds(0.0))
+    # Consecutive failed starts before health says "failed".
+    failed_after_attempts: int = field(default=5, metadata=bounds(1))
+    # A device's answer to a command, when it has no deadline.
+    command_timeout_s: float = field(default=10.0, metadata=bounds(0.01))
+    # The coordinator's answer to a serial request (MT SREQ), and its asynchronous one (AREQ).
+    request_timeout_s: float = field(default=15.0, metadata=bounds(0.01))
+    callback_timeout_s: float = field(default=30.0, metadata=bounds(0.01))
+    # Coordinator ping; a failed ping counts as a lost link.
+    watchdog_period_s: float = field(default=30.0, metadata=bounds(0.1))
+    # Coordinators allow only a few broadcasts a second.
+    group_commands_per_s: float = field(default=2.0, metadata=bounds(0.01))
+    # Device frames the hub takes in a second (burst as large); the excess is dropped and
+    # counted, so a flood (or a CPU slower than the network) cannot eat the hub.
+    max_frames_per_s: float = field(default=400.0, metadata=bounds(1.0))
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
-    configure_timeout_s: float = 30.0  # bind + configure reporting of a newly joined device
+    # Bind + configure reporting of a newly joined device.
+    configure_timeout_s: float = field(default=30.0, metadata=bounds(0.01))
     topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)
     groups: tuple[ZigbeeGroup, ...] = ()
 

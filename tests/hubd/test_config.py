@@ -130,7 +130,7 @@ def test_check_file_wants_the_rules_dir_to_exist(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as info:
         check_file(path)
     assert (info.value.key, info.value.line) == ("rules.dir", 4)
-    assert "is not a directory" in info.value.message
+    assert "does not exist" in info.value.message
     (tmp_path / "rules").mkdir()
     assert isinstance(check_file(path), HubConfig)
 

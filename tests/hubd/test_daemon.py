@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
@@ -15,6 +16,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
+from tests.hubd.crash_hook import ENV, spec
+
+ROOT = Path(__file__).resolve().parents[2]
 
 HUB_TOML = """
 [hub]
@@ -48,6 +53,18 @@ class NotifySocket:
         self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
         self.sock.bind(str(path))
         self.messages: list[str] = []
+
+    def drain(self) -> None:
+        """Forget every message received so far, including those still in the socket."""
+        self.sock.setblocking(False)
+        try:
+            while True:
+                self.sock.recv(4096)
+        except BlockingIOError:
+            pass
+        finally:
+            self.sock.setblocking(True)
+        self.messages.clear()
 
     def wait_for(self, prefix: str, contains: str = "", timeout_s: float = 15.0) -> str:
         deadline = time.monotonic() + timeout_s
@@ -104,6 +121,49 @@ def test_ready_watchdog_and_clean_stop(tmp_path: Path, notify: NotifySocket) -> 
     assert "event=stopped" in stderr
 
 
+def test_a_blocked_stderr_does_not_stop_the_watchdog(tmp_path: Path,
+                                                    notify: NotifySocket) -> None:
+    """journald stalled: nobody reads our stderr. Logging goes through a queue to its own
+    thread, so the loop keeps pinging the watchdog (each ping logs a debug line, so a loop
+    that wrote to stderr itself would block within a second or two on the full pipe)."""
+    config = write_config(tmp_path)
+    config.write_text(config.read_text() + '\n[log]\nlevel = "debug"\n')
+    read_end, write_end = os.pipe()
+    fcntl.fcntl(write_end, fcntl.F_SETPIPE_SZ, 4096)  # the smallest pipe: full in ~40 lines
+    proc = subprocess.Popen([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                            env={**os.environ, "NOTIFY_SOCKET": str(notify.path),
+                                 "WATCHDOG_USEC": "100000"}, stderr=write_end)
+    os.close(write_end)
+    try:
+        notify.wait_for("READY=1")
+        time.sleep(3.0)  # ~60 pings, each logged: the pipe is long full
+        notify.drain()
+        notify.wait_for("WATCHDOG=1", timeout_s=2.0)
+        notify.drain()
+        notify.wait_for("WATCHDOG=1", timeout_s=2.0)
+        assert len(os.read(read_end, 65536)) >= 3500  # it was full indeed
+    finally:
+        proc.kill()
+        proc.wait()
+        os.close(read_end)
+
+
+def test_an_unwritable_state_directory_exits_once_with_a_code_the_unit_does_not_restart(
+        tmp_path: Path) -> None:
+    # We may run as root, for whom no mode bit is read-only: a file where a directory should be
+    # is unwritable for everyone.
+    (tmp_path / "state").write_text("")
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(str(tmp_path / "state"),
+                                                 str(tmp_path / "state" / "hubd")))
+    done = subprocess.run([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == os.EX_CANTCREAT  # in the unit's RestartPreventExitStatus
+    assert "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("hubd: ")]
+    assert "the state directory is not writable" in line
+
+
 def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path,
                                                                   notify: NotifySocket) -> None:
     proc = start(write_config(tmp_path, activity=0.01), {"NOTIFY_SOCKET": str(notify.path)})
@@ -120,15 +180,21 @@ def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path
 
 def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
                                                          notify: NotifySocket) -> None:
+    """The kill lands inside a write by construction: tests.hubd.crash_hook holds the store's
+    thread in the middle of its 10th transaction and says so, then we kill."""
     config = write_config(tmp_path, activity=0.002)
     db = tmp_path / "state" / "hubd.sqlite3"
-    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    marker = tmp_path / "in-write"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.hubd.crash_hook", "run", "--config", str(config)],
+        cwd=ROOT, stderr=subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(notify.path), ENV: spec(marker, 2, 10)})
     try:
         notify.wait_for("READY=1")
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _state_rows(db) < 4:
-            time.sleep(0.05)
-        time.sleep(0.3)  # the virtual house keeps writing: kill it mid-stream
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.02)
+        assert marker.read_text().startswith("in transaction")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=5)
     finally:

@@ -7,6 +7,8 @@ import io
 import logging
 import os
 import re
+import threading
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -16,14 +18,18 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from hubd.log import (
+    QUEUE_RECORDS,
     LogfmtFormatter,
     LogLevel,
+    flush_logging,
     is_journal_stream,
     is_logfmt,
     priority,
     quote,
     setup_logging,
+    shutdown_logging,
 )
+from hubd.redact import add_secret, clear_secrets
 
 TS = re.compile(r"^ts=\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z ")
 
@@ -34,6 +40,8 @@ def restore_root_logger() -> Iterator[None]:
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     yield
+    shutdown_logging()
+    clear_secrets()
     for handler in list(root.handlers):
         if handler not in handlers:
             root.removeHandler(handler)
@@ -44,6 +52,7 @@ def restore_root_logger() -> Iterator[None]:
 def lines_of(stream: io.StringIO) -> list[str]:
     # A ResourceWarning from some earlier test's garbage (Python 3.13 warns of unclosed SQLite
     # connections when the collector finds them) may land in any test's stream.
+    assert flush_logging(), "the log writer is stuck"
     return [line for line in stream.getvalue().splitlines()
             if "ResourceWarning" not in line]
 
@@ -77,7 +86,7 @@ def test_arguments_are_quoted_where_logfmt_needs_it() -> None:
 
 def test_free_text_is_wrapped_as_msg() -> None:
     stream = io.StringIO()
-    setup_logging("debug", stream=stream, environ={})
+    setup_logging("debug", stream=stream, environ={}, debug_loggers=["zigpy_znp"])
     logging.getLogger("zigpy_znp.api").debug("Connecting to %s at %d baud", "/dev/ttyUSB0", 115200)
     logging.getLogger("x").info("a=1 but then prose")
     assert [strip_ts(x) for x in lines_of(stream)] == [
@@ -131,6 +140,7 @@ def test_journal_stream_gets_priorities_and_no_timestamp(tmp_path: Path) -> None
         log.warning("event=c")
         log.error("event=d")
         log.critical("event=e")
+        assert flush_logging()
         stream.seek(0)
         assert stream.read().splitlines() == [
             "<7>level=debug logger=hubd event=a",
@@ -150,6 +160,7 @@ def test_journal_stream_of_another_file_is_not_ours(tmp_path: Path) -> None:
         assert not is_journal_stream(stream, environ)
         setup_logging("info", stream=stream, environ=environ)
         logging.getLogger("hubd").info("event=x")
+        assert flush_logging()
         stream.seek(0)
         assert TS.match(stream.read())
     assert not is_journal_stream(io.StringIO(), environ)
@@ -168,6 +179,7 @@ def test_setup_twice_replaces_its_handler() -> None:
     setup_logging("info", stream=first, environ={})
     setup_logging("info", stream=second, environ={})
     logging.getLogger("hubd").info("event=once")
+    assert flush_logging()
     assert first.getvalue() == ""
     assert len(lines_of(second)) == 1
 
@@ -207,3 +219,73 @@ def test_quote_is_one_line_and_reversible(value: str) -> None:
     assert is_logfmt("k=" + quoted)
     decoded = ast.literal_eval(quoted) if quoted.startswith('"') else quoted
     assert decoded == value
+
+
+def test_libraries_stay_at_info_unless_named() -> None:
+    stream = io.StringIO()
+    setup_logging("debug", stream=stream, environ={}, debug_loggers=["zigpy_znp"])
+    logging.getLogger("zigpy.application").debug("chatter")
+    logging.getLogger("aiosqlite").debug("executing %s", "INSERT")
+    logging.getLogger("zigpy.application").info("event=formed")
+    logging.getLogger("zigpy_znp.uart").debug("asked for")
+    logging.getLogger("radios.zigbee.driver").debug("event=ours")
+    assert [strip_ts(x).split(" ", 2)[1] for x in lines_of(stream)] == [
+        "logger=zigpy.application", "logger=zigpy_znp.uart", "logger=radios.zigbee.driver"]
+
+
+KEY = "01:03:05:07:09:0b:0d:0f:00:02:04:06:08:0a:0c:0d"
+
+
+def test_secrets_are_redacted_whatever_the_logger() -> None:
+    stream = io.StringIO()
+    setup_logging("debug", stream=stream, environ={},
+                  debug_loggers=["zigpy", "zigpy_znp", "aiosqlite"])
+    add_secret("hunter22")
+    logging.getLogger("zigpy.application").debug("Network info: %s",
+                                                 f"Key(key={KEY}, tx_counter=0)")
+    logging.getLogger("zigpy_znp.api").debug(
+        "Sending request: SYS.OSALNVWriteExt.Req(Id=<OsalNvIds.PRECFGKEY: 98>, Value=%r)",
+        bytes(range(16)))
+    logging.getLogger("aiosqlite").debug(
+        "executing %s", '{"network_key": {"key": "01030507090b0d0f00020406080a0c0d"}}')
+    logging.getLogger("radios.lutron.session").info("event=login user=lutron password=%s",
+                                                    "hunter22")
+    logging.getLogger("radios.lutron.session").info("sent %r", "hunter22\r\n")
+    try:
+        raise RuntimeError(f"bad key {KEY}")
+    except RuntimeError:
+        logging.getLogger("zigpy").exception("failed")
+    text = "\n".join(lines_of(stream))
+    assert text.count("<redacted>") >= 6, text
+    for secret in ("01:03:05", "0103050709", "\\x01\\x02", "hunter22"):
+        assert secret not in text, (secret, text)
+    assert "user=lutron" in text and "tx_counter=0" in text  # only the secrets go
+
+
+class _StuckStream(io.StringIO):
+    """A stderr whose reader went away: every write blocks until released."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.release = threading.Event()
+
+    def write(self, text: str) -> int:
+        self.release.wait(10)
+        return super().write(text)
+
+
+def test_a_stuck_stderr_never_blocks_the_logging_caller() -> None:
+    stream = _StuckStream()
+    setup_logging("info", stream=stream, environ={})
+    log = logging.getLogger("hubd.test")
+    started = time.monotonic()
+    for n in range(QUEUE_RECORDS + 500):  # more than the queue holds
+        log.info("event=n n=%d", n)
+    assert time.monotonic() - started < 5.0
+    assert not flush_logging(0.2)  # still stuck: nothing written
+    stream.release.set()
+    lines = lines_of(stream)
+    assert len(lines) <= QUEUE_RECORDS + 2
+    log.info("event=after")
+    dropped = [x for x in lines_of(stream) if "event=log_dropped" in x]
+    assert dropped and int(dropped[0].split("count=")[1].split()[0]) >= 400

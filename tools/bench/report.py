@@ -9,18 +9,21 @@ from dataclasses import dataclass, field
 
 @dataclass(frozen=True, slots=True)
 class Table:
-    """One benchmark's figures: a title, column names and rows of values."""
+    """One benchmark's figures: a title, column names, rows of values and the path they cover."""
 
     title: str
     columns: tuple[str, ...]
     rows: list[tuple[object, ...]] = field(default_factory=list)
     note: str = ""
+    path: str = ""  # what the figures cover, from where the clock starts to where it stops
 
     def render(self) -> str:
         """The table as aligned text."""
         cells = [tuple(self.columns)] + [tuple(_fmt(v) for v in row) for row in self.rows]
         widths = [max(len(str(r[i])) for r in cells) for i in range(len(self.columns))]
         lines = [f"## {self.title}"]
+        if self.path:
+            lines.append(f"path: {self.path}")
         for n, row in enumerate(cells):
             lines.append("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
             if n == 0:

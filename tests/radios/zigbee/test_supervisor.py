@@ -117,3 +117,28 @@ async def test_a_crashing_session_is_restarted() -> None:
     await asyncio.gather(task, return_exceptions=True)
     assert health == [(RadioStatus.RECONNECTING, "unexpected error: RuntimeError('library bug')"),
                       (RadioStatus.OK, "coordinator connected")]
+
+
+async def test_sessions_that_drop_soon_after_ready_see_backoff_grow() -> None:
+    # A coordinator that comes up and drops at once is not "healthy": the pause keeps growing.
+    supervisor = Supervisor(Backoff(0.001, 1.0, stable_after_s=30.0), lambda s, d: None,
+                            random.Random(2))
+    sessions = 0
+    enough = asyncio.Event()
+
+    async def session(ready: object) -> str:
+        nonlocal sessions
+        assert callable(ready)
+        ready()
+        sessions += 1
+        if sessions == 5:
+            enough.set()
+            await asyncio.Event().wait()
+        return "link lost"
+
+    task = asyncio.create_task(supervisor.run(session))
+    await asyncio.wait_for(enough.wait(), 5)
+    task.cancel()
+    await asyncio.gather(task, return_exceptions=True)
+    assert supervisor.pauses.failures == 4
+    assert supervisor.failures == 0  # every start succeeded: health never says FAILED

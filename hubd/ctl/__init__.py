@@ -1,0 +1,1 @@
+"""`hubctl`: the command line of the hub, a client of its LAN API only."""

@@ -1,0 +1,6 @@
+"""Signed A/B updates: verify a bundle, install it to the inactive slot, mark good or roll back.
+
+bundle.py is the format, bootenv.py the bootloader's variables, install.py the state machine
+(its docstring tells the whole story), state.py what survives on the data partition, host.py the
+glue to a real hub. Imports hubd.core only (an import-linter contract).
+"""

@@ -1,0 +1,106 @@
+"""A hub without hardware: two slot files, a file boot env, and the bootloader's algorithm."""
+
+from __future__ import annotations
+
+import hashlib
+import io
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+from hubd.ota.bootenv import BootPlan, FileBootEnv, choose_slot
+from hubd.ota.bundle import Manifest, Version, key_id, write_bundle
+from hubd.ota.config import UpdateConfig
+from hubd.ota.install import Outcome, Updater
+
+SLOT_BYTES = 256 * 1024
+BOARD = "hub-test"
+
+
+def image(version: str, size: int = 100_000) -> bytes:
+    """A fake root filesystem: it starts with its version so a booted slot knows what it runs."""
+    head = f"version={version}\n".encode()
+    body = hashlib.sha256(version.encode()).digest() * (size // 32 + 1)
+    return (head + body)[:size]
+
+
+def slot_version(path: Path) -> str:
+    """The version written at the start of a slot file."""
+    return path.read_bytes().split(b"\n", 1)[0].decode().partition("=")[2]
+
+
+def bundle_bytes(payload: bytes, version: str, keys: list[Ed25519PrivateKey], *,
+                 board: str = BOARD, min_version: str = "0") -> bytes:
+    """A bundle as tools/release makes it."""
+    manifest = Manifest(Version.parse(version), board, len(payload),
+                        hashlib.sha256(payload).hexdigest(), Version.parse(min_version))
+    out = io.BytesIO()
+    write_bundle(out, manifest, keys, io.BytesIO(payload))
+    return out.getvalue()
+
+
+@dataclass
+class FakeHub:
+    """Slots A and B as files, the boot env as a file; reboot() runs the bootloader's choice."""
+
+    root: Path
+    key: Ed25519PrivateKey
+    booted: str = "A"
+    healthy: bool = True
+    boots: list[str] = field(default_factory=list)
+
+    @property
+    def config(self) -> UpdateConfig:
+        return UpdateConfig(board=BOARD, slot_a=self.root / "slot-a", slot_b=self.root / "slot-b",
+                            slot_size_bytes=SLOT_BYTES, bootenv_path=self.root / "bootenv",
+                            keys_dir=self.root / "keys", update_dir=self.root / "data/update",
+                            data_dir=self.root / "data/hubd", tries=3)
+
+    @property
+    def env(self) -> FileBootEnv:
+        return FileBootEnv(self.root / "bootenv")
+
+    def updater(self) -> Updater:
+        public = self.key.public_key()
+        version = Version.parse(slot_version(self.config.slot_path(self.booted)))
+        return Updater(self.config, self.env, {key_id(public): public}, version, self.booted)
+
+    def write_bundle(self, payload: bytes, version: str, **kwargs: str) -> Path:
+        path = self.root / f"update-{version}.bundle"
+        path.write_bytes(bundle_bytes(payload, version, [self.key], **kwargs))
+        return path
+
+    def reboot(self) -> str:
+        """Power-cycle: the bootloader picks a slot, then the boot units run in systemd's order.
+
+        rollback-check runs before hubd; mark-good after it, here only on a boot that is not an
+        update's trial (each test confirms or fails a trial itself).
+        """
+        slot = choose_slot(self.env)
+        self.booted = slot
+        self.boots.append(slot)
+        if self.updater().rollback_check() is not Outcome.TRIAL:
+            assert self.updater().mark_good(lambda: True) is Outcome.NORMAL
+        return slot
+
+    def snapshot(self) -> dict[str, str]:
+        return {"env": (self.root / "bootenv").read_text(),
+                "a": hashlib.sha256((self.root / "slot-a").read_bytes()).hexdigest(),
+                "b": hashlib.sha256((self.root / "slot-b").read_bytes()).hexdigest()}
+
+
+@pytest.fixture
+def hub(tmp_path: Path) -> FakeHub:
+    """A hub that runs 1.0 from slot A, B holding an old 0.9, A marked good."""
+    key = Ed25519PrivateKey.generate()
+    fake = FakeHub(tmp_path, key)
+    (tmp_path / "keys").mkdir()
+    (tmp_path / "keys/release.pub").write_text(key.public_key().public_bytes_raw().hex())
+    (tmp_path / "slot-a").write_bytes(image("1.0").ljust(SLOT_BYTES, b"\0"))
+    (tmp_path / "slot-b").write_bytes(image("0.9").ljust(SLOT_BYTES, b"\0"))
+    fake.env.set(BootPlan(("A", "B"), {"A": 3, "B": 3}).values())
+    (tmp_path / "data/hubd").mkdir(parents=True)
+    (tmp_path / "data/hubd/hubd.sqlite3").write_text("state of 1.0")
+    return fake

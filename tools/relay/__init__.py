@@ -1,0 +1,1 @@
+"""The reference cloud relay of the "hubd/1" tunnel (`hubd-relay`): not installed on hubs."""

@@ -1,0 +1,214 @@
+"""The relay process: the hubs' tunnel listener (mutual TLS) and the apps' HTTPS API (aiohttp).
+
+    POST /api/v1/provision            {csr, claim} -> {hub_id, certificate, ca, tunnel_url}
+    GET  /api/v1/hubs                 the hubs online here
+    POST /api/v1/hubs/{hub}/commands  {device, capability, name, args, deadline_ms} -> result
+    GET  /api/v1/hubs/{hub}/state     the last known state
+    GET  /api/v1/hubs/{hub}/events    server-sent events, one per hub event, from now on
+
+A command to a hub without a tunnel is answered 503 at once; one with no answer by its deadline
+504 "expired"; commands are never queued for later. Errors are RFC 9457 problem+json.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import functools
+import json
+import logging
+import time
+from dataclasses import dataclass
+from http import HTTPStatus
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
+
+from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
+from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
+from tools.relay.fleet import CommandExpired, EventLog, HubOffline, LocalRouter, Router
+from tools.relay.tunnel import handle, peer_hub_id
+
+log = logging.getLogger(__name__)
+
+MAX_DEADLINE_MS = 60_000
+
+
+@dataclass(frozen=True, slots=True)
+class RelaySettings:
+    """Where the relay listens and how it treats hubs."""
+
+    ca_dir: Path
+    host: str = "127.0.0.1"
+    tunnel_port: int = 0  # 0: any free port (tests)
+    api_port: int = 0
+    public_host: str = "127.0.0.1"  # the host hubs are told to dial
+    cert_days: float = 90.0
+    ping_interval_s: float = 20.0
+    ping_timeout_s: float = 10.0
+    close_timeout_s: float = 3.0
+    revoked: frozenset[str] = frozenset()  # hub ids refused with 403 though their cert is valid
+
+
+def _problem(status: int, title: str, detail: str) -> web.Response:
+    return web.Response(status=status, content_type="application/problem+json",
+                        text=json.dumps({"type": "about:blank", "title": title,
+                                         "status": status, "detail": detail}))
+
+
+class Relay:
+    """One relay process: tunnels in, API out; the router and event log may be shared."""
+
+    def __init__(self, settings: RelaySettings, router: Router | None = None,
+                 events: EventLog | None = None) -> None:
+        self.settings = settings
+        self.ca = CertificateAuthority.load(settings.ca_dir)
+        self.claims = ClaimBook(settings.ca_dir / "claims.json")
+        self.router: Router = router or LocalRouter()
+        self.events = events or EventLog()
+        self.tunnel_port = settings.tunnel_port
+        self.api_port = settings.api_port
+        self._server: Server | None = None
+        self._runner: web.AppRunner | None = None
+        self._streams: set[asyncio.Task[Any]] = set()
+
+    @property
+    def tunnel_url(self) -> str:
+        """What hubs dial."""
+        return f"wss://{self.settings.public_host}:{self.tunnel_port}/"
+
+    @property
+    def api_url(self) -> str:
+        """Where apps (and provisioning) call."""
+        return f"https://{self.settings.public_host}:{self.api_port}"
+
+    async def start(self) -> None:
+        """Listen for hubs and apps."""
+        s = self.settings
+        self._server = await serve(
+            functools.partial(handle, router=self.router, events=self.events, ca=self.ca,
+                              cert_days=s.cert_days),
+            s.host, s.tunnel_port, ssl=server_context(self.ca, require_client=True),
+            subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._refuse_revoked,
+            compression=None, max_size=MAX_MESSAGE_BYTES, ping_interval=s.ping_interval_s,
+            ping_timeout=s.ping_timeout_s, close_timeout=s.close_timeout_s)
+        self.tunnel_port = self._server.sockets[0].getsockname()[1]
+        self._runner = web.AppRunner(self.app(), access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, s.host, s.api_port,
+                           ssl_context=server_context(self.ca, require_client=False))
+        await site.start()
+        self.api_port = self._runner.addresses[0][1]
+        log.info("event=relay_listening tunnel=%s api=%s", self.tunnel_url, self.api_url)
+
+    def _refuse_revoked(self, connection: ServerConnection, request: Request) -> Response | None:
+        """403 for a hub whose certificate is valid but whose id is revoked."""
+        hub_id = peer_hub_id(connection)
+        if hub_id in self.settings.revoked:
+            log.warning("event=relay_refused hub=%s reason=revoked", hub_id)
+            return connection.respond(HTTPStatus.FORBIDDEN, "this hub is revoked\n")
+        return None
+
+    async def stop(self) -> None:
+        """Close every tunnel and the API."""
+        if self._server is not None:
+            self._server.close()
+            await self._server.wait_closed()
+            self._server = None
+        for task in list(self._streams):  # an event stream never ends by itself
+            task.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    def app(self) -> web.Application:
+        """The HTTP API."""
+        app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
+        app.router.add_post("/api/v1/provision", self.provision)
+        app.router.add_get("/api/v1/hubs", self.hubs)
+        app.router.add_post("/api/v1/hubs/{hub}/commands", self.command)
+        app.router.add_get("/api/v1/hubs/{hub}/state", self.state)
+        app.router.add_get("/api/v1/hubs/{hub}/events", self.stream)
+        return app
+
+    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
+        try:
+            data = await request.json()
+        except ValueError:
+            return _problem(400, "Bad request", "the body is not JSON")
+        if not isinstance(data, dict):
+            return _problem(400, "Bad request", "the body must be a JSON object")
+        return data
+
+    async def provision(self, request: web.Request) -> web.Response:
+        """Redeem a claim token: sign the hub's CSR for the token's hub id."""
+        data = await self._json(request)
+        if isinstance(data, web.Response):
+            return data
+        csr, claim = data.get("csr"), data.get("claim")
+        if not isinstance(csr, str) or not isinstance(claim, str):
+            return _problem(400, "Bad request", "csr and claim are required strings")
+        try:
+            hub_id = await asyncio.to_thread(self.claims.redeem, claim)
+            certificate = await asyncio.to_thread(self.ca.sign_csr, csr, hub_id,
+                                                  self.settings.cert_days)
+        except ClaimError as exc:
+            return _problem(403, "Claim refused", str(exc))
+        log.info("event=relay_provisioned hub=%s", hub_id)
+        return web.json_response({"hub_id": hub_id, "certificate": certificate,
+                                  "ca": self.ca.certificate_pem, "tunnel_url": self.tunnel_url})
+
+    async def hubs(self, request: web.Request) -> web.Response:
+        """The hubs online here."""
+        return web.json_response({"online": self.router.online()})
+
+    async def command(self, request: web.Request) -> web.Response:
+        """Send one command to a hub and wait for its result, up to its deadline."""
+        hub_id = request.match_info["hub"]
+        data = await self._json(request)
+        if isinstance(data, web.Response):
+            return data
+        deadline_ms = data.get("deadline_ms", 5000)
+        args = data.get("args", {})
+        fields = [data.get(k) for k in ("device", "capability", "name")]
+        if (not all(isinstance(f, str) for f in fields) or not isinstance(args, dict)
+                or isinstance(deadline_ms, bool) or not isinstance(deadline_ms, int | float)
+                or not 0 < deadline_ms <= MAX_DEADLINE_MS):
+            return _problem(400, "Bad request", "device, capability, name (strings), args "
+                            f"(object), deadline_ms (0 < ms <= {MAX_DEADLINE_MS}) expected")
+        body = {"device": fields[0], "capability": fields[1], "name": fields[2], "args": args}
+        started = time.perf_counter()
+        try:
+            result = await self.router.request(hub_id, body, deadline_ms / 1000.0)
+        except HubOffline as exc:
+            return _problem(503, "Hub offline", str(exc))
+        except CommandExpired as exc:
+            return web.json_response({"status": "expired", "error": str(exc)}, status=504)
+        round_trip_ms = (time.perf_counter() - started) * 1e3
+        return web.json_response({**result, "round_trip_ms": round(round_trip_ms, 3)})
+
+    async def state(self, request: web.Request) -> web.Response:
+        """A hub's last known state."""
+        state = self.events.state(request.match_info["hub"])
+        if state is None:
+            return _problem(404, "Unknown hub", "this relay has never heard of that hub")
+        return web.json_response(state)
+
+    async def stream(self, request: web.Request) -> web.StreamResponse:
+        """A hub's events as server-sent events, from now on."""
+        response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
+                                               "Cache-Control": "no-cache"})
+        await response.prepare(request)
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams.add(task)
+        try:
+            async for seq, body in self.events.stream(request.match_info["hub"]):
+                payload = json.dumps(body, default=str)
+                await response.write(f"id: {seq}\ndata: {payload}\n\n".encode())
+        finally:
+            self._streams.discard(task)
+        return response
