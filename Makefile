@@ -5,9 +5,12 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
 # libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
-DEB_PACKAGES ?= systemd libubootenv-tool
+# chromium: the web console's browser tests (Playwright drives Debian's build; no download).
+DEB_PACKAGES ?= systemd libubootenv-tool chromium
 
-.PHONY: all demo test bench lock system-deps clean
+.PHONY: all demo test bench lock system-deps clean npm test-zwave
+# The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
+NPM_STAMP := node_modules/.installed
 all: test
 
 $(STAMP): setup.cfg constraints.txt
@@ -25,13 +28,25 @@ system-deps:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	fi
 
-demo: $(STAMP)
+$(NPM_STAMP): package.json package-lock.json
+	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
+	  { echo "Z-Wave JS needs Node.js 20 or newer (node --version)"; exit 1; }
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+npm: $(NPM_STAMP)
+
+demo: $(STAMP) $(NPM_STAMP)
 	$(BIN)/hubd demo
 
-test: $(STAMP)
+test: $(STAMP) $(NPM_STAMP)
 	VENV=$(VENV) tools/check
 
-bench: $(STAMP)
+# The Z-Wave tests alone (Node sidecar and mock controller; they also run in `make test`).
+test-zwave: $(STAMP) $(NPM_STAMP)
+	$(BIN)/pytest -q tests/radios/zwave
+
+bench: $(STAMP) $(NPM_STAMP)
 	$(BIN)/python -m tools.bench
 
 # Re-pin every dependency to what is installed now (run after changing setup.cfg and testing).
@@ -39,7 +54,7 @@ lock: $(STAMP)
 	$(BIN)/pip freeze --exclude-editable --exclude hubd | grep -v '^-e ' > constraints.txt
 
 clean:
-	rm -rf $(VENV) .coverage build *.egg-info
+	rm -rf $(VENV) .coverage build *.egg-info node_modules
 
 # --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn.
 # ARCH=arm64 builds through qemu-user (binfmt); see README "Hub OS image".

@@ -13,8 +13,9 @@ import logging
 import secrets
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+import yaml
 
 import hubd
 from hubd.api.auth import new_setup_code
@@ -28,7 +29,7 @@ from hubd.api.ports import (
     UnknownSceneError,
 )
 from hubd.api.server import ApiServer
-from hubd.core.errors import UnknownDeviceError
+from hubd.core.errors import InvalidValueError, UnknownDeviceError
 from hubd.core.events import CommandResult, DeviceJoined, DeviceLeft, RadioHealth
 from hubd.core.model import Capability, Command, Context, Device, Origin, Value, validate_value
 from hubd.core.state import StateEntry
@@ -38,9 +39,16 @@ from hubd.store import RuleRow, Snapshot, Store, TokenRow, WriteBehind
 from hubd.supervise import supervise
 from rules.engine import RuleEngine
 from rules.model import HubStartedTrigger, Loc, Rule, RuleProblem, Scene, SceneAction
-from rules.parse import load_rules_dir, parse_document, parse_rule, parse_rules
+from rules.parse import (
+    Document,
+    RuleTextError,
+    link_scenes,
+    parse_document,
+    parse_rule_text,
+    read_rules_dir,
+)
 from rules.resolve import Resolver
-from rules.yamlnode import Invalid, Node, compose
+from rules.yamlnode import Invalid, compose
 
 if TYPE_CHECKING:
     from hubd.daemon import Daemon
@@ -70,6 +78,13 @@ class HubDevices:
     def state(self, device_id: str) -> Mapping[str, Value]:
         """The last known values of a device's attributes."""
         return {e.attribute: e.value for e in self._hub.state.entries(device_id)}
+
+    def states(self) -> Mapping[str, Mapping[str, Value]]:
+        """Every device's values, grouped in one pass over the state."""
+        grouped: dict[str, dict[str, Value]] = {}
+        for entry in self._hub.state.entries():
+            grouped.setdefault(entry.device_id, {})[entry.attribute] = entry.value
+        return grouped
 
     def rename(self, device_id: str, name: str | None, room: str | None) -> Device:
         """Rename or move a device; says so on the bus (a DeviceJoined with the new details)."""
@@ -134,15 +149,32 @@ class _Kept:
     text: str
 
 
-def parse_text(text: str, file: str) -> tuple[list[Rule], list[RuleProblem]]:
-    """The rules of an API text: one rule (a mapping with an id) or a rules document."""
+def parse_text(text: str, file: str, scenes: Sequence[Scene]
+               ) -> tuple[list[Rule], list[RuleProblem]]:
+    """The rules of an API text: one rule (a mapping with an id) or a rules document; scene
+    actions are linked to the text's scenes and to ``scenes`` (the rules directory's)."""
+    try:
+        return _parse_text(text, file, scenes)
+    except yaml.YAMLError as exc:  # what the rules parser lets through (unprintable characters)
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 1
+        return [], [RuleProblem(file, line, "", f"not YAML: {exc}")]
+
+
+def _parse_text(text: str, file: str, scenes: Sequence[Scene]
+                ) -> tuple[list[Rule], list[RuleProblem]]:
     try:
         root = compose(text, file)
-        if root is not None and root.is_mapping() and "id" in root.mapping():
-            return [parse_rule(Node(root.node, file, ""))], []
     except Invalid as exc:
         return [], [exc.problem]
-    return parse_rules(text, file)
+    if root is not None and root.is_mapping() and "id" in root.mapping():
+        try:
+            return [parse_rule_text(text, file, scenes)], []
+        except RuleTextError as exc:
+            return [], list(exc.problems)
+    doc = parse_document(text, file)
+    rules, problems = link_scenes(doc.rules, [*doc.scenes, *scenes])
+    return rules, doc.problems + problems
 
 
 def _errors(problems: Sequence[RuleProblem]) -> list[RuleError]:
@@ -152,22 +184,14 @@ def _errors(problems: Sequence[RuleProblem]) -> list[RuleError]:
 class EngineRules:
     """RulesPort over the rules engine, the rules directory and the store's rules table."""
 
-    def __init__(self, engine: RuleEngine, hub: Hub, writer: WriteBehind,
-                 rules_dir: Path | None) -> None:
+    def __init__(self, engine: RuleEngine, hub: Hub, writer: WriteBehind, doc: Document
+                 ) -> None:
         self._engine = engine
         self._hub = hub
         self._writer = writer
-        self._kept: dict[str, _Kept] = {}
-        self._scenes: dict[str, Scene] = {}
-        if rules_dir is not None:
-            for rule in load_rules_dir(rules_dir)[0]:
-                self._kept[rule.id] = _Kept(rule, "file", "")
-            for file in sorted(rules_dir.glob("*.y*ml")):
-                try:
-                    doc = parse_document(file.read_text(encoding="utf-8"), str(file))
-                except (OSError, UnicodeDecodeError):
-                    continue
-                self._scenes.update({s.name: s for s in doc.scenes})
+        self._kept: dict[str, _Kept] = {r.id: _Kept(r, "file", "") for r in doc.rules}
+        self._scene_list = list(doc.scenes)
+        self._scenes: dict[str, Scene] = {s.name: s for s in doc.scenes}
 
     async def load_saved(self) -> list[RuleProblem]:
         """Add the rules created through the API on earlier runs; returns their problems."""
@@ -176,7 +200,7 @@ class EngineRules:
         for row in rows:
             if row.source != API_SOURCE or row.id in self._kept:
                 continue
-            rules, found = parse_text(row.body, f"api:{row.id}")
+            rules, found = parse_text(row.body, f"api:{row.id}", self._scene_list)
             problems += found
             for rule in rules:
                 if rule.id == row.id:
@@ -186,8 +210,24 @@ class EngineRules:
         return problems
 
     def _reload(self) -> None:
-        # Until the engine can replace one rule alone, every rule is loaded again.
-        self._engine.load([k.rule for k in self._kept.values()])
+        """Load every rule again (forgets every rule's runs and timers)."""
+        self._engine.load([k.rule for k in self._kept.values()], self._scene_list)
+
+    def _put_one(self, rule: Rule) -> None:
+        """Create or replace one rule, keeping the others' runs and timers when the engine can
+        (its put_rule); an engine without it gets every rule loaded again."""
+        put_rule = getattr(self._engine, "put_rule", None)
+        if put_rule is None:
+            self._reload()
+        else:
+            put_rule(rule)
+
+    def _remove_one(self, rule_id: str) -> None:
+        remove_rule = getattr(self._engine, "remove_rule", None)
+        if remove_rule is None:
+            self._reload()
+        else:
+            remove_rule(rule_id)
 
     def _info(self, rule_id: str) -> RuleInfo:
         kept = self._kept.get(rule_id)
@@ -209,7 +249,7 @@ class EngineRules:
 
     async def apply(self, text: str, file: str, rule_id: str | None) -> Sequence[RuleInfo]:
         """Check, keep and load the rules of a text; nothing changes if any is wrong."""
-        rules, problems = parse_text(text, file)
+        rules, problems = parse_text(text, file, self._scene_list)
         if not problems and not rules:
             problems = [RuleProblem(file, 1, "", "the text holds no rule")]
         if rule_id is not None and not problems and [r.id for r in rules] != [rule_id]:
@@ -227,7 +267,7 @@ class EngineRules:
         for rule in rules:
             await self._put(RuleRow(rule.id, API_SOURCE, text))
             self._kept[rule.id] = _Kept(rule, API_SOURCE, text)
-        self._reload()
+            self._put_one(rule)
         return [self._info(r.id) for r in rules]
 
     async def _put(self, row: RuleRow) -> None:
@@ -239,7 +279,7 @@ class EngineRules:
             raise UnknownRuleError(rule_id)
         await self._writer.call(lambda store: store.rule_delete(rule_id))
         del self._kept[rule_id]
-        self._reload()
+        self._remove_one(rule_id)
 
     def set_enabled(self, rule_id: str, is_enabled: bool) -> RuleInfo:
         """Enable or disable a rule (persisted by the engine)."""
@@ -269,7 +309,7 @@ class EngineRules:
             try:
                 device = self._hub.state.resolve(ref)
             except UnknownDeviceError as exc:
-                raise ValueError(f"no device {ref!r}") from exc
+                raise InvalidValueError(f"no device {ref!r}") from exc
             entries.append(StateEntry(device.id, attribute, validate_value(attribute, value),
                                       now))
         trace = self._engine.dry_run(kept.rule, entries, now, trigger_id)
@@ -338,15 +378,29 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
     info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__,
                               provisioned)
     rules = None
-    if daemon.engine is not None:
-        rules = EngineRules(daemon.engine, hub, writer, config.rules.dir)
+    if daemon.engine is not None and config.rules.dir is not None:
+        doc = daemon.rules
+        if doc is None:  # the daemon read them itself: read them again for their scenes
+            doc = await asyncio.to_thread(read_rules_dir, config.rules.dir)
+        rules = EngineRules(daemon.engine, hub, writer, doc)
         for problem in await rules.load_saved():
             log.warning("event=api_rule_problem problem=%r", str(problem))
+    def health_extra() -> Mapping[str, Any]:
+        tunnel = daemon.tunnel
+        health = tunnel.health if tunnel is not None else None
+        if health is None:
+            return {"tunnel": None}
+        return {"tunnel": {"status": str(health.status), "detail": health.detail,
+                           "ts": health.ts, "next_attempt_ts": health.next_attempt_ts,
+                           "outbox_depth": health.outbox_depth,
+                           "last_ack_ts": health.last_ack_ts}}
+
     server = ApiServer(settings, info, devices=HubDevices(hub), rules=rules,
                        tokens=StoreTokens(writer), bus=hub.bus, clock=daemon.clock,
                        state_dir=config.hub.state_dir / "api", setup_code=code,
-                       mdns_interfaces=settings.mdns_interfaces or None)
-    tasks.append(group.create_task(supervise("api", server.run), name="api"))
+                       mdns_interfaces=settings.mdns_interfaces or None,
+                       health_extra=health_extra)
+    tasks.append(daemon.start_component(group, "api", supervise("api", server.run)))
     try:
         async with asyncio.timeout(daemon.ready_timeout_s):
             await server.ready.wait()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import os
 import sys
@@ -14,9 +15,9 @@ import click
 
 import hubd
 from hubd.config import CheckedConfig, HubConfig, check_config, load_config
-from hubd.core.errors import ConfigError, HubError
+from hubd.core.errors import ConfigError, HubError, StartError
 from hubd.daemon import Daemon
-from hubd.log import setup_logging
+from hubd.log import setup_logging, shutdown_logging
 from hubd.redact import add_secret
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
@@ -35,6 +36,7 @@ def _fail(message: str, code: int = os.EX_CONFIG) -> None:
 
 
 def _load(path: Path) -> HubConfig:
+    """The TOML alone, for commands that need no more of it (tunnel provision)."""
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -58,11 +60,47 @@ def _register_secrets(config: HubConfig) -> None:
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
     try:
-        asyncio.run(main)
+        _run_bounded(main)
     except* ConfigError as group:
         _fail(f"stopped: {group.exceptions[0]}")
+    except* StartError as group:
+        # 73 (EX_CANTCREAT), in RestartPreventExitStatus too: a read-only state directory
+        # stays read-only however often systemd restarts us.
+        _fail(f"stopped: {group.exceptions[0]}", os.EX_CANTCREAT)
     except* HubError as group:
         _fail(f"stopped: {group.exceptions[0]}", 1)
+
+
+# After main returns, what is left gets this long to end; asyncio.run would wait forever for a
+# task that ignores cancellation (the daemon has already logged it as abandoned).
+_LEFTOVER_TIMEOUT_S = 1.0
+
+
+def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run(main), except that the clean-up after it cannot hang the exit."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(main)
+    finally:
+        left = [task for task in asyncio.all_tasks(loop) if not task.done()]
+        for task in left:
+            task.cancel()
+        if left:
+            _, pending = loop.run_until_complete(
+                asyncio.wait(left, timeout=_LEFTOVER_TIMEOUT_S))
+        else:
+            pending = set()
+        if pending:
+            # Threads may be stuck with them (zigpy's database thread); Python's exit would
+            # join those forever. Write the log, then leave at once.
+            shutdown_logging()
+            for stream in (sys.stdout, sys.stderr):
+                with contextlib.suppress(OSError, ValueError):
+                    stream.flush()
+            os._exit(0 if sys.exc_info()[0] is None else 1)
+        loop.run_until_complete(loop.shutdown_asyncgens())
+        loop.run_until_complete(loop.shutdown_default_executor())
+        loop.close()
 
 
 @main.command()
@@ -86,15 +124,19 @@ def run(config_path: Path) -> None:
 @click.option("--activity-s", type=float, default=3.0, show_default=True,
               help="A simulated sensor event or button press about this often.")
 @click.option("--log-level", default="warning", show_default=True)
-def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str) -> None:
+@click.option("--cloud/--no-cloud", default=True, show_default=True,
+              help="Also run a local relay and the tunnel to it.")
+def demo(config_path: Path, state_dir: Path, activity_s: float, log_level: str,
+         cloud: bool) -> None:
     """Run the real daemon on simulated radios and print what happens, until Ctrl-C."""
-    config = _load(config_path)
+    config = _check(config_path).config  # the same check as `run` (rules re-read by the demo)
     config = dataclasses.replace(
         config, hub=dataclasses.replace(config.hub, state_dir=state_dir.resolve()))
-    setup_logging(log_level)
+    _register_secrets(config)
+    setup_logging(log_level, debug_loggers=config.log.debug_loggers)
     from hubd.demo import run_demo  # the simulators: only the demo needs them
 
-    _run(run_demo(config, activity_s))
+    _run(run_demo(config, activity_s, cloud=cloud))
     click.echo("demo stopped cleanly")
 
 
@@ -127,6 +169,25 @@ def config_check(path: Path) -> None:
 def version() -> None:
     """Print the version."""
     click.echo(f"hubd {hubd.__version__}")
+
+
+@main.command("pair-button")
+@click.option("--config", "config_path", type=click.Path(path_type=Path), default=DEFAULT_CONFIG,
+              show_default=True, help="The hub's TOML configuration (for its state_dir).")
+@click.option("--state-dir", type=click.Path(path_type=Path), default=None,
+              help="The hub's state directory (instead of reading --config); the demo's is "
+                   "state/demo.")
+def pair_button(config_path: Path, state_dir: Path | None) -> None:
+    """Press the hub's pairing button: `POST /api/v1/pair` works for 60 s."""
+    from hubd.api.button import press
+
+    directory = (state_dir.resolve() if state_dir is not None
+                 else _load(config_path).hub.state_dir) / "api"
+    try:
+        press(directory)
+    except HubError as exc:
+        _fail(str(exc), 1)
+    click.echo("pairing is open for 60 s: run `hubctl pair URL` now")
 
 
 @main.group()

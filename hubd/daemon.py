@@ -5,7 +5,14 @@ and the watchdog under one TaskGroup → once every radio has said how it is (or
 passed), start the rules → READY=1, with a STATUS naming devices, radio health and any radio still
 silent. A component that crashes is logged and restarted with backoff (hubd.supervise); a
 ConfigError stops the daemon with its message (exit 78). SIGTERM or SIGINT: STOPPING=1, cancel
-everything, the store last so what was written while stopping is flushed, within 5 s.
+everything, the store last so what was written while stopping is flushed, within 5 s: a
+component that ignores its cancellation is abandoned with ``event=stop_abandoned`` at its
+deadline (``abandoned`` names it; the CLI then exits without waiting for it).
+
+Before anything starts, the state directory must be writable (else StateDirectoryError, which
+the unit does not restart); a database SQLite calls damaged is moved aside, kept for recovery,
+and the hub starts from its configuration, with a Notice saying so. Where start may be slow
+(the store, the radios, the rules) the daemon asks systemd for time with EXTEND_TIMEOUT_USEC.
 """
 
 from __future__ import annotations
@@ -14,7 +21,9 @@ import asyncio
 import contextlib
 import gc
 import logging
+import os
 import signal
+import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,11 +34,12 @@ from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
+from hubd.core.errors import StateDirectoryError
 from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
-from hubd.store import Snapshot, WriteBehind
+from hubd.store import CorruptDatabaseError, Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from hubd.tunnel.client import TunnelClient, identity_dir
@@ -38,6 +48,8 @@ from hubd.tunnel_ports import build_tunnel
 from radios.base import RadioDriver
 from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
+from radios.zwave.driver import ZwaveDriver
+from radios.zwave.sidecar import ServerProcess
 from rules.engine import EngineSettings, RuleEngine
 from rules.model import RuleProblem
 from rules.parse import Document, read_rules_dir
@@ -45,6 +57,9 @@ from rules.parse import Document, read_rules_dir
 log = logging.getLogger(__name__)
 
 STOP_TIMEOUT_S = 5.0
+# What systemd is asked for, beyond a start phase's own bound, when that phase begins.
+EXTEND_MARGIN_S = 15.0
+STORE_OPEN_BUDGET_S = 30.0
 
 # Python's default (700 new objects) collects the young generation thousands of times a second
 # when rules run at full tilt; at 10,000 the rule engine fires ~1.6x more runs a second and the
@@ -80,6 +95,14 @@ class Daemon:
     api: ApiServer | None = None
     tunnel: TunnelClient | None = None
     status_line: str = ""
+    stop_timeout_s: float = STOP_TIMEOUT_S
+    # Components that ignored their cancellation past the stop deadline, left running.
+    abandoned: list[asyncio.Task[None]] = field(default_factory=list)
+    _stop_deadline: float | None = field(default=None, init=False)
+    _components: dict[asyncio.Task[None], asyncio.Task[None]] = field(default_factory=dict,
+                                                                       init=False)
+    _boot_notices: list[Notice] = field(default_factory=list, init=False)
+    zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -88,10 +111,12 @@ class Daemon:
     async def run(self) -> None:
         """Run until a stop is requested, then stop cleanly."""
         tune_gc()
+        check_state_dir(self.config.hub.state_dir)
         state = StateStore()
         writer = WriteBehind(self.config.database_path, state,
                              interval_s=self.config.store.write_interval_s)
-        snapshot = await writer.load()
+        self.notifier.extend_timeout(STORE_OPEN_BUDGET_S + EXTEND_MARGIN_S)
+        snapshot = await self._load(writer)
         state.load(snapshot.devices, snapshot.state)
         hub = self.hub = Hub(self.clock, Bus(), state,
                              {d.id: (d.name, d.room) for d in self.config.devices})
@@ -111,29 +136,91 @@ class Daemon:
             await self._run_components(hub, writer, snapshot)
         log.info("event=stopped")
 
+    async def _load(self, writer: WriteBehind) -> Snapshot:
+        """What the database holds; a damaged file is moved aside and the hub starts afresh."""
+        try:
+            return await writer.load()
+        except CorruptDatabaseError as exc:
+            await writer.close()
+            kept = move_aside(writer.store_path)
+            message = (f"the database was damaged ({exc}); it was moved to {kept} and the hub "
+                       "starts from its configuration, re-learning state from the radios")
+            log.error("event=store_corrupt_moved_aside path=%s kept=%s error=%r",
+                      writer.store_path, kept, str(exc))
+            self._boot_notices.append(Notice("store", message, self.clock.time(),
+                                             Context.new(Origin.SYSTEM), "error"))
+            return await writer.load()
+
     async def _run_components(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot) -> None:
         async with asyncio.TaskGroup() as group:
             # Tasks start in creation order: listeners subscribe before the radios report.
-            store_task = group.create_task(writer.run(), name="store")
+            store_task = self.start_component(group, "store", writer.run())
             tasks: list[asyncio.Task[None]] = []
-            tasks.extend(group.create_task(extra(hub), name="extra") for extra in self.extras)
+            tasks.extend(self.start_component(group, "extra", extra(hub)) for extra in self.extras)
             tunnel = await self._tunnel(hub, writer)
             if tunnel is not None:
                 # Before the radios: the feeder hears every event from the first one.
                 tunnel.feeder.subscribe()
-                tasks.append(group.create_task(supervise("tunnel", tunnel.run), name="tunnel"))
+                tasks.append(self.start_component(group, "tunnel", supervise("tunnel", tunnel.run)))
+            zwave = self.config.radios.zwave
+            if zwave is not None and zwave.spawns_server:
+                # Off the hub (no systemd unit): hubd runs zwave-js-server itself, restarted
+                # with backoff when it exits; the Z-Wave driver reconnects and resyncs.
+                server = self.zwave_server = ServerProcess(zwave, self.config.hub.state_dir)
+                tasks.append(self.start_component(group, "zwave-js-server", supervise(
+                    "zwave-js-server", server.run, backoff_min_s=zwave.backoff_min_s,
+                    backoff_max_s=zwave.backoff_max_s)))
             for name, driver in hub.drivers.items():
-                tasks.append(group.create_task(
-                    supervise(f"radio:{name}", _bind(driver, hub)), name=f"radio:{name}"))
+                tasks.append(self.start_component(group, f"radio:{name}",
+                                         supervise(f"radio:{name}", _bind(driver, hub))))
             interval = watchdog_interval_s()
             if interval is not None:
-                tasks.append(group.create_task(watchdog_loop(self.notifier, interval),
-                                               name="watchdog"))
-            tasks.append(group.create_task(
-                self._start_rules_then_ready(group, tasks, hub, writer, snapshot), name="ready"))
+                tasks.append(self.start_component(group, "watchdog",
+                                         watchdog_loop(self.notifier, interval)))
+            tasks.append(self.start_component(group, "ready", self._start_rules_then_ready(
+                group, tasks, hub, writer, snapshot)))
             await self._wait_for_stop(tasks)
             # The store goes last, so what the others wrote while stopping reaches the disk.
             await self._cancel([store_task])
+
+    def start_component(self, group: asyncio.TaskGroup, name: str,
+               component: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run component in a task of its own, with a guard in the group that reports its crash
+        to the group; the component itself is outside it, so it can be abandoned at the stop
+        deadline (TaskGroup and asyncio.run would both wait for it forever)."""
+        inner = asyncio.create_task(component, name=name)
+        guard = group.create_task(self._guard(inner), name=name)
+        self._components[guard] = inner
+        return guard
+
+    async def _guard(self, inner: asyncio.Task[None]) -> None:
+        """Wait for inner; if cancelled first, cancel it and give it until the deadline."""
+        try:
+            await asyncio.wait([inner])  # unlike `await inner`, returns at once when cancelled
+        except asyncio.CancelledError:
+            inner.cancel()
+            await self._bounded([inner])
+            raise
+        inner.result()  # a crash reaches the TaskGroup, which stops the daemon
+
+    async def _bounded(self, components: list[asyncio.Task[None]]) -> None:
+        """Wait for cancelled components until the stop deadline; abandon those still going."""
+        deadline = self._stop_deadline
+        remaining = (self.stop_timeout_s / 2 if deadline is None
+                     else max(0.0, deadline - time.monotonic()))
+        pending = [c for c in components if not c.done()]
+        if pending:
+            _, pending_set = await asyncio.wait(pending, timeout=remaining)
+            pending = [c for c in pending if c in pending_set]
+        for component in components:
+            if component in pending and component not in self.abandoned:
+                self.abandoned.append(component)
+                log.error("event=stop_abandoned task=%s waited_s=%.1f reason=ignores_cancel",
+                          component.get_name(), remaining)
+            elif (component.done() and not component.cancelled()
+                  and component.exception() is not None):
+                log.error("event=stop_failed task=%s error=%r", component.get_name(),
+                          component.exception())
 
     async def _tunnel(self, hub: Hub, writer: WriteBehind) -> TunnelClient | None:
         """The cloud tunnel, if configured; the hub's key is made now on first start."""
@@ -163,6 +250,8 @@ class Daemon:
             from radios.zigbee.driver import ZigbeeDriver
 
             drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
+        if radios.zwave is not None:
+            drivers.append(ZwaveDriver(radios.zwave, self.clock))
         return drivers
 
     async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
@@ -183,7 +272,7 @@ class Daemon:
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = engine.load(rules, doc.scenes)  # the engine logs these itself
+        unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -197,6 +286,8 @@ class Daemon:
         self._tell(hub, [str(p) for p in unresolved], log_too=False)
         log.info("event=rules_loaded rules=%d problems=%d", len(rules),
                  len(problems) + len(unresolved))
+        for off in engine.disabled():  # the boot log says which rules are off, and why
+            log.warning("event=rule_disabled rule=%s reason=%r", off.rule_id, off.reason)
         return engine
 
     def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
@@ -215,11 +306,15 @@ class Daemon:
         Rules start after the radios so that references resolve, restored timers find their
         devices, and "hub started" means the hub can act.
         """
+        self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
         missing = await hub.wait_radios(self.ready_timeout_s)
         await hub.bus.drain()
+        for notice in self._boot_notices:
+            hub.bus.publish(notice)
+        self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
         engine = self.engine = await self._rule_engine(hub, writer, snapshot)
         if engine is not None:
-            tasks.append(group.create_task(supervise("rules", engine.run), name="rules"))
+            tasks.append(self.start_component(group, "rules", supervise("rules", engine.run)))
             try:
                 async with asyncio.timeout(self.ready_timeout_s):
                     await engine.ready.wait()
@@ -235,6 +330,8 @@ class Daemon:
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
             status += f"; no word yet from {', '.join(missing)}"
+        if engine is not None and (off := engine.disabled()):
+            status += f"; {len(off)} rules off: {', '.join(s.rule_id for s in off[:5])}"
         self.status_line = status
         if self.tunnel is not None and self.tunnel.health is not None:
             status += f"; tunnel {self.tunnel.health.status}"
@@ -251,17 +348,53 @@ class Daemon:
         await self.stop_requested.wait()
         log.info("event=stopping")
         self.notifier.stopping()
+        # Everything but the store has half the stop time; the store, last, the rest of it.
+        self._stop_deadline = time.monotonic() + self.stop_timeout_s / 2
         await self._cancel(tasks)
+        self._stop_deadline = time.monotonic() + self.stop_timeout_s / 2
 
-    @staticmethod
-    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
-        for task in tasks:
-            task.cancel()
-        if not tasks:
-            return
-        _, pending = await asyncio.wait(tasks, timeout=STOP_TIMEOUT_S / 2)
-        for task in pending:
-            log.error("event=stop_timeout task=%s", task.get_name())
+    async def _cancel(self, guards: list[asyncio.Task[None]]) -> None:
+        # A task started without start_component is its own component (and its own guard).
+        components = [self._components.get(guard, guard) for guard in guards]
+        for guard, component in zip(guards, components, strict=True):
+            guard.cancel()
+            component.cancel()  # also when its guard is cancelled before it ever ran
+        if guards:
+            # Each guard returns by the deadline; so does the wait for the components.
+            await asyncio.wait(guards)
+            await self._bounded(components)
+
+
+def check_state_dir(path: Path) -> None:
+    """Create the state directory if needed and prove it writable; StateDirectoryError if not.
+
+    Found here, it is one line and an exit the unit does not restart; found by SQLite, it was a
+    StoreError, exit 1, and a restart every few seconds forever.
+    """
+    probe = path / f".hubd-write-check-{os.getpid()}"
+    try:
+        path.mkdir(mode=0o700, parents=True, exist_ok=True)
+        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        try:
+            os.write(fd, b"hubd")
+        finally:
+            os.close(fd)
+            os.unlink(probe)
+    except OSError as exc:
+        raise StateDirectoryError(f"{path}: the state directory is not writable: "
+                                  f"{exc.strerror or exc}") from exc
+
+
+def move_aside(path: Path) -> Path:
+    """Rename a damaged database (and its -wal and -shm files) to ``<name>.corrupt-<UTC time>``,
+    kept for recovery; return the new path of the database file."""
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
+    for suffix in ("", "-wal", "-shm"):
+        source = Path(f"{path}{suffix}")
+        if source.exists():
+            source.replace(Path(f"{kept}{suffix}"))
+    return kept
 
 
 def _read_rules(path: Path) -> Document:

@@ -3,7 +3,8 @@
 The radios are the real drivers on real byte streams: the virtual radio in process, a simulated
 Lutron RA2 repeater on a pty, and a simulated TI Z-Stack coordinator on a pty that unmodified
 zigpy-znp drives (its devices join when the demo opens the network, and are remembered in the
-state directory). Everything else is the daemon as systemd runs it.
+state directory). Z-Wave runs on Z-Wave JS's own mock controller, driven by a zwave-js-server
+that hubd spawns and supervises. Everything else is the daemon as systemd runs it.
 """
 
 from __future__ import annotations
@@ -31,8 +32,12 @@ from hubd.hub import Hub
 from radios.lutron.sim.demo import demo_repeater
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim.demo import DemoCoordinator, demo_coordinator
+from radios.zwave.sim.demo import demo_stick as zwave_demo_stick
+from radios.zwave.sim.demo import run_activity as zwave_activity
+from radios.zwave.sim.mock import MockStick
 
 ZIGBEE_DEVICES = 24
+CLOUD_DEVICE = "virtual:2"  # the porch light of examples/hub.toml: the app toggles it
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
          RadioHealth, Notice, RuleRan)
@@ -54,6 +59,10 @@ class DemoPrinter:
     def _name(self, device_id: str) -> str:
         device = self._hub.state.get_device(device_id)
         return device.name if device is not None and device.name else device_id
+
+    def line(self, kind: str, text: str) -> None:
+        """Print one line of the demo's story."""
+        self._line(kind, text)
 
     def _line(self, kind: str, text: str) -> None:
         elapsed = self._hub.clock.monotonic() - self._t0
@@ -97,11 +106,12 @@ def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
 
-async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout) -> None:
+async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdout,
+                   cloud: bool = True) -> None:
     """Start the simulators, point the config at them, and run the daemon until stopped."""
     radios = config.radios
     state_dir = config.hub.state_dir
-    state_dir.mkdir(parents=True, exist_ok=True)
+    state_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     async with contextlib.AsyncExitStack() as stack:
         if radios.virtual is not None:
             virtual = dataclasses.replace(radios.virtual, activity_interval_s=activity_s)
@@ -117,13 +127,68 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
             radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
                 path=zigbee.path, channel=15, skip_bootloader=False))
 
+        printers: list[DemoPrinter] = []
+        zwave: MockStick | None = None
+        if radios.zwave is None:
+            # Z-Wave JS's mock controller; hubd spawns zwave-js-server on it, as in development.
+            zwave, zwave_settings = await stack.enter_async_context(zwave_demo_stick(state_dir))
+            radios = dataclasses.replace(radios, zwave=zwave_settings)
+
         async def printer(hub: Hub) -> None:
-            await DemoPrinter(hub, out).run()
+            printers.append(DemoPrinter(hub, out))
+            await printers[0].run()
 
         extras: list[Extra] = [printer]
+        if cloud:
+            # A local relay; the hub provisioned by claim and dialing it over mutual TLS.
+            from hubd.demo_cloud import cloud_round_trips, demo_relay
+            from hubd.tunnel.settings import TunnelSettings
+
+            relay = await stack.enter_async_context(demo_relay(state_dir))
+            config = dataclasses.replace(config, tunnel=dataclasses.replace(
+                config.tunnel or TunnelSettings(), url=relay.tunnel_url))
+            extras.append(cloud_round_trips(relay, CLOUD_DEVICE, out, activity_s * 3,
+                                            lambda kind, text: printers[0].line(kind, text)))
         if zigbee is not None:
             extras.append(_zigbee_house(zigbee, activity_s * 2))
-        await Daemon(dataclasses.replace(config, radios=radios), extras=extras).run()
+        if zwave is not None:
+            extras.append(_zwave_house(zwave, activity_s * 3))
+        daemon = Daemon(dataclasses.replace(config, radios=radios))
+        daemon.extras = [*extras, _tell_api(daemon, out)]
+        await daemon.run()
+
+
+def _tell_api(daemon: Daemon, out: TextIO) -> Extra:
+    """Once the hub is up, print where its LAN API is and how to pair with it."""
+
+    async def run(hub: Hub) -> None:
+        await daemon.ready.wait()
+        api = daemon.api
+        if api is None or not api.url:
+            return
+        state_dir = daemon.config.hub.state_dir
+        out.write(f"\nLAN API  {api.url}   setup code {api.setup_code}\n"
+                  f"console  {api.url}/  (open it in a browser; accept the hub's certificate)\n"
+                  f"         pin {api.state.pin_sha256}\n"
+                  f"From a second terminal:  hubctl pair {api.url} --code {api.setup_code}\n"
+                  f"   (or: hubd pair-button --state-dir {state_dir}; then hubctl pair "
+                  f"{api.url})\n"
+                  "   then: hubctl devices | hubctl set 'Hall light' level 40 | hubctl events\n\n")
+        out.flush()
+
+    return run
+
+
+def _zwave_house(stick: MockStick, interval_s: float
+                 ) -> Callable[[Hub], Coroutine[Any, Any, None]]:
+    """Once zwave-js-server is up, make the Z-Wave house lively."""
+
+    async def run(hub: Hub) -> None:
+        if interval_s <= 0 or await hub.wait_radios(120.0, ["zwave"]):
+            return
+        await zwave_activity(stick, interval_s)
+
+    return run
 
 
 def _zigbee_house(coordinator: DemoCoordinator, interval_s: float

@@ -23,9 +23,11 @@ from hubd.core.events import (
     DeviceJoined,
     DeviceLeft,
     DriverEvent,
+    Notice,
     RadioHealth,
     RadioStatus,
     Report,
+    unexpected_event,
 )
 from hubd.core.model import Command, CommandStatus, validate_args
 from hubd.core.state import StateStore
@@ -58,19 +60,24 @@ class Hub:
     def report(self, event: DriverEvent) -> None:
         """Take an event from a radio; a bad one is counted and logged, never raised."""
         try:
-            if isinstance(event, Report):
-                changed = self.state.apply(event)
-                if changed is not None:
-                    self.bus.publish(changed)
-                return
-            if isinstance(event, RadioHealth):
-                self._on_health(event)
-            elif isinstance(event, DeviceJoined | DeviceLeft | AvailabilityChanged):
-                if isinstance(event, DeviceJoined) and not event.device.name:
-                    event = self._named(event)
-                self.state.apply(event)
-            elif not isinstance(event, ButtonEvent):
-                raise TypeError(f"not a driver event: {type(event).__name__}")
+            match event:
+                case Report():
+                    changed = self.state.apply(event)
+                    if changed is not None:
+                        self.bus.publish(changed)
+                    return
+                case RadioHealth():
+                    self._on_health(event)
+                case DeviceJoined():
+                    if not event.device.name:
+                        event = self._named(event)
+                    self.state.apply(event)
+                case DeviceLeft() | AvailabilityChanged():
+                    self.state.apply(event)
+                case ButtonEvent() | Notice():
+                    pass
+                case _:
+                    unexpected_event(event)
             self.bus.publish(event)
         except (HubError, ValueError, TypeError) as exc:
             self.rejected += 1

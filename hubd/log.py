@@ -35,6 +35,7 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from typing import TextIO
 
+from hubd.core.errors import InvalidValueError
 from hubd.redact import redact
 
 # sd-daemon(3) / syslog(3) priorities, so journald keeps our levels.
@@ -314,7 +315,7 @@ def setup_logging(level: str, *, stream: TextIO | None = None,
         wanted = LogLevel(level.lower())
     except ValueError:
         choices = ", ".join(lv.value for lv in LogLevel)
-        raise ValueError(f"unknown log level {level!r}; use one of {choices}") from None
+        raise InvalidValueError(f"unknown log level {level!r}; use one of {choices}") from None
     target = sys.stderr if stream is None else stream
     formatter = LogfmtFormatter(is_journal=is_journal_stream(target, environ))
     output = logging.StreamHandler(target)

@@ -28,7 +28,7 @@ from enum import StrEnum
 
 from hubd.core.backoff import Backoff, BackoffPolicy
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def supervise(name: str, factory: Callable[[], Awaitable[None]], *,
                     rng: random.Random | None = None) -> None:
     """Run ``factory()`` until it returns; restart it with backoff when it crashes."""
     if not 0 < backoff_min_s <= backoff_max_s:
-        raise ValueError(f"need 0 < backoff_min_s <= backoff_max_s, not {backoff_min_s}, "
+        raise InvalidValueError(f"need 0 < backoff_min_s <= backoff_max_s, not {backoff_min_s}, "
                          f"{backoff_max_s}")
     clock = clock or SystemClock()
     backoff = Backoff(BackoffPolicy(backoff_min_s, backoff_max_s, healthy_after_s), rng)

@@ -26,6 +26,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
+from hubd.core.errors import InvalidValueError
+
 log = logging.getLogger(__name__)
 
 TICKS_PER_PING = 4
@@ -179,7 +181,7 @@ class WatchdogPacer:
 
     def __post_init__(self) -> None:
         if self.interval_s <= 0:
-            raise ValueError(f"watchdog interval must be positive, not {self.interval_s}")
+            raise InvalidValueError(f"watchdog interval must be positive, not {self.interval_s}")
 
     @property
     def tick_s(self) -> float:
@@ -222,7 +224,8 @@ async def watchdog_loop(notifier: Notifier, interval_s: float, *,
     if pacer is None:
         pacer = WatchdogPacer(interval_s)
     elif pacer.interval_s != interval_s:
-        raise ValueError(f"pacer paces {pacer.interval_s} s, not the {interval_s} s asked for")
+        raise InvalidValueError(
+            f"pacer paces {pacer.interval_s} s, not the {interval_s} s asked for")
     # Starting this loop proves the loop runs: ping at once, systemd's timer is already going.
     notifier.watchdog()
     while True:

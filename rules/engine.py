@@ -3,16 +3,18 @@
 Theory of operation. ``load`` resolves each rule against the device registry (a rule naming an
 unknown device is kept, disabled with the reason, and retried when devices join) and registers
 its triggers with the ``Watcher`` index. ``handle`` (the bus handler, synchronous) offers an event
-to the watches of its (device, attribute); a firing trigger goes through, in order: the loop
-depth check (context depth > ``max_depth``: dropped), the compiled conditions, the storm breaker
-(> ``storm_runs`` runs in ``storm_window_s``: the rule is disabled, a Notice says so, and the state
-is persisted) and the run mode (single / restart / queued / parallel). A run is an asyncio task
-interpreting the actions (``rules.actions``) with this engine as its host.
+to the watches of its (device, attribute); a firing trigger goes to the ``Runner``
+(``rules.runner``: depth, conditions, storm breaker, run mode, then a run).
 
-Timers (delays, waits, ``for``, schedules) live on one heap keyed by wall-clock deadline
-(``rules.timers``). Delays and waits are saved through ``RulePersistence`` with their step path,
-so that ``restore`` + ``run`` resume them at their deadline after a restart (``rules.restore``).
-Tests drive time with a ManualClock and ``advance``; the daemon runs ``run()``.
+Rules can be changed one at a time while the engine runs (``put_rule``, ``remove_rule``,
+``enable``, ``disable``): only that rule's watches, runs and timers are touched, every other
+rule's pending delays, waits and ``for`` timers go on. The storm breaker (``rules.breaker``)
+disables a looping rule for a growing cool-down; ``disabled()`` says which rules are off and why.
+
+Timers (delays, waits, ``for``, schedules, cool-downs) live on one heap keyed by wall-clock
+deadline (``rules.timers``). Delays and waits are saved through ``RulePersistence`` with their
+step path, so that ``restore`` + ``run`` resume them at their deadline after a restart
+(``rules.restore``). Tests drive time with a ManualClock and ``advance``; the daemon runs ``run()``.
 """
 
 from __future__ import annotations
@@ -20,21 +22,14 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
+from typing import assert_never
 
 from hubd.bus import Bus, Subscription
 from hubd.core.clock import Clock
-from hubd.core.events import (
-    AvailabilityChanged,
-    ButtonEvent,
-    DeviceJoined,
-    Notice,
-    RuleRan,
-    StateChanged,
-)
-from hubd.core.model import Context
+from hubd.core.events import AvailabilityChanged, ButtonEvent, DeviceJoined, Notice, StateChanged
+from hubd.core.model import Context, Origin
 from hubd.core.state import StateEntry, StateStore
-from rules.actions import Path, Run, StopRun, run_actions
-from rules.evaluate import Env
+from rules.breaker import is_storm_reason, storm_reason, trip
 from rules.host import Execute, LiveHost
 from rules.model import (
     CommandAction,
@@ -45,10 +40,11 @@ from rules.model import (
     SunTrigger,
     TimeTrigger,
 )
-from rules.modes import Admission, admit, is_storm
+from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
 from rules.resolve import Resolver
 from rules.restore import missed_recently, resume_timers, run_payload
+from rules.runner import Runner
 from rules.schedule import Place
 from rules.settings import EngineSettings, RuleStatus
 from rules.slot import Slot
@@ -58,9 +54,12 @@ from rules.trace import Outcome, Trace, TriggerInfo
 from rules.tracekeep import TraceKeeper
 from rules.watch import Watch, Watcher
 
-__all__ = ["EngineSettings", "Execute", "RuleEngine", "RuleStatus"]
+__all__ = ["EngineEvent", "EngineSettings", "Execute", "RuleEngine", "RuleStatus"]
 
 log = logging.getLogger(__name__)
+
+EngineEvent = StateChanged | ButtonEvent | AvailabilityChanged | DeviceJoined
+USER_DISABLED = "disabled through the API"
 
 
 class RuleEngine:
@@ -72,14 +71,12 @@ class RuleEngine:
         s = self.settings
         self._state = state
         self._bus = bus
-        self._execute = execute
         self._clock = clock
         # The ledger knows the live timers, so that run() started again resumes them.
         self._persist = ledger = TimerLedger(persistence)
         self._place = Place(s.timezone, Observer(s.latitude, s.longitude, s.elevation_m))
         self._timers = TimerHeap(clock)
-        self._watcher = Watcher(state, clock, self._timers, ledger, self._place,
-                                s.catch_up_s)
+        self._watcher = Watcher(state, clock, self._timers, ledger, self._place, s.catch_up_s)
         self._resolver = Resolver(state)
         self._slots: dict[str, Slot] = {}
         self._scenes: list[Scene] = []
@@ -88,7 +85,6 @@ class RuleEngine:
         self._last_seen: float | None = None
         self._traces = TraceKeeper(ledger, s.traces_per_rule)
         self._sub: Subscription | None = None
-        self._is_stopping = False
         self.mode = s.default_mode
         self.ready = asyncio.Event()
         self._host = LiveHost(state=state, bus=bus, execute=execute, clock=clock,
@@ -96,26 +92,92 @@ class RuleEngine:
                               watcher=self._watcher, command_deadline_s=s.command_deadline_s,
                               mode_of=lambda: self.mode, set_mode=self.set_mode,
                               payload_of=run_payload)
+        self._runner = Runner(settings=s, state=state, bus=bus, clock=clock, host=self._host,
+                              execute=execute, traces=self._traces, persist=ledger,
+                              place=self._place, mode_of=lambda: self.mode,
+                              on_storm=self._storm)
 
-    # -- loading -----------------------------------------------------------------------------
+    # -- loading and changing rules ----------------------------------------------------------
 
     def load(self, rules: Iterable[Rule], scenes: Iterable[Scene] = ()) -> list[RuleProblem]:
-        """Replace the loaded rules (and the scenes rules given later may name); returns the
-        problems of rules kept disabled. Forgets every run and timer: see ``put_rule``."""
+        """Replace every loaded rule (and the scenes rules given later may name); returns the
+        problems of rules kept disabled. Forgets every run and timer: to change one rule while
+        the others go on, use ``put_rule`` / ``remove_rule``."""
+        self._clear(scenes)
+        problems = [p for rule in rules for p in self._add(rule)]
+        self._log_problems(problems)
+        return problems
+
+    async def load_async(self, rules: Iterable[Rule], scenes: Iterable[Scene] = (),
+                         batch: int = 250) -> list[RuleProblem]:
+        """``load``, yielding to the event loop every ``batch`` rules (the daemon's boot: 20,000
+        rules take seconds to resolve, and the watchdog and radios must go on meanwhile)."""
+        self._clear(scenes)
+        problems: list[RuleProblem] = []
+        for n, rule in enumerate(rules, 1):
+            problems += self._add(rule)
+            if n % batch == 0:
+                await asyncio.sleep(0)
+        self._log_problems(problems)
+        return problems
+
+    def _clear(self, scenes: Iterable[Scene]) -> None:
         self._scenes = list(scenes)
         for slot in list(self._slots.values()):
             self._deactivate(slot)
+            self._timers.cancel(slot.cool_timer)
         self._slots.clear()
         self._host.forget_compiled()
-        problems: list[RuleProblem] = []
-        for rule in rules:
-            slot = Slot(rule, self.settings.traces_per_rule)
-            self._slots[rule.id] = slot
-            self._traces.adopt(slot)
-            problems += self._try_activate(slot)
+
+    def _add(self, rule: Rule) -> list[RuleProblem]:
+        slot = Slot(rule, self.settings.traces_per_rule)
+        self._slots[rule.id] = slot
+        self._traces.adopt(slot)
+        return self._try_activate(slot)
+
+    @staticmethod
+    def _log_problems(problems: list[RuleProblem]) -> None:
         for problem in problems:
             log.warning("event=rule_problem rule=%s where=%s", problem.rule_id, problem)
+
+    def parse_rule(self, text: str, source: str = "api") -> Rule:
+        """One rule from YAML or JSON text, its scenes linked to the loaded scenes; raises
+        ``rules.parse.RuleTextError`` (a RuleError) locating each problem in ``source``."""
+        return parse_rule_text(text, source, self._scenes)
+
+    def put_rule(self, rule: Rule) -> list[RuleProblem]:
+        """Add a rule, or replace the one with its id (its runs and timers are dropped, its
+        traces and an API disable are kept); every other rule goes on untouched. Returns the
+        problems that keep it disabled (unknown devices: it is enabled when they join)."""
+        old = self._slots.get(rule.id)
+        slot = Slot(rule, self.settings.traces_per_rule)
+        if old is not None:
+            self._deactivate(old)
+            self._timers.cancel(old.cool_timer)
+            slot.traces = old.traces  # shared: the old runs' last traces land there too
+        else:
+            self._traces.adopt(slot)
+        self._slots[rule.id] = slot
+        self._host.forget_compiled()  # bounded: the old rule's compiled checks go too
+        problems = self._try_activate(slot)
+        log.info("event=rule_put rule=%s replaced=%s problems=%d", rule.id, old is not None,
+                 len(problems))
         return problems
+
+    def remove_rule(self, rule_id: str) -> None:
+        """Delete a rule: its runs are cancelled, its timers dropped; KeyError if unknown."""
+        slot = self._slots.pop(rule_id)
+        self._deactivate(slot)
+        self._timers.cancel(slot.cool_timer)
+        self._host.forget_compiled()
+        if rule_id in self._saved_states:
+            del self._saved_states[rule_id]
+            self._persist.set_rule_state(rule_id, True, "")
+        log.info("event=rule_removed rule=%s", rule_id)
+
+    def rule(self, rule_id: str) -> Rule:
+        """A loaded rule as written (names, not ids); KeyError if unknown."""
+        return self._slots[rule_id].rule
 
     def _try_activate(self, slot: Slot) -> list[RuleProblem]:
         resolved, problems = self._resolver.resolve(slot.rule)
@@ -128,7 +190,7 @@ class RuleEngine:
             slot.disable("disabled in its rule file")
         elif saved is not None and not saved.is_enabled:
             slot.disable(saved.reason or "disabled")
-        else:
+        elif slot.disabled_until is None:
             self._activate(slot)
         return []
 
@@ -154,8 +216,10 @@ class RuleEngine:
             self._watcher.add(watch)
 
     def _fire_for(self, slot: Slot) -> Callable[[Watch, TriggerInfo], None]:
+        fire = self._runner.fire
+
         def on_fire(watch: Watch, info: TriggerInfo) -> None:
-            self._fire(slot, info)
+            fire(slot, info)
         return on_fire
 
     def _deactivate(self, slot: Slot) -> None:
@@ -164,8 +228,7 @@ class RuleEngine:
         slot.watches.clear()
         slot.queue.clear()
         for run in list(slot.runs):
-            if run.task is not None:
-                run.task.cancel()
+            run.cancel()
 
     def _on_device_joined(self) -> None:
         self._watcher.relabel()
@@ -179,29 +242,41 @@ class RuleEngine:
         """A loaded rule's status; KeyError if no such rule."""
         s = self._slots[rule_id]
         return RuleStatus(rule_id, s.rule.name, s.is_enabled, s.reason, s.started, s.skipped,
-                          s.dropped, bool(s.runs))
+                          s.dropped, bool(s.runs), s.disabled_until, s.disabled_until is not None)
 
     def statuses(self) -> list[RuleStatus]:
-        """Every loaded rule's status."""
+        """Every loaded rule's status, in load order."""
         return [self.status(rule_id) for rule_id in self._slots]
 
-    def disable(self, rule_id: str, reason: str) -> None:
-        """Disable a rule (persisted); its runs are cancelled."""
+    def disabled(self) -> list[RuleStatus]:
+        """The rules that are off, each with why (boot log, health status, the LAN API)."""
+        return [status for status in self.statuses() if not status.is_enabled]
+
+    def disable(self, rule_id: str, reason: str = USER_DISABLED) -> None:
+        """Disable a rule (persisted: it stays off across restarts); its runs are cancelled;
+        KeyError if unknown."""
         slot = self._slots[rule_id]
         self._deactivate(slot)
+        self._timers.cancel(slot.cool_timer)
+        slot.cool_timer = slot.disabled_until = None
         slot.disable(reason)
+        self._saved_states[rule_id] = SavedRuleState(rule_id, False, reason)
         self._persist.set_rule_state(rule_id, False, reason)
 
     def enable(self, rule_id: str) -> list[RuleProblem]:
-        """Enable a rule again (persisted); returns problems if it cannot be resolved."""
+        """Enable a rule at once, whatever disabled it (API, storm cool-down; not its file's
+        ``enabled: false``); persisted. Returns problems if it cannot be resolved."""
         slot = self._slots[rule_id]
         self._saved_states.pop(rule_id, None)
         self._persist.set_rule_state(rule_id, True, "")
+        self._timers.cancel(slot.cool_timer)
+        slot.cool_timer = slot.disabled_until = None
+        slot.strikes = 0
         slot.run_times.clear()
         return self._try_activate(slot)
 
     def traces(self, rule_id: str) -> list[Trace]:
-        """The last traces of a rule, oldest first, running runs last."""
+        """The last traces of a rule, oldest first, running runs last ([] if unknown)."""
         slot = self._slots.get(rule_id)
         if slot is None:
             return []
@@ -214,133 +289,60 @@ class RuleEngine:
         self.mode = mode
         self._persist.set_meta("mode", mode)
         self._bus.publish(Notice("rules", f"hub mode is now {mode}", self._clock.time(),
-                                 Context.new("system")))
+                                 Context.new(Origin.SYSTEM)))
 
     # -- events ------------------------------------------------------------------------------
 
-    def handle(self, event: object) -> None:
+    def handle(self, event: EngineEvent) -> None:
         """Take one event from the bus (synchronous: the hot path never awaits)."""
-        cls = type(event)
-        if cls is StateChanged:
-            self._watcher.on_state(event)  # type: ignore[arg-type]
-        elif cls is ButtonEvent:
-            self._watcher.on_button(event)  # type: ignore[arg-type]
-        elif cls is AvailabilityChanged:
-            self._watcher.on_availability(event)  # type: ignore[arg-type]
-        elif cls is DeviceJoined:
-            self._on_device_joined()
-
-    def _fire(self, slot: Slot, info: TriggerInfo) -> None:
-        """A trigger of the rule fired: depth, conditions, storm, mode; then maybe a run."""
-        rule = slot.resolved
-        if rule is None or not slot.is_enabled:
-            return
-        context = info.context.child(slot.origin)
-        now = self._clock.time()
-        trace = Trace(rule.id, context.id, info, now, context.id, context.depth)
-        if info.kind in ("time", "sun"):
-            self._persist.set_meta("last_seen", repr(now))
-        if context.depth > self.settings.max_depth:
-            slot.dropped += 1
-            log.warning("event=rule_loop_dropped rule=%s depth=%d", rule.id, context.depth)
-            return self._keep(slot, trace, Outcome.DROPPED_DEPTH,
-                              f"context depth {context.depth} > {self.settings.max_depth}")
-        if rule.conditions and not slot.check(
-                Env(self._state, now, self.mode, info.trigger_id, self._place, trace.conditions)):
-            return self._keep(slot, trace, Outcome.CONDITIONS_FALSE)
-        if is_storm(slot, self._clock.monotonic(), self.settings):
-            return self._storm(slot, trace)
-        if slot.runs and not self._make_room(slot, trace, context):
-            return
-        self._start(slot, trace, context)
+        match event:
+            case StateChanged():
+                self._watcher.on_state(event)
+            case ButtonEvent():
+                self._watcher.on_button(event)
+            case AvailabilityChanged():
+                self._watcher.on_availability(event)
+            case DeviceJoined():
+                self._on_device_joined()
+            case _:
+                assert_never(event)
 
     def _storm(self, slot: Slot, trace: Trace) -> None:
-        s = self.settings
-        reason = (f"ran more than {s.storm_runs} times in {s.storm_window_s:g} s "
-                  "(a loop?); disabled")
-        self._keep(slot, trace, Outcome.DISABLED_STORM, reason)
-        self.disable(slot.rule.id, reason)
-        log.error("event=rule_storm_disabled rule=%s", slot.rule.id)
+        """The breaker tripped: off for a cool-down (not persisted), then back by itself."""
+        cool_down_s = trip(slot, self._clock.monotonic(), self.settings)
+        reason = storm_reason(self.settings, cool_down_s)
+        self._runner.keep(slot, trace, Outcome.DISABLED_STORM, reason)
+        self._deactivate(slot)
+        slot.disable(reason)
+        self._arm_cool_down(slot, self._clock.time() + cool_down_s)
+        log.error("event=rule_storm_disabled rule=%s cool_down_s=%g strikes=%d", slot.rule.id,
+                  cool_down_s, slot.strikes)
         self._bus.publish(Notice(slot.origin, f"rule {slot.rule.name!r} {reason}",
-                                 self._clock.time(), Context.new("system"), "warning"))
+                                 self._clock.time(), Context.new(Origin.SYSTEM), "warning"))
 
-    def _make_room(self, slot: Slot, trace: Trace, context: Context) -> bool:
-        """Apply the run mode when a run is going; True if the new run may start now."""
-        verdict = admit(slot, trace, context)
-        if verdict is Admission.DROP:
-            self._keep(slot, trace, Outcome.DROPPED_MAX_RUNS,
-                       f"{slot.rule.mode} mode allows {slot.rule.max_runs} runs")
-        return verdict is Admission.START
+    def _arm_cool_down(self, slot: Slot, until: float) -> None:
+        slot.disabled_until = until
+        self._timers.cancel(slot.cool_timer)
+        slot.cool_timer = self._timers.call_at(until, lambda: self._cooled_down(slot))
 
-    # -- runs --------------------------------------------------------------------------------
-
-    def _start(self, slot: Slot, trace: Trace, context: Context, resume: Path | None = None,
-               resume_deadline: float | None = None) -> Run:
-        slot.started += 1
-        run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
-        run.task = asyncio.get_running_loop().create_task(self._run_main(slot, run))
-        slot.runs.append(run)
-        return run
-
-    async def _run_main(self, slot: Slot, run: Run) -> None:
-        rule = slot.resolved
-        outcome, note = Outcome.DONE, ""
-        try:
-            if rule is not None and slot.is_plain and run.resume is None:
-                await self._host.run_commands(run, rule.actions)  # the common case, lean
-            elif rule is not None:
-                await run_actions(self._host, run, rule.actions, (), run.resume)
-        except StopRun as stop:
-            outcome, note = stop.outcome, stop.reason
-        except asyncio.CancelledError:
-            outcome, note = Outcome.CANCELLED, "hub stopping" if self._is_stopping else ""
-            raise
-        except Exception as exc:
-            log.exception("event=rule_run_failed rule=%s run=%s", run.rule_id, run.run_id)
-            outcome, note = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
-        finally:
-            self._finish(slot, run, outcome, note)
-
-    def _finish(self, slot: Slot, run: Run, outcome: Outcome, note: str) -> None:
-        if run in slot.runs:
-            slot.runs.remove(run)
-        # A resumed run's trace names its own context as the trigger's: rebuild that one.
-        self._keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
-        if self._is_stopping:
-            return
-        if not slot.runs:
-            slot.is_skip_logged = False
-        if slot.queue and slot.is_enabled and not slot.runs:
-            trace, context = slot.queue.popleft()
-            self._start(slot, trace, context)
-
-    def _keep(self, slot: Slot, trace: Trace, outcome: Outcome, note: str = "",
-              context: Context | None = None) -> None:
-        """Finish a trace; ``context``, if given, is the run's (equal to the one rebuilt here)."""
-        trace.outcome = outcome
-        trace.note = trace.note or note
-        trace.end_ts = self._clock.time()
-        slot.traces.append(trace)
-        self._traces.unsaved(trace)
-        if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
-            if context is None:
-                context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
-                                  trace.depth)
-            # _value_, not .value: the enum property costs 6x the attribute, on every run.
-            self._bus.publish(RuleRan(
-                trace.rule_id, trace.run_id, outcome._value_, trace.trigger.text,
-                trace.trigger.ts, trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"),
-                context, trace.note))
-
-    def flush_traces(self, limit: int | None = None) -> int:
-        """Save finished traces not yet saved (see ``TraceKeeper.flush``)."""
-        return self._traces.flush(limit)
+    def _cooled_down(self, slot: Slot) -> None:
+        slot.cool_timer = None
+        if self._slots.get(slot.rule.id) is not slot or slot.disabled_until is None:
+            return  # replaced, removed or enabled meanwhile
+        slot.disabled_until = None
+        slot.run_times.clear()
+        if not self._try_activate(slot) and slot.is_enabled:
+            log.warning("event=rule_enabled rule=%s reason=cool_down_over", slot.rule.id)
+            self._bus.publish(Notice(slot.origin, f"rule {slot.rule.name!r} is back on after "
+                                     "its cool-down", self._clock.time(),
+                                     Context.new(Origin.SYSTEM)))
 
     # -- dry run -----------------------------------------------------------------------------
 
     def dry_run(self, rule: Rule, states: Iterable[StateEntry], now: float,
                 trigger_id: str | None = None) -> Trace:
-        """Evaluate a rule against given states at a given time, simulating its actions."""
+        """What a rule (loaded or not) would do: its conditions against the live states
+        overlaid with ``states``, at ``now``, its actions simulated (nothing is sent)."""
         from rules.dryrun import dry_run  # the simulator is needed only here
 
         return dry_run(rule, self._state, states, now, self._place, self.mode, trigger_id)
@@ -354,7 +356,13 @@ class RuleEngine:
         """Give back what was persisted; call before ``run()`` (before or after ``load``)."""
         self._saved_timers = [t if isinstance(t, SavedTimer) else SavedTimer(*t) for t in timers]
         saved = [s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states]
-        self._saved_states = {s.rule_id: s for s in saved}
+        for state in saved:
+            if not state.is_enabled and is_storm_reason(state.reason):
+                # Older hubs disabled storming rules for good; a storm is not kept any more.
+                log.warning("event=rule_enabled rule=%s reason=storm_not_kept", state.rule_id)
+                self._persist.set_rule_state(state.rule_id, True, "")
+        self._saved_states = {s.rule_id: s for s in saved
+                              if s.is_enabled or not is_storm_reason(s.reason)}
         self._traces.saved = dict(traces or {})
         if mode:
             self.mode = mode
@@ -368,7 +376,7 @@ class RuleEngine:
 
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
-        self._is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
+        self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
         self._sub = self._bus.subscribe(
             (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
             name="rules", inline=True)
@@ -376,9 +384,11 @@ class RuleEngine:
             for slot in self._slots.values():
                 if slot.is_enabled:
                     self._watch_triggers(slot)
+                elif slot.disabled_until is not None:  # run() again: the heap was cleared
+                    self._arm_cool_down(slot, slot.disabled_until)
             saved, self._saved_timers = self._saved_timers, []
             self._persist.forget()
-            resume_timers(saved, self._slots, self._watcher, self._persist, self._start,
+            resume_timers(saved, self._slots, self._watcher, self._persist, self._runner.start,
                           self._clock)
             if self._last_seen is not None:
                 self._catch_up_all(self._last_seen)
@@ -393,7 +403,8 @@ class RuleEngine:
         for slot in self._slots.values():
             for trigger in slot.resolved.triggers if slot.resolved else ():
                 if isinstance(trigger, HubStartedTrigger):
-                    self._fire(slot, self._watcher.scheduled_info(trigger, self._clock.time()))
+                    self._runner.fire(slot, self._watcher.scheduled_info(trigger,
+                                                                         self._clock.time()))
 
     def _housekeeping(self) -> None:
         s = self.settings
@@ -402,24 +413,30 @@ class RuleEngine:
                            lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
 
     async def _stop(self) -> None:
-        self._is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
+        self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
         self.ready.clear()
         if self._sub is not None:
             self._bus.unsubscribe(self._sub)
             self._sub = None
-        tasks = [run.task for slot in self._slots.values() for run in slot.runs if run.task]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        runs = [run for slot in self._slots.values() for run in slot.runs]
+        for run in runs:
+            run.cancel()
+        await asyncio.gather(*(run.task for run in runs if run.task), return_exceptions=True)
+        await asyncio.sleep(0)  # plain runs finish in their done callbacks
         for slot in self._slots.values():
             for watch in slot.watches:
                 self._watcher.remove(watch)
             slot.watches.clear()
+            slot.cool_timer = None
         self.flush_traces()
         self._persist.set_meta("last_seen", repr(self._clock.time()))
         self._timers.clear()
         self._saved_timers = self._persist.live()  # if run() is started again, resume these
         self._last_seen = None
+
+    def flush_traces(self, limit: int | None = None) -> int:
+        """Save finished traces not yet saved (see ``TraceKeeper.flush``)."""
+        return self._traces.flush(limit)
 
     # -- driving time in tests ---------------------------------------------------------------
 
@@ -445,4 +462,4 @@ class RuleEngine:
                                          self.settings.catch_up_s)
                 if missed is not None:
                     late = f" (missed at {self._place.local(missed):%H:%M:%S}, caught up on boot)"
-                    self._fire(slot, self._watcher.scheduled_info(trigger, missed, late))
+                    self._runner.fire(slot, self._watcher.scheduled_info(trigger, missed, late))

@@ -1,4 +1,5 @@
-"""Run modes and the storm breaker, as decisions on a rule's slot (no I/O, no tasks started).
+"""Run modes, as decisions on a rule's slot (no I/O, no tasks started; the storm breaker is
+in ``rules.breaker``).
 
 =========  ==============================================  ===========================
 mode       a trigger while a run is going                  limit
@@ -17,7 +18,6 @@ from enum import Enum
 
 from hubd.core.model import Context
 from rules.model import RunMode
-from rules.settings import EngineSettings
 from rules.slot import Slot
 from rules.trace import Trace
 
@@ -47,8 +47,7 @@ def admit(slot: Slot, trace: Trace, context: Context) -> Admission:
         return Admission.SKIP
     if rule.mode is RunMode.RESTART:
         for run in slot.runs:
-            if run.task is not None:
-                run.task.cancel()
+            run.cancel()
         return Admission.START
     busy = len(slot.runs) + (len(slot.queue) if rule.mode is RunMode.QUEUED else 0)
     if busy >= rule.max_runs:
@@ -58,13 +57,3 @@ def admit(slot: Slot, trace: Trace, context: Context) -> Admission:
         slot.queue.append((trace, context))
         return Admission.QUEUED
     return Admission.START
-
-
-def is_storm(slot: Slot, now_monotonic: float, settings: EngineSettings) -> bool:
-    """Count a run; True when the rule ran more than ``storm_runs`` times in the window."""
-    times = slot.run_times
-    times.append(now_monotonic)
-    horizon = now_monotonic - settings.storm_window_s
-    while times and times[0] <= horizon:
-        times.popleft()
-    return len(times) > settings.storm_runs

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TypeVar
 
-from hubd.core.errors import UnknownDeviceError
+from hubd.core.errors import RuleError, UnknownDeviceError
 from hubd.core.model import (
     ATTRIBUTES,
     COMMANDS,
@@ -53,11 +53,12 @@ from rules.walk import map_actions
 T = TypeVar("T")
 
 
-class _Unresolved(Exception):
+class _Unresolved(RuleError):
+    """A reference in a rule names no device, attribute or command the hub knows (yet)."""
+
     def __init__(self, loc: Loc, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, file=loc.file, key=loc.field or None, line=loc.line)
         self.loc = loc
-        self.message = message
 
 
 # A scene's wanted state → the command that sets it: attribute → (command, value → args).

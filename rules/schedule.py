@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from hubd.core.errors import ConfigError
 from rules.model import SunTrigger, TimeTrigger
 from rules.sun import Observer, SunEvent, sun_time
 
@@ -24,7 +25,7 @@ class Place:
         try:
             self.tz = ZoneInfo(timezone)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {timezone!r}") from exc
+            raise ConfigError(f"unknown time zone {timezone!r}", key="hub.timezone") from exc
         self.observer = observer
         self._sun_cache: dict[tuple[SunEvent, dt.date], float | None] = {}
 

@@ -12,6 +12,8 @@ class EngineSettings:
     max_depth: int = 8
     storm_runs: int = 20
     storm_window_s: float = 10.0
+    storm_cooldown_s: float = 60.0  # the first cool-down; doubles with each storm
+    storm_cooldown_max_s: float = 3600.0
     catch_up_s: float = 300.0
     latitude: float = 0.0
     longitude: float = 0.0
@@ -37,3 +39,5 @@ class RuleStatus:
     runs_skipped: int
     runs_dropped: int
     is_running: bool
+    disabled_until: float | None = None  # epoch seconds a storm cool-down ends, if in one
+    is_storm: bool = False  # disabled by the storm breaker (comes back by itself)

@@ -8,6 +8,7 @@ from hubd.core.model import Context, rule_origin
 from rules.actions import Run
 from rules.evaluate import Check
 from rules.model import Rule
+from rules.timers import Timer
 from rules.trace import Trace
 from rules.watch import Watch
 
@@ -19,9 +20,10 @@ def _never(env: object) -> bool:
 class Slot:
     """One loaded rule (as written and as resolved) and everything live about it."""
 
-    __slots__ = ("check", "dropped", "is_enabled", "is_plain", "is_skip_logged", "is_unresolved",
-                 "origin", "queue", "reason", "resolved", "rule", "run_times", "runs", "skipped",
-                 "started", "traces", "watches")
+    __slots__ = ("check", "cool_timer", "disabled_until", "dropped", "is_enabled", "is_plain",
+                 "is_skip_logged", "is_unresolved", "last_storm", "origin", "queue", "reason",
+                 "resolved", "rule", "run_times", "runs", "skipped", "started", "strikes",
+                 "traces", "watches")
 
     def __init__(self, rule: Rule, traces_per_rule: int) -> None:
         self.rule = rule
@@ -41,6 +43,10 @@ class Slot:
         self.skipped = 0
         self.dropped = 0
         self.is_skip_logged = False
+        self.strikes = 0  # storms in a row (see rules.breaker)
+        self.last_storm: float | None = None  # monotonic
+        self.disabled_until: float | None = None  # wall clock: a storm's cool-down ends
+        self.cool_timer: Timer | None = None
 
     def enable(self, check: Check) -> None:
         """Mark enabled, with its compiled conditions."""

@@ -15,10 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from hubd.core.clock import Clock
+from hubd.core.errors import StillBusyError
 
 log = logging.getLogger(__name__)
 
 MAX_SLEEP_S = 30.0
+# Cancelled timers are dropped from the heap in one sweep once they are this many and at least
+# half of it: a ``for`` trigger flapping for hours leaves no pile of dead timers (amortised O(1)).
+COMPACT_MIN = 64
 
 
 class Timer:
@@ -44,9 +48,15 @@ class TimerHeap:
         self._heap: list[Timer] = []
         self._seq = itertools.count()
         self._waker: asyncio.Future[None] | None = None
+        self._dead = 0  # cancelled timers still in the heap
 
     def __len__(self) -> int:
-        return sum(1 for t in self._heap if not t.is_cancelled)
+        return len(self._heap) - self._dead
+
+    @property
+    def size(self) -> int:
+        """Timers held, live or cancelled and not yet swept (bounded: see ``COMPACT_MIN``)."""
+        return len(self._heap)
 
     def call_at(self, deadline: float, callback: Callable[[], None]) -> Timer:
         """Call ``callback`` at ``deadline`` (epoch seconds; at once if past)."""
@@ -64,15 +74,22 @@ class TimerHeap:
         self.call_at(self._clock.time() + period_s, tick)
 
     def cancel(self, timer: Timer | None) -> None:
-        """Forget a timer (lazily: it is dropped when it reaches the top)."""
-        if timer is not None:
-            timer.is_cancelled = True
+        """Forget a timer: marked at once, swept from the heap with others soon after."""
+        if timer is None or timer.is_cancelled:
+            return
+        timer.is_cancelled = True
+        self._dead += 1
+        if self._dead >= COMPACT_MIN and 2 * self._dead >= len(self._heap):
+            self._heap[:] = [t for t in self._heap if not t.is_cancelled]  # in place: fire_due
+            heapq.heapify(self._heap)  # may be iterating it
+            self._dead = 0
 
     def next_deadline(self) -> float | None:
         """The earliest live deadline, if any."""
         heap = self._heap
         while heap and heap[0].is_cancelled:
             heapq.heappop(heap)
+            self._dead -= 1
         return heap[0].deadline if heap else None
 
     def fire_due(self, now: float) -> int:
@@ -82,8 +99,9 @@ class TimerHeap:
         while heap and (heap[0].is_cancelled or heap[0].deadline <= now):
             timer = heapq.heappop(heap)
             if timer.is_cancelled:
+                self._dead -= 1
                 continue
-            timer.is_cancelled = True
+            timer.is_cancelled = True  # fired: cancelling it later is a no-op
             fired += 1
             try:
                 timer.callback()
@@ -118,14 +136,17 @@ class TimerHeap:
         for timer in self._heap:
             timer.is_cancelled = True
         self._heap.clear()
+        self._dead = 0
 
 
 async def settle(is_busy: Callable[[], bool], max_rounds: int = 10_000) -> None:
-    """Yield to the loop until nothing is busy (tests: runs parked, queues empty)."""
+    """Yield to the loop until nothing is busy (tests: runs parked, queues empty); raise
+    StillBusyError if it still is after max_rounds, so a test cannot pass with work pending."""
     for _ in range(max_rounds):
         await asyncio.sleep(0)
         if not is_busy():
             return
+    raise StillBusyError(f"still busy after {max_rounds} rounds of the event loop")
 
 
 async def advance(clock: Clock, timers: TimerHeap, seconds: float,

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from enum import StrEnum
-from typing import Any
+from typing import Any, NamedTuple
 
 from hubd.core.model import Context, Value
 
@@ -31,12 +31,13 @@ class Outcome(StrEnum):
     DISABLED_STORM = "disabled_storm"
 
 
-@dataclass(frozen=True, slots=True)
-class TriggerInfo:
+class TriggerInfo(NamedTuple):
     """What started a run: which trigger, and the event (if any) behind it.
 
     For state and numeric triggers ``text`` names the device and attribute only; ``describe()``
-    adds the change (old → new), so the hot path does no formatting.
+    adds the change (old → new), so the hot path does no formatting. A NamedTuple rather than a
+    frozen dataclass: as immutable, and made on every firing, where a frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field) costs three times as much.
     """
 
     trigger_id: str
@@ -62,9 +63,11 @@ def _show(value: Value) -> str:
     return "unknown" if value is None else str(value)
 
 
-@dataclass(frozen=True, slots=True)
-class CondNote:
-    """One condition evaluated: its depth in the tree, what it says, its result and what it saw."""
+class CondNote(NamedTuple):
+    """One condition evaluated: its depth in the tree, what it says, its result and what it saw.
+
+    A NamedTuple for the same reason as ``TriggerInfo``: one is made per condition per firing.
+    """
 
     depth: int
     text: str

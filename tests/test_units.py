@@ -75,8 +75,28 @@ def test_exec_start_runs_the_installed_cli_on_the_configuration_directory(
 
 
 def test_a_config_error_is_not_restarted_in_a_loop(service: dict[str, list[str]]) -> None:
-    # The daemon exits with os.EX_CONFIG on ConfigError; restarting cannot fix the file.
-    assert one(service, "RestartPreventExitStatus") == str(os.EX_CONFIG)
+    # The daemon exits with os.EX_CONFIG on ConfigError, with os.EX_CANTCREAT when the state
+    # directory is read-only; restarting cannot fix either.
+    assert one(service, "RestartPreventExitStatus").split() == [str(os.EX_CONFIG),
+                                                                str(os.EX_CANTCREAT)]
+
+
+def test_a_failing_start_is_given_up_on_and_resources_are_bounded(
+        service: dict[str, list[str]]) -> None:
+    unit = parse_unit(SERVICE)["Unit"]
+    assert int(one(unit, "StartLimitBurst")) >= 3
+    assert int(one(unit, "StartLimitIntervalSec")) >= 60
+    assert one(service, "MemoryMax").endswith("M")
+    assert int(one(service, "MemoryHigh")[:-1]) < int(one(service, "MemoryMax")[:-1])
+    assert 16 <= int(one(service, "TasksMax")) <= 256
+
+
+def test_the_configuration_directory_is_not_world_readable(
+        service: dict[str, list[str]]) -> None:
+    assert int(one(service, "ConfigurationDirectoryMode"), 8) & 0o007 == 0
+    lines = config_lines(UNITS / "hubd.tmpfiles")
+    (etc,) = [f for f in lines if f[1] == "/etc/" + one(service, "ConfigurationDirectory")]
+    assert int(etc[2], 8) & 0o007 == 0 and etc[4] == "hubd"
 
 
 def test_service_sandbox(service: dict[str, list[str]]) -> None:

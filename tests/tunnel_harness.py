@@ -13,7 +13,9 @@ from typing import Any
 import aiohttp
 
 from hubd.config import HubConfig, parse_config
+from hubd.core.events import Notice
 from hubd.daemon import Daemon
+from hubd.hub import Hub
 from hubd.systemd import Notifier
 from hubd.tunnel.client import TunnelClient, identity_dir
 from hubd.tunnel.identity import Endpoint, Identity
@@ -75,6 +77,7 @@ class RunningHub:
 
     daemon: Daemon
     task: asyncio.Task[None]
+    notices: list[Notice]
 
     @property
     def tunnel(self) -> TunnelClient:
@@ -92,12 +95,17 @@ class RunningHub:
 @contextlib.asynccontextmanager
 async def running_hub(config: HubConfig) -> AsyncIterator[RunningHub]:
     """Run the daemon until the block ends."""
-    daemon = Daemon(config, notifier=Notifier(""), ready_timeout_s=5.0)
+    notices: list[Notice] = []
+
+    async def record(hub: Hub) -> None:
+        hub.bus.subscribe((Notice,), notices.append, name="test-notices", inline=True)
+
+    daemon = Daemon(config, notifier=Notifier(""), ready_timeout_s=5.0, extras=[record])
     task = asyncio.create_task(daemon.run())
     try:
         async with asyncio.timeout(10):
             await daemon.ready.wait()
-        yield RunningHub(daemon, task)
+        yield RunningHub(daemon, task, notices)
     finally:
         daemon.request_stop()
         async with asyncio.timeout(10):

@@ -51,6 +51,7 @@ class ApiState:
     url: str = ""
     versions: dict[str, str] = field(default_factory=dict)
     health_extra: Callable[[], Mapping[str, Any]] | None = None
+    started_s: float = 0.0  # clock.monotonic() when the API started
 
 
 STATE = web.AppKey("hubd_api_state", ApiState)

@@ -1,8 +1,9 @@
 """The event log behind the WebSocket: a seq per event, a ring buffer to resume from, fan-out.
 
 Events come from the bus through a queued subscription (never inline: the hot path does not
-wait for JSON), get the next ``seq`` and are encoded once, kept in a ring of ``ring_size`` and
-offered to every subscribed client's bounded queue. A client whose queue is full is a slow
+wait for JSON), get the next ``seq``, are kept in a ring of ``ring_size`` and offered to every
+subscribed client's bounded queue. Each is encoded once, when a client first needs it: with
+nobody subscribed, a command costs the hub no JSON at all. A client whose queue is full is a slow
 client: it is told why and disconnected, rather than letting its backlog grow.
 
 Seqs start at the boot's wall-clock milliseconds, so a seq remembered from an earlier boot is
@@ -25,6 +26,22 @@ log = logging.getLogger(__name__)
 
 
 @dataclass(slots=True)
+class _Kept:
+    """One event in the ring, encoded on first use."""
+
+    seq: int
+    event: ApiEvent
+    text: str | None = None
+
+    def encoded(self) -> str:
+        if self.text is None:
+            self.text = json.dumps({"type": "event", "seq": self.seq,
+                                    "event": event_json(self.event)},
+                                   separators=(",", ":"), default=str)
+        return self.text
+
+
+@dataclass(slots=True)
 class Listener:
     """One subscribed client: where its events go and what to do when it cannot keep up."""
 
@@ -39,7 +56,7 @@ class EventLog:
     def __init__(self, bus: Bus, clock: Clock, ring_size: int) -> None:
         self._bus = bus
         self.seq = int(clock.time() * 1000)
-        self._ring: deque[tuple[int, str]] = deque(maxlen=ring_size)
+        self._ring: deque[_Kept] = deque(maxlen=ring_size)
         self._listeners: list[Listener] = []
         self._sub: Subscription | None = None
         self.slow_disconnects = 0
@@ -59,12 +76,10 @@ class EventLog:
     def add(self, event: ApiEvent) -> None:
         """Number, encode, keep and offer one event."""
         self.seq += 1
-        seq = self.seq
-        text = json.dumps({"type": "event", "seq": seq, "event": event_json(event)},
-                          separators=(",", ":"), default=str)
-        self._ring.append((seq, text))
+        kept = _Kept(self.seq, event)
+        self._ring.append(kept)
         for listener in self._listeners:
-            if not listener.is_dropped and not listener.offer(seq, text):
+            if not listener.is_dropped and not listener.offer(kept.seq, kept.encoded()):
                 listener.is_dropped = True
                 self.slow_disconnects += 1
                 listener.on_overflow()
@@ -75,9 +90,9 @@ class EventLog:
             return None
         if seq == self.seq:
             return iter(())
-        if not self._ring or self._ring[0][0] > seq + 1:
+        if not self._ring or self._ring[0].seq > seq + 1:
             return None
-        return ((s, text) for s, text in list(self._ring) if s > seq)
+        return ((k.seq, k.encoded()) for k in list(self._ring) if k.seq > seq)
 
     def listen(self, listener: Listener) -> None:
         """Start offering events to a client."""

@@ -84,6 +84,10 @@ class DevicesPort(Protocol):
         """The last known values of a device's attributes."""
         ...
 
+    def states(self) -> Mapping[str, Mapping[str, Value]]:
+        """Every device's last known values, by device id (in one pass)."""
+        ...
+
     def rename(self, device_id: str, name: str | None, room: str | None) -> Device:
         """Rename a device or move it to a room; ValueError if the name is taken."""
         ...

@@ -69,8 +69,22 @@ async def health(request: web.Request) -> web.Response:
     return json_response({
         "status": "ok" if is_ok else "degraded", "radios": list(radios.values()),
         "tunnel": extra.get("tunnel"), "versions": state.versions,
+        "process": {"uptime_s": round(state.clock.monotonic() - state.started_s, 1),
+                    "rss_mib": _rss_mib()},
         "api": {"seq": state.events.seq, "clients": state.events.listeners,
                 "slow_disconnects": state.events.slow_disconnects}})
+
+
+def _rss_mib() -> float | None:
+    """The hub process's resident memory (Linux), for the health page."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        pass
+    return None
 
 
 def _device(request: web.Request) -> Device:
@@ -84,7 +98,9 @@ def _device(request: web.Request) -> Device:
 async def list_devices(request: web.Request) -> web.Response:
     """Every device with its state."""
     port = state_of(request).devices
-    return json_response({"devices": [device_json(d, port.state(d.id)) for d in port.devices()]})
+    states = port.states()
+    return json_response({"devices": [device_json(d, states.get(d.id, {}))
+                                      for d in port.devices()]})
 
 
 async def get_device(request: web.Request) -> web.Response:

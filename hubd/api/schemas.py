@@ -165,6 +165,8 @@ HEALTH: Schema = {
         "tunnel": {"type": ["object", "null"]},
         "versions": {"type": "object", "additionalProperties": {"type": "string"}},
         "api": {"type": "object"},
+        "process": {"type": "object", "properties": {
+            "uptime_s": {"type": "number"}, "rss_mib": {"type": ["number", "null"]}}},
     },
 }
 

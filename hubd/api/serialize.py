@@ -16,7 +16,7 @@ from hubd.core.events import (
     RuleRan,
     StateChanged,
 )
-from hubd.core.model import Context, Device, Value
+from hubd.core.model import Capability, Context, Device, Value
 
 ApiEvent = (StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
             | CommandResult | Notice | RuleRan)
@@ -30,12 +30,22 @@ def context_json(context: Context) -> dict[str, Any]:
             "depth": context.depth}
 
 
+_CAPABILITIES: dict[frozenset[Capability], list[str]] = {}  # few distinct sets: sort each once
+
+
+def _capabilities(caps: frozenset[Capability]) -> list[str]:
+    names = _CAPABILITIES.get(caps)
+    if names is None:
+        names = _CAPABILITIES[caps] = sorted(str(c) for c in caps)
+    return list(names)
+
+
 def device_json(device: Device, state: Mapping[str, Value] | None = None) -> dict[str, Any]:
     """A device, with its state when given."""
     body: dict[str, Any] = {
         "id": device.id, "radio": device.radio, "address": device.address,
         "name": device.name, "room": device.room, "manufacturer": device.manufacturer,
-        "model": device.model, "capabilities": sorted(str(c) for c in device.capabilities),
+        "model": device.model, "capabilities": _capabilities(device.capabilities),
         "is_available": device.is_available}
     if state is not None:
         body["state"] = dict(state)

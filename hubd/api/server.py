@@ -31,6 +31,20 @@ from hubd.core.clock import Clock
 log = logging.getLogger(__name__)
 
 ROUTES: list[Route] = [*rest.ROUTES, *rest_rules.ROUTES]
+WEB_DIR = Path(__file__).parent / "web"
+
+# The console's policy: its own scripts and styles only, no inline code, no framing, and API
+# calls (HTTP and WebSocket) to this origin only.
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'")
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers.setdefault("Content-Security-Policy", CSP)
+    response.headers.setdefault("X-Content-Type-Options", "nosniff")
+    response.headers.setdefault("Referrer-Policy", "no-referrer")
+    if request.path.startswith(PREFIX):
+        response.headers.setdefault("Cache-Control", "no-store")
 
 
 def openapi_document() -> dict[str, Any]:
@@ -62,7 +76,8 @@ class ApiServer:
         self.state = ApiState(
             settings, info, "", clock, devices, rules, TokenBook(tokens, clock), self.pairing,
             RateLimiter(clock, settings.rate_per_s, settings.rate_burst), self.events,
-            versions=api_versions(info.version), health_extra=health_extra)
+            versions=api_versions(info.version), health_extra=health_extra,
+            started_s=clock.monotonic())
         self.ready = asyncio.Event()
         self.url = ""
         self.announcer: Announcer | None = None
@@ -78,9 +93,16 @@ class ApiServer:
         async def openapi(request: web.Request) -> web.Response:
             return json_response(spec)
 
+        async def console(request: web.Request) -> web.FileResponse:
+            return web.FileResponse(WEB_DIR / "index.html")
+
         def extra(app: web.Application) -> None:
             app.router.add_get(PREFIX + "/openapi.json", openapi)
             app.router.add_get(PREFIX + "/ws", ws.websocket)
+            # The web console: static files, one more client of the API above.
+            app.router.add_get("/", console)
+            app.router.add_static("/web/", WEB_DIR, append_version=False)
+            app.on_response_prepare.append(_security_headers)
 
         return build_app(self.state, ROUTES, extra)
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass, field
 
+from hubd.core.errors import InvalidValueError
+
 API_VERSION = "1"
 
 
@@ -44,5 +46,5 @@ class ApiSettings:
 
     def __post_init__(self) -> None:
         if not self.is_tls and not is_loopback(self.host):
-            raise ValueError(f"plain HTTP (is_tls = false) is allowed only on loopback, not "
+            raise InvalidValueError(f"plain HTTP (is_tls = false) is allowed only on loopback, not "
                              f"on {self.host!r}")

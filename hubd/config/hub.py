@@ -16,11 +16,12 @@ from pathlib import Path
 from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
 from radios.zigbee.settings import ZigbeeSettings
+from radios.zwave.settings import ZwaveSettings
 
 
 def default_state_dir() -> Path:
@@ -32,14 +33,14 @@ def default_state_dir() -> Path:
 
 def _non_empty(text: str) -> None:
     if not text.strip():
-        raise ValueError("must not be empty")
+        raise InvalidValueError("must not be empty")
 
 
 def _time_zone(name: str) -> None:
     try:
         zoneinfo.ZoneInfo(name)
     except (zoneinfo.ZoneInfoNotFoundError, ValueError) as exc:
-        raise ValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
+        raise InvalidValueError(f"{name!r} is not an IANA time zone name (like 'Europe/Paris' or "
                          "'UTC')") from exc
 
 
@@ -95,6 +96,7 @@ class RadiosConfig:
     virtual: VirtualSettings | None = None
     lutron: LutronSettings | None = None
     zigbee: ZigbeeSettings | None = None
+    zwave: ZwaveSettings | None = None
 
 
 @dataclass(frozen=True, slots=True)

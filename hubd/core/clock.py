@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from typing import Protocol
 
+from hubd.core.errors import InvalidValueError
+
 
 class Clock(Protocol):
     """Where hubd reads the time; never call time.time() on the hot path of testable code."""
@@ -48,7 +50,7 @@ class ManualClock:
     def advance(self, seconds: float) -> None:
         """Move both clocks forward."""
         if seconds < 0:
-            raise ValueError("a clock does not go backwards")
+            raise InvalidValueError("a clock does not go backwards")
         self._wall += seconds
         self._mono += seconds
 

@@ -3,6 +3,14 @@
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
     │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
+    ├── StartError                fatal at start, not a file's fault: restarting cannot help
+    │   └── StateDirectoryError   the state directory cannot be created or written
+    ├── InvalidValueError         a value the model refuses (also a ValueError): say it, go on
+    ├── StoreError                the database cannot be opened, read or written
+    │   ├── SchemaTooNewError     written by a newer hubd
+    │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
+    │   └── DuplicateError        a row with that key exists already (also a ValueError)
+    ├── StillBusyError            settle() gave up: work still pending after its rounds
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)
@@ -40,6 +48,41 @@ class ConfigError(HubError):
         if self.key:
             where += f": {self.key}"
         return f"{where}: {self.message}"
+
+
+class StartError(HubError):
+    """The daemon cannot start on this system as it is; systemd must not restart it in a loop."""
+
+
+class StateDirectoryError(StartError):
+    """The state directory cannot be created or written (read-only, wrong owner, full)."""
+
+
+class InvalidValueError(HubError, ValueError):
+    """A value outside what the model allows: an argument, a name, a setting.
+
+    Also a ValueError, so code that validates with ``except ValueError`` keeps working.
+    """
+
+
+class StoreError(HubError):
+    """The database cannot be opened, read or written."""
+
+
+class SchemaTooNewError(StoreError):
+    """The database was written by a newer hubd whose schema this one does not know."""
+
+
+class CorruptDatabaseError(StoreError):
+    """The file is not a usable SQLite database."""
+
+
+class DuplicateError(StoreError, ValueError):
+    """A row with that key (a token's id or hash) exists already."""
+
+
+class StillBusyError(HubError):
+    """A settle() (tests, dry runs) gave up with work still pending: it never ran dry."""
 
 
 class RuleError(ConfigError):

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Never, NoReturn
 
+from hubd.core.errors import InvalidValueError
 from hubd.core.model import ButtonAction, Command, CommandStatus, Context, Device, Value
 
 
@@ -162,6 +164,14 @@ class TunnelHealth:
     last_ack_ts: float | None = None
 
 
-DriverEvent = Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+DriverEvent = (Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
+               | Notice)
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
          | CommandResult | RadioHealth | Notice | RuleRan | TunnelHealth)
+
+
+def unexpected_event(event: Never) -> NoReturn:
+    """``typing.assert_never`` for a ``match`` on event types: mypy proves the call unreachable,
+    so a new event type that a dispatch forgot is a type error; at run time (an object from
+    outside the types) it is an InvalidValueError the caller can count and skip."""
+    raise InvalidValueError(f"unexpected event type {type(event).__name__}")

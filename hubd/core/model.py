@@ -14,6 +14,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from hubd.core.errors import InvalidValueError
+
 Value = bool | int | float | str | None
 
 
@@ -26,6 +28,7 @@ class Capability(StrEnum):
     CONTACT = "contact"
     MOTION = "motion"
     WATER = "water"
+    SMOKE = "smoke"
     TEMPERATURE = "temperature"
     HUMIDITY = "humidity"
     ILLUMINANCE = "illuminance"
@@ -111,6 +114,7 @@ ATTRIBUTES: Mapping[Capability, tuple[AttributeSpec, ...]] = {
     Capability.CONTACT: (_a("contact.is_open", bool),),
     Capability.MOTION: (_a("motion.is_active", bool),),
     Capability.WATER: (_a("water.is_wet", bool),),
+    Capability.SMOKE: (_a("smoke.is_detected", bool),),
     Capability.TEMPERATURE: (_a("temperature.celsius", float, -100, 200),),
     Capability.HUMIDITY: (_a("humidity.pct", float, 0, 100),),
     Capability.ILLUMINANCE: (_a("illuminance.lux", float, 0, 200_000),),
@@ -168,19 +172,19 @@ def _check(what: str, kind: type, lo: float | None, hi: float | None,
     """Coerce ``value`` to ``kind`` within bounds, or raise ValueError saying why."""
     if kind is bool:
         if not isinstance(value, bool):
-            raise ValueError(f"{what} must be true or false, not {value!r}")
+            raise InvalidValueError(f"{what} must be true or false, not {value!r}")
         return value
     if kind in (int, float):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ValueError(f"{what} must be a number, not {value!r}")
+            raise InvalidValueError(f"{what} must be a number, not {value!r}")
         number: float = kind(value)
         if (lo is not None and number < lo) or (hi is not None and number > hi):
-            raise ValueError(f"{what} must be between {lo:g} and {hi:g}, not {value!r}")
+            raise InvalidValueError(f"{what} must be between {lo:g} and {hi:g}, not {value!r}")
         return number
     if not isinstance(value, str):
-        raise ValueError(f"{what} must be a string, not {value!r}")
+        raise InvalidValueError(f"{what} must be a string, not {value!r}")
     if choices and value not in choices:
-        raise ValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
+        raise InvalidValueError(f"{what} must be one of {', '.join(choices)}, not {value!r}")
     return value
 
 
@@ -188,7 +192,7 @@ def validate_value(attribute: str, value: Value) -> Value:
     """Check a reported or wanted attribute value; None (unknown) is always allowed."""
     spec = ATTRIBUTE_SPECS.get(attribute)
     if spec is None:
-        raise ValueError(f"unknown attribute {attribute!r}")
+        raise InvalidValueError(f"unknown attribute {attribute!r}")
     if value is None:
         return None
     return _check(attribute, spec.kind, spec.minimum, spec.maximum, spec.choices, value)
@@ -198,16 +202,16 @@ def validate_args(capability: str, name: str, args: Mapping[str, Value]) -> dict
     """Check a command's name and arguments against the vocabulary; return coerced arguments."""
     spec = COMMANDS.get(f"{capability}.{name}")
     if spec is None:
-        raise ValueError(f"unknown command {capability}.{name}")
+        raise InvalidValueError(f"unknown command {capability}.{name}")
     known = {a.name for a in spec.args}
     extra = sorted(set(args) - known)
     if extra:
-        raise ValueError(f"{capability}.{name} takes no argument {', '.join(extra)}")
+        raise InvalidValueError(f"{capability}.{name} takes no argument {', '.join(extra)}")
     checked: dict[str, Value] = {}
     for arg in spec.args:
         if arg.name not in args:
             if arg.is_required:
-                raise ValueError(f"{capability}.{name} needs {arg.name}")
+                raise InvalidValueError(f"{capability}.{name} needs {arg.name}")
             continue
         checked[arg.name] = _check(f"{capability}.{name} {arg.name}", arg.kind, arg.minimum,
                                    arg.maximum, arg.choices, args[arg.name])

@@ -9,8 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, replace
 
-from hubd.core.errors import UnknownDeviceError
-from hubd.core.events import AvailabilityChanged, DeviceJoined, DeviceLeft, Report, StateChanged
+from hubd.core.errors import InvalidValueError, UnknownDeviceError
+from hubd.core.events import (
+    AvailabilityChanged,
+    DeviceJoined,
+    DeviceLeft,
+    Report,
+    StateChanged,
+    unexpected_event,
+)
 from hubd.core.model import Device, Value, validate_value
 
 
@@ -77,21 +84,26 @@ class StateStore:
     def apply(self, event: Report | DeviceJoined | DeviceLeft | AvailabilityChanged
               ) -> StateChanged | None:
         """Fold an event into state; a Report whose value changed yields a StateChanged."""
-        if isinstance(event, Report):
-            return self._apply_report(event)
-        if isinstance(event, DeviceJoined):
-            old = self._devices.get(event.device.id)
-            device = event.device
-            if old is not None and not device.name:
-                device = replace(device, name=old.name, room=device.room or old.room)
-            self._put_device(device)
-            self._dirty_devices[device.id] = device
-        elif isinstance(event, DeviceLeft):
-            self._remove(event.device_id)
-        elif event.device_id in self._devices:
-            device = replace(self._devices[event.device_id], is_available=event.is_available)
-            self._devices[device.id] = device
-            self._dirty_devices[device.id] = device
+        match event:
+            case Report():
+                return self._apply_report(event)
+            case DeviceJoined():
+                old = self._devices.get(event.device.id)
+                device = event.device
+                if old is not None and not device.name:
+                    device = replace(device, name=old.name, room=device.room or old.room)
+                self._put_device(device)
+                self._dirty_devices[device.id] = device
+            case DeviceLeft():
+                self._remove(event.device_id)
+            case AvailabilityChanged():
+                if event.device_id in self._devices:
+                    device = replace(self._devices[event.device_id],
+                                     is_available=event.is_available)
+                    self._devices[device.id] = device
+                    self._dirty_devices[device.id] = device
+            case _:
+                unexpected_event(event)
         self.version += 1
         return None
 
@@ -126,7 +138,7 @@ class StateStore:
         device = self.resolve(device_id)
         other = self._by_name.get(name.casefold())
         if other is not None and other != device.id:
-            raise ValueError(f"the name {name!r} is taken by {other}")
+            raise InvalidValueError(f"the name {name!r} is taken by {other}")
         renamed = replace(device, name=name, room=device.room if room is None else room)
         self._put_device(renamed)
         self._dirty_devices[renamed.id] = renamed

@@ -8,7 +8,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 
 DEFAULT_PATH = Path("/etc/hubd/update.toml")
 
@@ -88,12 +88,12 @@ def load_update_config(path: Path = DEFAULT_PATH) -> UpdateConfig:
 
 def _text(raw: object) -> str:
     if not isinstance(raw, str):
-        raise TypeError(f"expected a string, got {raw!r}")
+        raise InvalidValueError(f"expected a string, got {raw!r}")
     return raw
 
 
 def _number(raw: object, kind: type) -> Any:
     if isinstance(raw, bool) or not isinstance(raw, int | float) or (
             kind is int and not isinstance(raw, int)):
-        raise TypeError(f"expected {kind.__name__}, got {raw!r}")
+        raise InvalidValueError(f"expected {kind.__name__}, got {raw!r}")
     return raw

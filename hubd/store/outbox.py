@@ -18,6 +18,7 @@ import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from hubd.core.errors import InvalidValueError
 from hubd.store.rows import OutboxKind, OutboxRow
 
 MIN_ROWS = 2  # room for one message and the dropped marker
@@ -34,11 +35,11 @@ class OutboxLimits:
 
     def __post_init__(self) -> None:
         if self.max_rows < MIN_ROWS:
-            raise ValueError(f"max_rows must be at least {MIN_ROWS}, not {self.max_rows}")
+            raise InvalidValueError(f"max_rows must be at least {MIN_ROWS}, not {self.max_rows}")
         if self.max_bytes is not None and self.max_bytes < 2 * _MARKER_BYTES:
-            raise ValueError(f"max_bytes must be at least {2 * _MARKER_BYTES}")
+            raise InvalidValueError(f"max_bytes must be at least {2 * _MARKER_BYTES}")
         if self.max_age_s is not None and self.max_age_s <= 0:
-            raise ValueError("max_age_s must be positive")
+            raise InvalidValueError("max_age_s must be positive")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,7 +55,7 @@ def append(conn: sqlite3.Connection, kind: str, body: bytes, coalesce_key: str |
            max_rows: int, ts: float) -> int:
     """Queue one message (inside a transaction); return its seq."""
     if max_rows < MIN_ROWS:
-        raise ValueError(f"max_rows must be at least {MIN_ROWS}, not {max_rows}")
+        raise InvalidValueError(f"max_rows must be at least {MIN_ROWS}, not {max_rows}")
     limits = OutboxLimits(max_rows=max_rows, max_bytes=None, max_age_s=None)
     return append_many(conn, [Message(kind, body, coalesce_key)], limits, ts)[0]
 

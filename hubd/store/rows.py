@@ -6,23 +6,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from hubd.core.errors import HubError
+from hubd.core.errors import CorruptDatabaseError, SchemaTooNewError, StoreError
 from hubd.core.model import Device
 from hubd.core.state import StateEntry
 
 TRACES_PER_RULE = 20
 
 
-class StoreError(HubError):
-    """The database cannot be opened, read or written."""
-
-
-class SchemaTooNewError(StoreError):
-    """The database was written by a newer hubd whose schema this one does not know."""
-
-
-class CorruptDatabaseError(StoreError):
-    """The file is not a usable SQLite database."""
+__all__ = ["CorruptDatabaseError", "SchemaTooNewError", "StoreError"]  # their home: core.errors
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,6 +10,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
+from hubd.core.errors import DuplicateError
 from hubd.core.model import Capability, Device, Value
 from hubd.core.state import StateEntry
 from hubd.store import outbox
@@ -271,7 +272,7 @@ class Store:
                               token.last_used))
         except StoreError as exc:
             if isinstance(exc.__cause__, sqlite3.IntegrityError):
-                raise ValueError(f"token {token.id} exists already (same id or hash)") from exc
+                raise DuplicateError(f"token {token.id} exists already (same id or hash)") from exc
             raise
 
     def token_find(self, token_hash: str) -> TokenRow | None:

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
+from hubd.core.errors import InvalidValueError
 from hubd.core.state import StateStore
 from hubd.store.rows import Batch, Snapshot, StoreError, TimerRow, TraceRow
 from hubd.store.sqlite import Store
@@ -33,7 +34,7 @@ class WriteBehind:
 
     def __init__(self, store_path: Path, state: StateStore, interval_s: float = 0.1) -> None:
         if interval_s <= 0:
-            raise ValueError(f"interval_s must be positive, not {interval_s}")
+            raise InvalidValueError(f"interval_s must be positive, not {interval_s}")
         self.store_path = store_path
         self.interval_s = interval_s
         self._state = state
@@ -88,7 +89,7 @@ class WriteBehind:
         except sqlite3.Error as exc:  # the edge: callers see only HubErrors
             raise self._store.translate(exc, "database call failed") from exc
 
-    def _close_in_thread(self, _: Store) -> None:
+    def _close_in_thread(self, _: Store | None) -> None:
         if self._store is not None:
             self._store.close()
             self._store = None
@@ -185,7 +186,10 @@ class WriteBehind:
         if self._executor is None:
             return
         try:
-            await self.call(self._close_in_thread)
+            # Straight to the thread, not through call(): closing must not open the database
+            # (a damaged one would raise again instead of closing).
+            await asyncio.get_running_loop().run_in_executor(self._executor,
+                                                             self._close_in_thread, None)
         finally:
             executor, self._executor = self._executor, None
             executor.shutdown(wait=False)

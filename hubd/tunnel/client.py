@@ -128,9 +128,10 @@ class TunnelClient:
                                            self.settings.slow_retry_max_s)
                 if not slow_noticed:
                     slow_noticed = True
-                    self.bus.publish(Notice("tunnel", f"the cloud refused this hub: {end.detail}"
-                                            "; retrying slowly", self.clock.time(),
-                                            Context.new(Origin.SYSTEM), "error"))
+                    self.bus.publish(Notice(
+                        "tunnel", f"cannot use the cloud tunnel: {end.detail}; trying again in "
+                        f"{delay_s / 60:.0f} min", self.clock.time(), Context.new(Origin.SYSTEM),
+                        "error"))
             else:
                 slow_noticed = slow_noticed and not end.was_open
                 delay_s = self.backoff(streak)
@@ -149,7 +150,7 @@ class TunnelClient:
         try:
             if url is None:
                 raise IdentityError("no relay URL: set [tunnel] url or provision the hub")
-            context = await asyncio.to_thread(self.identity.client_context)
+            context = await asyncio.to_thread(self._checked_context)
         except IdentityError as exc:
             self._health(TunnelStatus.NOT_PROVISIONED, str(exc))
             return ConnectionEnd(End.SLOW, str(exc))
@@ -178,7 +179,14 @@ class TunnelClient:
         except ConnectionClosed as exc:
             return ConnectionEnd(End.FAILED, f"closed during the handshake: {exc}")
         except (OSError, TimeoutError, InvalidHandshake, HubError) as exc:
+            refused = _tls_refusal(exc)
+            if refused is not None:
+                return ConnectionEnd(End.SLOW, f"TLS: {refused}")
             return ConnectionEnd(End.FAILED, f"{type(exc).__name__}: {exc}")
+
+    def _checked_context(self) -> ssl.SSLContext:
+        self.identity.check(self.clock.time())
+        return self.identity.client_context()
 
     def _health(self, status: TunnelStatus, detail: str, *,
                 next_attempt_ts: float | None = None) -> None:
@@ -194,6 +202,17 @@ class TunnelClient:
         """The session is open (the connection calls this)."""
         self.connected.set()
         self._health(TunnelStatus.CONNECTED, detail)
+
+
+def _tls_refusal(exc: BaseException) -> str | None:
+    """Why TLS refused us, when that is what an error hides: in TLS 1.3 the relay rejects a
+    client certificate after the handshake, so websockets sees a broken HTTP response."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLError):
+            return str(seen.reason or seen)
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 def identity_dir(state_dir: Path) -> Path:

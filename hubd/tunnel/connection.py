@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import json
 import logging
+from collections import deque
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import TYPE_CHECKING, Any
@@ -24,6 +25,7 @@ from websockets.exceptions import ConnectionClosed
 import hubd
 from hubd.core.errors import HubError
 from hubd.core.model import Capability, Command, Context, Origin
+from hubd.tunnel.ports import OutboxItem
 from hubd.tunnel.protocol import CloseCode
 from hubd.tunnel.session import (
     Acked,
@@ -40,6 +42,8 @@ if TYPE_CHECKING:
     from hubd.tunnel.client import TunnelClient
 
 log = logging.getLogger(__name__)
+
+READ_AHEAD = 512  # outbox rows read in one trip to the store's thread
 
 
 class End(StrEnum):
@@ -87,6 +91,8 @@ class Connection:
         self._sending = asyncio.Lock()
         self._end: ConnectionEnd | None = None
         self._was_open = False
+        self._opened_wall = client.clock.time()
+        self._commands: set[asyncio.Task[None]] = set()
 
     async def run(self) -> ConnectionEnd:
         """Run the session until the socket closes; how it ended."""
@@ -176,7 +182,11 @@ class Connection:
                 self._note_ack(seq)
                 self._window.set()
             case CommandReceived():
-                asyncio.get_running_loop().create_task(self._run_command(event))
+                # Kept until done (the loop holds tasks weakly); it outlives this connection if
+                # need be, and its result waits in the ledger for a repeat.
+                task = asyncio.get_running_loop().create_task(self._run_command(event))
+                self._commands.add(task)
+                task.add_done_callback(self._commands.discard)
             case Renewed(certificate_pem=pem):
                 try:
                     await asyncio.to_thread(client.identity.store, pem)
@@ -215,23 +225,34 @@ class Connection:
         session, client = self.session, self.client
         interval_s = 1.0 / client.settings.replay_rate_per_s
         flushed = client.feeder.flushed
+        ahead: deque[OutboxItem] = deque()  # read from the outbox, not sent yet
         while True:
             while not session.can_send_event():
                 self._window.clear()
                 await self._window.wait()
-            flushed.clear()
-            limit = session.window - session.in_flight
-            rows = await client.outbox.after(self.cursor, limit)
-            if not rows:
-                await flushed.wait()
+            while ahead and ahead[0].seq <= session.sent_seq:
+                ahead.popleft()  # the cloud had it already (welcome)
+            if not ahead:
+                # Read well ahead of the window: one trip to the store's thread per batch, not
+                # one per ack. A row replaced meanwhile (coalesced) only sends an older value
+                # before its newer one.
+                flushed.clear()
+                ahead.extend(await client.outbox.after(max(self.cursor, session.sent_seq),
+                                                       READ_AHEAD))
+                if not ahead:
+                    await flushed.wait()
                 continue
-            for row in rows:
+            sent, is_replay = 0, False
+            while ahead and session.can_send_event():
+                row = ahead.popleft()
                 session.send_event(row.seq, _body(row.kind, row.body), row.ts)
                 self.cursor = row.seq
-            client.stats.events_sent += len(rows)
+                sent += 1
+                is_replay = row.ts < self._opened_wall  # it waited while we were away
+            client.stats.events_sent += sent
             await self._flush()
-            if len(rows) == limit:  # a backlog: pace it
-                await asyncio.sleep(interval_s * len(rows))
+            if is_replay:
+                await asyncio.sleep(interval_s * sent)
 
     async def _run_command(self, received: CommandReceived) -> None:
         client = self.client

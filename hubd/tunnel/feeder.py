@@ -89,10 +89,14 @@ class Feeder:
                 while len(self.pending) > self.max_pending:
                     self.pending.popleft()
                     self.dropped += 1
-                log.error("event=tunnel_outbox_write_failed pending=%d error=%s",
-                          len(self.pending), exc)
+                if self.failures == 1 or self.failures % 100 == 0:  # a full disk fails alike
+                    log.error("event=tunnel_outbox_write_failed failures=%d pending=%d error=%s",
+                              self.failures, len(self.pending), exc)
                 self._wake.set()
                 return False
+            if self.failures:
+                log.warning("event=tunnel_outbox_write_recovered failures=%d", self.failures)
+                self.failures = 0
             self.appended += len(batch)
             self.flushed.set()
             return True

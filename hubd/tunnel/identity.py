@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography import x509
+from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
@@ -134,6 +135,26 @@ class Identity:
             data = json.loads(self.endpoint_path.read_text())
             return Endpoint(str(data["url"]), str(data["hub_id"]))
         return None
+
+    def check(self, now: float) -> None:
+        """Raise IdentityError when the relay would refuse our certificate: out of its dates or
+        not signed by the relay's CA (in TLS 1.3 the relay's refusal reaches us only as a
+        closed socket, so we look ourselves, and say why)."""
+        certificate = self.certificate()
+        if now < certificate.not_valid_before_utc.timestamp():
+            raise IdentityError(f"{self.cert_path}: not valid before "
+                                f"{certificate.not_valid_before_utc:%Y-%m-%d %H:%M} UTC")
+        if now > certificate.not_valid_after_utc.timestamp():
+            raise IdentityError(f"{self.cert_path}: expired "
+                                f"{certificate.not_valid_after_utc:%Y-%m-%d %H:%M} UTC; provision "
+                                "the hub again")
+        try:
+            ca = x509.load_pem_x509_certificate(self.ca_path.read_bytes())
+            certificate.verify_directly_issued_by(ca)
+        except (OSError, ValueError, TypeError, InvalidSignature) as exc:
+            raise IdentityError(f"{self.cert_path}: not issued by the relay's CA "
+                                f"({exc or type(exc).__name__}); provision the hub again"
+                                ) from exc
 
     def client_context(self) -> ssl.SSLContext:
         """TLS 1.3, our certificate and key, and only the relay's CA trusted."""

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
+from hubd.core.errors import InvalidValueError
 from hubd.core.model import Value
 from hubd.tunnel.protocol import (
     Body,
@@ -119,7 +120,7 @@ class CommandLedger:
 
     def __init__(self, size: int = 1024) -> None:
         if size < 1:
-            raise ValueError(f"size must be at least 1, not {size}")
+            raise InvalidValueError(f"size must be at least 1, not {size}")
         self._size = size
         self._results: OrderedDict[str, Body | None] = OrderedDict()  # None: still running
 
@@ -257,7 +258,7 @@ class HubSession:
         if not self.can_send_event():
             raise EnvelopeError(CloseCode.PROTOCOL_ERROR, "no room to send an event now")
         if seq <= self.sent_seq:
-            raise ValueError(f"seq {seq} after {self.sent_seq}: seqs must grow")
+            raise InvalidValueError(f"seq {seq} after {self.sent_seq}: seqs must grow")
         self.sent_seq = seq
         self._unacked.append(seq)
         self._send(Envelope(MessageType.EVENT, ts, seq=seq, body=body))

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from hubd.core.errors import InvalidValueError
+
 # The clock is not sane before this (2026-11-01T00:00:00Z, before this release was built): TLS
 # would refuse every certificate, so the tunnel waits for NTP instead of failing in a loop.
 BUILD_TIME_S = 1_793_491_200.0
@@ -49,8 +51,8 @@ class TunnelSettings:
 
     def __post_init__(self) -> None:
         if self.backoff_min_s > self.backoff_max_s:
-            raise ValueError("backoff_min_s must not exceed backoff_max_s")
+            raise InvalidValueError("backoff_min_s must not exceed backoff_max_s")
         if self.slow_retry_min_s > self.slow_retry_max_s:
-            raise ValueError("slow_retry_min_s must not exceed slow_retry_max_s")
+            raise InvalidValueError("slow_retry_min_s must not exceed slow_retry_max_s")
         if self.url and not self.url.startswith("wss://"):
-            raise ValueError("url must start with wss:// (the tunnel is always TLS)")
+            raise InvalidValueError("url must start with wss:// (the tunnel is always TLS)")

@@ -45,7 +45,7 @@ from radios.lutron.session import (
     UnmatchedError,
 )
 from radios.lutron.settings import LutronDeviceConfig, LutronSettings, LutronTransport
-from radios.lutron.transport import Link, SerialLink, TcpLink, fetch_integration_report
+from radios.lutron.transport import Link, StreamLink, fetch_integration_report
 
 log = logging.getLogger(__name__)
 
@@ -229,9 +229,9 @@ class LutronDriver:
 
     async def _open(self) -> Link:
         if self.settings.transport is LutronTransport.SERIAL:
-            return SerialLink.open(self.settings.path, self.settings.baudrate)
-        return await TcpLink.open(self.settings.host, self.settings.port,
-                                  self.settings.login_timeout_s)
+            return await StreamLink.open_serial(self.settings.path, self.settings.baudrate)
+        return await StreamLink.open_tcp(self.settings.host, self.settings.port,
+                                         self.settings.login_timeout_s)
 
     async def _connect_and_serve(self) -> LinkLost:
         """One connection's life; returns why it ended."""
@@ -292,6 +292,8 @@ class LutronDriver:
             session.handle_timeout(now)
             self._mapper.poll_holds(now)
             self._flush(session)
+            if self._link is not None:
+                await self._link.drain()  # back-pressure: no more paced writes until sent
         return self._lost
 
     def _lose(self, lost: LinkLost) -> None:

@@ -3,11 +3,15 @@
 ``decode_report`` turns a parsed ``~`` message into one of the dataclasses below and raises
 RemoteProtocolError when a known report is malformed; reports the hub has no use for (``~AREA``,
 ``~HVAC``, ...) come back as ``OtherReport`` so that they are skipped without being called garbage.
+Numbers the document names arrive as their enums (``OutputAction.LEVEL``); a number it does not
+name (a newer firmware's) stays a plain int, so it is carried, never refused.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from enum import IntEnum
+from typing import TypeVar
 
 from hubd.core.errors import RemoteProtocolError
 from radios.lutron.codec import (
@@ -15,9 +19,11 @@ from radios.lutron.codec import (
     LipError,
     LipMessage,
     MonitoringAction,
+    MonitoringType,
     OccupancyState,
     Op,
     OutputAction,
+    SystemAction,
     parse_int,
     parse_level,
 )
@@ -28,7 +34,7 @@ class OutputReport:
     """~OUTPUT,id,action[,params]: a zone's level (action 1) or another output action."""
 
     integration_id: int
-    action: int
+    action: OutputAction | int
     level_pct: float | None = None  # set for action 1
 
 
@@ -38,7 +44,7 @@ class DeviceReport:
 
     integration_id: int
     component: int
-    action: int
+    action: DeviceAction | int
     params: tuple[str, ...] = ()
 
 
@@ -54,7 +60,7 @@ class GroupReport:
 class MonitoringReport:
     """~MONITORING,type,1|2: whether a kind of monitoring is on for this session."""
 
-    kind: int
+    kind: MonitoringType | int
     is_enabled: bool
 
 
@@ -62,22 +68,20 @@ class MonitoringReport:
 class ErrorReport:
     """~ERROR,n: the repeater rejected the last command."""
 
-    code: int
+    code: LipError | int
 
     @property
     def description(self) -> str:
         """The document's wording of the error, or the bare number."""
-        try:
-            return LipError(self.code).description
-        except ValueError:
-            return f"error {self.code}"
+        code = _named(LipError, self.code)
+        return code.description if isinstance(code, LipError) else f"error {code}"
 
 
 @dataclass(frozen=True, slots=True)
 class SystemReport:
     """~SYSTEM,action,params: time, date and the like."""
 
-    action: int
+    action: SystemAction | int
     params: tuple[str, ...] = ()
 
 
@@ -90,6 +94,17 @@ class OtherReport:
 
 LipReport = (OutputReport | DeviceReport | GroupReport | MonitoringReport | ErrorReport
              | SystemReport | OtherReport)
+
+
+E = TypeVar("E", bound=IntEnum)
+
+
+def _named(enum: type[E], number: int) -> E | int:
+    """The enum member for a number the document names, else the number itself."""
+    try:
+        return enum(number)
+    except ValueError:
+        return number
 
 
 def _need(msg: LipMessage, count: int) -> None:
@@ -110,12 +125,12 @@ def decode_report(msg: LipMessage) -> LipReport:
             level = parse_level(f[2])
             if level > 100.0:
                 raise RemoteProtocolError(f"level out of range: {f[2]!r}")
-            return OutputReport(iid, action, level)
-        return OutputReport(iid, action)
+            return OutputReport(iid, OutputAction.LEVEL, level)
+        return OutputReport(iid, _named(OutputAction, action))
     if msg.command == "DEVICE":
         _need(msg, 3)
         return DeviceReport(parse_int(f[0], "integration id"), parse_int(f[1], "component"),
-                            parse_int(f[2], "action"), f[3:])
+                            _named(DeviceAction, parse_int(f[2], "action")), f[3:])
     if msg.command == "GROUP":
         _need(msg, 3)
         try:
@@ -126,14 +141,14 @@ def decode_report(msg: LipMessage) -> LipReport:
     if msg.command == "MONITORING":
         _need(msg, 2)
         action = parse_int(f[1], "monitoring action")
-        return MonitoringReport(parse_int(f[0], "monitoring type"),
+        return MonitoringReport(_named(MonitoringType, parse_int(f[0], "monitoring type")),
                                 action == MonitoringAction.ENABLE)
     if msg.command == "ERROR":
         _need(msg, 1)
-        return ErrorReport(parse_int(f[0], "error number"))
+        return ErrorReport(_named(LipError, parse_int(f[0], "error number")))
     if msg.command == "SYSTEM":
         _need(msg, 1)
-        return SystemReport(parse_int(f[0], "action"), f[1:])
+        return SystemReport(_named(SystemAction, parse_int(f[0], "action")), f[1:])
     return OtherReport(msg)
 
 

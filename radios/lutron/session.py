@@ -103,14 +103,19 @@ class SessionStats:
     errors_received: int = 0
 
 
+MAX_QUEUED = 256  # ~13 s of commands at 50 ms each
+
+
 class LipSession:
     """The client side of one connection to a LIP repeater."""
 
     def __init__(self, *, now: float, needs_login: bool, username: str = "", password: str = "",
                  sync: tuple[LipMessage, ...] = (), pace_s: float = 0.05,
                  confirm_timeout_s: float = 2.0, liveness_interval_s: float = 30.0,
-                 login_timeout_s: float = 10.0, max_line_bytes: int = 256) -> None:
+                 login_timeout_s: float = 10.0, max_line_bytes: int = 256,
+                 max_queued: int = MAX_QUEUED) -> None:
         self.pace_s = pace_s
+        self.max_queued = max_queued
         self.confirm_timeout_s = confirm_timeout_s
         self.liveness_interval_s = liveness_interval_s
         self.stats = SessionStats()
@@ -215,6 +220,11 @@ class LipSession:
             last.absorbed.append(last.request.token)
             last.request = request
             self.stats.coalesced += 1
+        elif len(self._user) >= self.max_queued:
+            # One command every pace_s: a longer queue only means commands that arrive late.
+            self._done(_Pending(request), CommandStatus.FAILED,
+                       f"{len(self._user)} commands already wait for the repeater")
+            return
         else:
             pending = _Pending(request)
             self._user.append(pending)

@@ -1,18 +1,22 @@
-"""Thin links to a repeater: a serial port (termios, raw 9600 8N1) or TCP; and the report fetch.
+"""Thin links to a repeater: a serial port (serialx: raw 9600 8N1, exclusive) or TCP; and the
+report fetch.
 
-Links only move bytes; the session decides what they mean. Every failure to open or use a link
-is a TransientError (the driver backs off and tries again): an unplugged USB adapter and a pty
-whose master closed both read as EIO, which is the end of the link, not an exception.
+Links only move bytes; the session decides what they mean. Both are asyncio streams, so writes
+have back-pressure (``drain``) and a bounded buffer. Every failure to open or use a link is a
+TransientError (the driver backs off and tries again): an unplugged USB adapter and a pty whose
+master closed both read as EIO, which is the end of the link, not an exception. The serial port
+is opened exclusively (TIOCEXCL and a lock), so a second program cannot interleave its bytes
+with ours on the RS232 line.
 """
 
 from __future__ import annotations
 
 import asyncio
-import errno
+import contextlib
 import logging
-import os
-import termios
 from typing import Protocol
+
+import serialx
 
 from hubd.core.errors import TransientError
 
@@ -20,6 +24,8 @@ log = logging.getLogger(__name__)
 
 READ_SIZE = 4096
 MAX_REPORT_BYTES = 16 * 1024 * 1024
+# LIP lines are tens of bytes, paced 50 ms apart: a peer that leaves this much unread is gone.
+MAX_UNSENT_BYTES = 64 * 1024
 
 
 class Link(Protocol):
@@ -33,131 +39,24 @@ class Link(Protocol):
         """Queue bytes to write."""
         ...
 
+    async def drain(self) -> None:
+        """Wait until what was written has left (back-pressure)."""
+        ...
+
     def close(self) -> None:
         """Let go of the link."""
         ...
 
 
-def _configure_tty(fd: int, baudrate: int) -> None:
-    """Raw mode, 8 data bits, no parity, one stop bit, no flow control (RA2 RS232: 9600 8N1)."""
-    try:
-        iflag, oflag, cflag, lflag, _ispeed, _ospeed, cc = termios.tcgetattr(fd)
-    except termios.error:
-        log.warning("event=lutron_not_a_tty fd=%d: line settings not applied", fd)
-        return
-    iflag &= ~(termios.IGNBRK | termios.BRKINT | termios.PARMRK | termios.ISTRIP | termios.INLCR
-               | termios.IGNCR | termios.ICRNL | termios.IXON | termios.IXOFF | termios.IXANY)
-    oflag &= ~termios.OPOST
-    lflag &= ~(termios.ECHO | termios.ECHONL | termios.ICANON | termios.ISIG | termios.IEXTEN)
-    cflag &= ~(termios.CSIZE | termios.PARENB | termios.CSTOPB | termios.CRTSCTS)
-    cflag |= termios.CS8 | termios.CREAD | termios.CLOCAL
-    speed = getattr(termios, f"B{baudrate}", None)
-    if speed is None:
-        raise TransientError(f"unsupported baud rate {baudrate}")
-    cc = list(cc)
-    cc[termios.VMIN], cc[termios.VTIME] = 1, 0  # with VMIN 0 an empty read means "no data", not EOF
-    termios.tcsetattr(fd, termios.TCSANOW, [iflag, oflag, cflag, lflag, speed, speed, cc])
-
-
-class SerialLink:
-    """A serial device (or a pty slave) opened non-blocking and driven by the event loop."""
-
-    def __init__(self, fd: int, path: str) -> None:
-        self._fd = fd
-        self.path = path
-        self._loop = asyncio.get_running_loop()
-        self._out = bytearray()
-        self._is_writing = False
-        self._ready: asyncio.Future[None] | None = None
-        self.is_closed = False
-
-    @classmethod
-    def open(cls, path: str, baudrate: int = 9600) -> SerialLink:
-        """Open and configure the port; TransientError if it is not there (yet)."""
-        try:
-            fd = os.open(path, os.O_RDWR | os.O_NOCTTY | os.O_NONBLOCK)
-        except OSError as exc:
-            raise TransientError(f"cannot open {path}: {exc.strerror}") from exc
-        try:
-            _configure_tty(fd, baudrate)
-        except (OSError, termios.error) as exc:
-            os.close(fd)
-            raise TransientError(f"cannot configure {path}: {exc}") from exc
-        return cls(fd, path)
-
-    async def read(self) -> bytes:
-        """Bytes as they arrive; b"" once the port is gone (EIO) or closed."""
-        while not self.is_closed:
-            try:
-                return os.read(self._fd, READ_SIZE)
-            except BlockingIOError:
-                pass
-            except OSError:
-                return b""  # EIO: the adapter was unplugged / the pty master closed
-            self._ready = ready = self._loop.create_future()
-            self._loop.add_reader(self._fd, _resolve, ready)
-            try:
-                await ready
-            finally:
-                self._ready = None
-                if not self.is_closed:
-                    self._loop.remove_reader(self._fd)
-        return b""
-
-    def write(self, data: bytes) -> None:
-        """Write now, keeping what the port cannot take yet."""
-        if self.is_closed:
-            return
-        self._out += data
-        self._flush()
-
-    def _flush(self) -> None:
-        try:
-            while self._out:
-                written = os.write(self._fd, self._out)
-                del self._out[:written]
-        except BlockingIOError:
-            pass
-        except OSError as exc:
-            if exc.errno != errno.EIO:
-                log.warning("event=lutron_serial_write_failed path=%s error=%s", self.path, exc)
-            self._out.clear()  # the reader sees the end of the link and reconnects
-        if self._out and not self._is_writing:
-            self._is_writing = True
-            self._loop.add_writer(self._fd, self._writable)
-        elif not self._out and self._is_writing:
-            self._is_writing = False
-            self._loop.remove_writer(self._fd)
-
-    def _writable(self) -> None:
-        self._flush()
-
-    def close(self) -> None:
-        """Close the port."""
-        if self.is_closed:
-            return
-        self.is_closed = True
-        self._loop.remove_reader(self._fd)
-        self._loop.remove_writer(self._fd)
-        os.close(self._fd)
-        if self._ready is not None:
-            _resolve(self._ready)  # a pending read returns b
-
-
-def _resolve(future: asyncio.Future[None]) -> None:
-    if not future.done():
-        future.set_result(None)
-
-
-class TcpLink:
-    """A TCP connection (the telnet port of a repeater or bridge)."""
+class StreamLink:
+    """A byte stream to the repeater: a TCP connection (telnet port) or a serial port."""
 
     def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         self._reader = reader
         self._writer = writer
 
     @classmethod
-    async def open(cls, host: str, port: int, timeout_s: float) -> TcpLink:
+    async def open_tcp(cls, host: str, port: int, timeout_s: float) -> StreamLink:
         """Connect; TransientError if the repeater cannot be reached."""
         try:
             async with asyncio.timeout(timeout_s):
@@ -166,20 +65,54 @@ class TcpLink:
             raise TransientError(f"cannot connect to {host}:{port}: {exc or 'timeout'}") from exc
         return cls(reader, writer)
 
+    @classmethod
+    async def open_serial(cls, path: str, baudrate: int = 9600) -> StreamLink:
+        """Open the port raw, 8N1, no flow control (RA2 RS232: 9600 8N1), for us alone;
+        TransientError if it is not there (yet) or another program holds it."""
+        try:
+            reader, writer = await serialx.open_serial_connection(
+                path, baudrate=baudrate, exclusive=True)
+        except (OSError, ValueError) as exc:
+            raise TransientError(f"cannot open {path}: {exc}") from exc
+        return cls(reader, writer)
+
     async def read(self) -> bytes:
-        """Bytes as they arrive; b"" when the connection is closed."""
+        """Bytes as they arrive; b"" when the link is gone (closed, unplugged: EIO)."""
         try:
             return await self._reader.read(READ_SIZE)
         except OSError:
             return b""
 
     def write(self, data: bytes) -> None:
-        """Queue bytes (the kernel's buffer is far larger than any LIP burst)."""
-        if not self._writer.is_closing():
-            self._writer.write(data)
+        """Queue bytes; a peer that leaves ``MAX_UNSENT_BYTES`` unread is dropped (the reader
+        then sees the end of the link and the driver reconnects), so nothing grows forever."""
+        if self._writer.is_closing():
+            return
+        self._writer.write(data)
+        unsent = self._writer.transport.get_write_buffer_size()
+        if unsent > MAX_UNSENT_BYTES:
+            log.warning("event=lutron_peer_not_reading unsent_bytes=%d", unsent)
+            self._writer.transport.abort()
+
+    @property
+    def is_closing(self) -> bool:
+        """Whether the link is closed or closing."""
+        return self._writer.is_closing()
+
+    @property
+    def unsent_bytes(self) -> int:
+        """Bytes written but not yet taken by the kernel."""
+        return self._writer.transport.get_write_buffer_size()
+
+    async def drain(self) -> None:
+        """Wait while the link's buffers are full (StreamWriter.drain)."""
+        if self._writer.is_closing():
+            return
+        with contextlib.suppress(OSError):  # the reader sees the end of the link
+            await self._writer.drain()
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the link."""
         self._writer.close()
 
 
@@ -192,11 +125,13 @@ async def fetch_integration_report(host: str, port: int, timeout_s: float) -> by
             reader, writer = await asyncio.open_connection(host, port)
             try:
                 writer.write(request)
-                raw = await reader.read(MAX_REPORT_BYTES + 64 * 1024)
+                # One growing buffer, not bytes += chunk (a copy of everything per chunk).
+                buffer = bytearray()
                 while chunk := await reader.read(65536):
-                    raw += chunk
-                    if len(raw) > MAX_REPORT_BYTES + 64 * 1024:
+                    buffer += chunk
+                    if len(buffer) > MAX_REPORT_BYTES + 64 * 1024:
                         raise TransientError("the integration report is implausibly large")
+                raw = bytes(buffer)
             finally:
                 writer.close()
     except (OSError, TimeoutError) as exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+from collections import deque
 from dataclasses import dataclass, field
 
 from hubd.core.clock import Clock
@@ -63,6 +64,9 @@ class _Sim:
     values: dict[str, Value] = field(default_factory=dict)
 
 
+SENT_KEPT = 100  # commands remembered in ``sent``: a day of a busy house would be megabytes
+
+
 class VirtualDriver:
     """A radio whose devices live in memory; implements radios.base.RadioDriver."""
 
@@ -78,7 +82,7 @@ class VirtualDriver:
                             CAPABILITIES[spec.kind])
             self._sims[did] = _Sim(spec, device, dict(INITIAL[spec.kind]))
         self.permit_join_until = 0.0
-        self.sent: list[Command] = []
+        self.sent: deque[Command] = deque(maxlen=SENT_KEPT)  # the last ones, for tests
 
     @property
     def name(self) -> str:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Coroutine, Sequence
+from collections.abc import Callable, Coroutine, Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -25,6 +25,8 @@ from hubd.core.events import (
     CommandResult,
     DeviceJoined,
     DeviceLeft,
+    DriverEvent,
+    Notice,
     RadioHealth,
     RadioStatus,
     Report,
@@ -42,6 +44,7 @@ from radios.base import RadioSink
 from radios.zigbee import mapping
 from radios.zigbee.adapter import ZigpyAdapter, validate_config
 from radios.zigbee.commands import ZclRequest, to_zcl
+from radios.zigbee.echoes import EchoBook
 from radios.zigbee.groups import GroupKeeper
 from radios.zigbee.model import (
     AttributeEvent,
@@ -51,7 +54,7 @@ from radios.zigbee.model import (
     NodeInfo,
     Observation,
 )
-from radios.zigbee.ratelimit import RateGate
+from radios.zigbee.ratelimit import FrameBudget, RateGate
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.supervisor import Backoff, Supervisor
 
@@ -77,8 +80,9 @@ class ZigbeeDriver:
         self._unavailable: set[str] = set()
         self._pending: dict[str, list[AttributeEvent | ClusterCommandEvent]] = {}
         self._held: dict[tuple[str, int], str] = {}
-        self._echoes: dict[str, tuple[Context, float]] = {}  # ieee -> (context, until monotonic)
+        self._echoes = EchoBook()
         self._group_gate = RateGate(settings.group_commands_per_s)
+        self.budget = FrameBudget(settings.max_frames_per_s)
         self._groups = GroupKeeper(settings.groups, self._report, self._clock.time)
         self._lost: asyncio.Event | None = None
         self._lost_reason = ""
@@ -132,8 +136,7 @@ class ZigbeeDriver:
         except ValueError as exc:
             return result(CommandStatus.FAILED, str(exc))
         address = command.device_id[len(prefix):]
-        self._echoes[address] = (command.context.child(Origin.DIGITAL),
-                                 started + self._settings.echo_window_s)
+        self._expect_echo(command, address, started)
         if address.startswith("group:"):
             return await self._send_group(command, address, request, result)
         timeout_s = self._settings.command_timeout_s
@@ -148,6 +151,17 @@ class ZigbeeDriver:
         except HubError as exc:
             return result(CommandStatus.FAILED, _words(exc))
         return result(CommandStatus.CONFIRMED)
+
+    def _expect_echo(self, command: Command, address: str, now: float) -> None:
+        """The reports this command should cause are its echo (a group's come from members)."""
+        context = command.context.child(Origin.DIGITAL)
+        until = now + self._settings.echo_window_s
+        ieees: Iterable[str] = (address,)
+        if address.startswith("group:"):
+            ieees = next((g.member_ieees for g in self._groups.groups
+                          if g.device_id == command.device_id), ())
+        for ieee in ieees:
+            self._echoes.expect(ieee, command, context, until, now)
 
     async def permit_join(self, duration_s: float) -> None:
         """Let new devices join for this long (0 closes); TransientError if the link is down."""
@@ -199,8 +213,7 @@ class ZigbeeDriver:
             raise TransientError("the zigbee coordinator is not connected (reconnecting)")
         return self._adapter
 
-    def _report(self, event: Report | ButtonEvent | DeviceJoined | DeviceLeft
-                | AvailabilityChanged | RadioHealth) -> None:
+    def _report(self, event: DriverEvent) -> None:
         if self._sink is not None:
             self._sink.report(event)
 
@@ -263,6 +276,7 @@ class ZigbeeDriver:
     def node_left(self, ieee: str) -> None:
         """A device left or was removed."""
         self._pending.pop(ieee, None)
+        self._echoes.forget(ieee)
         self._last_seen.pop(ieee, None)
         self._unavailable.discard(ieee)
         if self._nodes.pop(ieee, None) is not None:
@@ -305,6 +319,25 @@ class ZigbeeDriver:
         if self._lost is not None:
             self._lost.set()
 
+    def notice(self, message: str) -> None:
+        """Tell the house: logged, and a Notice on the bus."""
+        log.warning("event=zigbee_notice message=%r", message)
+        self._report(Notice(RADIO, message, self._clock.time(), Context.new(Origin.SYSTEM),
+                            "warning"))
+
+    def frame_allowed(self) -> bool:
+        """A device frame arrived: within the budget it comes in, past it it is dropped."""
+        now = self._clock.monotonic()
+        if self.budget.allow(now):
+            dropped = self.budget.flood_ended(now)
+            if dropped:
+                self.notice(f"the flood of frames is over: {dropped} were dropped")
+            return True
+        if self.budget.flood_started():
+            self.notice(f"more than {self.budget.rate_per_s:.0f} frames a second from the "
+                        f"Zigbee network: the excess is dropped (a device may be faulty)")
+        return False
+
     def _buffer(self, ieee: str, event: AttributeEvent | ClusterCommandEvent) -> None:
         pending = self._pending.setdefault(ieee, [])
         if len(pending) < _PENDING_MAX:
@@ -326,14 +359,11 @@ class ZigbeeDriver:
         dev_id = device_id(RADIO, ieee)
         ts = self._clock.time()
         context = Context.new(Origin.PHYSICAL)
-        echo = self._echoes.get(ieee)
-        if echo is not None and self._clock.monotonic() > echo[1]:
-            del self._echoes[ieee]
-            echo = None
+        now = self._clock.monotonic()
         for item in observations:
             if isinstance(item, AttributeValue):
-                self._report(Report(dev_id, item.attribute, item.value, ts,
-                                    echo[0] if echo is not None else context))
+                echo = self._echoes.match(ieee, item.attribute, item.value, now)
+                self._report(Report(dev_id, item.attribute, item.value, ts, echo or context))
                 continue
             button = item.button
             if item.action is ButtonAction.HOLD:

@@ -1,4 +1,8 @@
-"""Spacing for broadcasts and multicasts: coordinators allow only a few a second.
+"""Rates: spacing for broadcasts and multicasts, and a budget for frames coming in.
+
+Outgoing: coordinators allow only a few broadcasts a second (below). Incoming: ``FrameBudget``
+bounds how many device frames a second the hub takes in, so a flood is dropped at the door,
+before the radio library parses it, answers it, stores it and spawns tasks for it.
 
 Z-Stack keeps a broadcast transaction table of a handful of entries, each held for the
 network's broadcast delivery time (several seconds); past it AF.DataRequest fails with a
@@ -8,6 +12,7 @@ buffer-full status. Group commands therefore leave at most ``rate_per_s`` a seco
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 
 class RateGate:
@@ -35,3 +40,47 @@ class RateGate:
                 await asyncio.sleep(start - now)
             self._next = start + self._interval_s
             return True
+
+
+@dataclass(slots=True)
+class FrameBudget:
+    """A token bucket: ``rate_per_s`` frames a second, bursts up to ``rate_per_s``; counts the
+    frames it refused and says when a flood starts and ends (pure: time comes in)."""
+
+    rate_per_s: float
+    tokens: float = 0.0
+    last: float | None = None
+    dropped: int = 0  # over the driver's life
+    dropped_in_flood: int = 0  # since the current flood began
+    is_flooding: bool = False
+    last_drop: float = 0.0
+
+    def allow(self, now: float) -> bool:
+        """Whether a frame arriving now may come in."""
+        if self.last is None:
+            self.tokens = self.rate_per_s
+        else:
+            self.tokens = min(self.rate_per_s,
+                              self.tokens + (now - self.last) * self.rate_per_s)
+        self.last = now
+        if self.tokens >= 1.0:
+            self.tokens -= 1.0
+            return True
+        self.dropped += 1
+        self.dropped_in_flood += 1
+        self.last_drop = now
+        return False
+
+    def flood_started(self) -> bool:
+        """True once when dropping begins."""
+        if self.dropped_in_flood and not self.is_flooding:
+            self.is_flooding = True
+            return True
+        return False
+
+    def flood_ended(self, now: float, quiet_s: float = 1.0) -> int:
+        """The number dropped in a flood that has been over for ``quiet_s`` (else 0), once."""
+        if not self.is_flooding or now - self.last_drop < quiet_s:
+            return 0
+        dropped, self.dropped_in_flood, self.is_flooding = self.dropped_in_flood, 0, False
+        return dropped

@@ -108,6 +108,9 @@ class ZigbeeSettings:
     watchdog_period_s: float = field(default=30.0, metadata=bounds(0.1))
     # Coordinators allow only a few broadcasts a second.
     group_commands_per_s: float = field(default=2.0, metadata=bounds(0.01))
+    # Device frames the hub takes in a second (burst as large); the excess is dropped and
+    # counted, so a flood (or a CPU slower than the network) cannot eat the hub.
+    max_frames_per_s: float = field(default=400.0, metadata=bounds(1.0))
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
     # Bind + configure reporting of a newly joined device.
     configure_timeout_s: float = field(default=30.0, metadata=bounds(0.01))

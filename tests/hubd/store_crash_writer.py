@@ -4,7 +4,8 @@ Run as ``python -m tests.hubd.store_crash_writer DB``. It restores what the data
 counts on from the highest persisted value: every device's ``power.kwh`` gets the same value in
 each round, so a batch that landed half-way would show as devices that disagree. Before each
 round it prints ``upto N`` (no value will exceed N-1 until the next line) and, after each write
-that landed, ``writes N``.
+that landed, ``writes N``. With ``$HUBD_CRASH_HOOK`` set (tests.hubd.crash_hook) one write is
+held open, mid-transaction, for the kill.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from hubd.core.events import DeviceJoined, Report
 from hubd.core.model import Capability, Context, Device, Origin
 from hubd.core.state import StateStore
 from hubd.store import WriteBehind
+from tests.hubd.crash_hook import install_from_env
 
 DEVICES = 5
 ROUND = 50  # values per round: many reports coalesce into each batch
@@ -58,4 +60,5 @@ async def main(path: Path) -> None:
 
 
 if __name__ == "__main__":
+    install_from_env()  # $HUBD_CRASH_HOOK: hold a write open for the kill
     asyncio.run(main(Path(sys.argv[1])))

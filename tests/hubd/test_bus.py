@@ -2,6 +2,8 @@
 
 import asyncio
 
+import pytest
+
 from hubd.bus import Bus
 
 
@@ -35,7 +37,8 @@ async def test_failing_subscriber_is_counted_and_others_go_on() -> None:
     await bus.close()
 
 
-async def test_slow_subscriber_overflows_without_blocking_publisher(caplog) -> None:
+async def test_slow_subscriber_overflows_without_blocking_publisher(
+        caplog: pytest.LogCaptureFixture) -> None:
     bus = Bus()
     gate = asyncio.Event()
     fast: list[int] = []

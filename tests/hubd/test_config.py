@@ -70,7 +70,8 @@ BROKEN = [
     ('[rules]\nstorm_window_s = 0\n', 2, "rules.storm_window_s", "must be at least 0.001"),
     ('[store]\nwrite_interval_s = 0\n', 2, "store.write_interval_s", "must be at least"),
     ('[stroe]\n', 1, "stroe", "did you mean 'store'?"),
-    ('[radios.zwave]\n', 1, "radios.zwave", "unknown key"),
+    ('[radios.zwav]\n', 1, "radios.zwav", "did you mean 'zwave'?"),
+    ('[radios.zwave]\nurl = "http://x"\n', 1, "radios.zwave", "ws://host:port"),
     ('[radios.virtual]\ncommand_latency_s = -1\n', 2, "radios.virtual.command_latency_s",
      "must be at least 0"),
     ('[[radios.virtual.devices]]\naddress = "1"\nname = "A"\nkind = "dimmer"\n\n'

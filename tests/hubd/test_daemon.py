@@ -17,6 +17,10 @@ from typing import Any
 
 import pytest
 
+from tests.hubd.crash_hook import ENV, spec
+
+ROOT = Path(__file__).resolve().parents[2]
+
 HUB_TOML = """
 [hub]
 name = "test hub"
@@ -144,6 +148,22 @@ def test_a_blocked_stderr_does_not_stop_the_watchdog(tmp_path: Path,
         os.close(read_end)
 
 
+def test_an_unwritable_state_directory_exits_once_with_a_code_the_unit_does_not_restart(
+        tmp_path: Path) -> None:
+    # We may run as root, for whom no mode bit is read-only: a file where a directory should be
+    # is unwritable for everyone.
+    (tmp_path / "state").write_text("")
+    config = write_config(tmp_path)
+    config.write_text(config.read_text().replace(str(tmp_path / "state"),
+                                                 str(tmp_path / "state" / "hubd")))
+    done = subprocess.run([sys.executable, "-m", "hubd", "run", "--config", str(config)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == os.EX_CANTCREAT  # in the unit's RestartPreventExitStatus
+    assert "Traceback" not in done.stderr
+    (line,) = [x for x in done.stderr.splitlines() if x.startswith("hubd: ")]
+    assert "the state directory is not writable" in line
+
+
 def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path,
                                                                   notify: NotifySocket) -> None:
     proc = start(write_config(tmp_path, activity=0.01), {"NOTIFY_SOCKET": str(notify.path)})
@@ -160,15 +180,21 @@ def test_a_second_signal_while_stopping_does_not_skip_the_cleanup(tmp_path: Path
 
 def test_sigkill_during_writes_leaves_an_intact_database(tmp_path: Path,
                                                          notify: NotifySocket) -> None:
+    """The kill lands inside a write by construction: tests.hubd.crash_hook holds the store's
+    thread in the middle of its 10th transaction and says so, then we kill."""
     config = write_config(tmp_path, activity=0.002)
     db = tmp_path / "state" / "hubd.sqlite3"
-    proc = start(config, {"NOTIFY_SOCKET": str(notify.path)})
+    marker = tmp_path / "in-write"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "tests.hubd.crash_hook", "run", "--config", str(config)],
+        cwd=ROOT, stderr=subprocess.PIPE,
+        env={**os.environ, "NOTIFY_SOCKET": str(notify.path), ENV: spec(marker, 2, 10)})
     try:
         notify.wait_for("READY=1")
         deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and _state_rows(db) < 4:
-            time.sleep(0.05)
-        time.sleep(0.3)  # the virtual house keeps writing: kill it mid-stream
+        while time.monotonic() < deadline and not marker.exists():
+            time.sleep(0.02)
+        assert marker.read_text().startswith("in transaction")
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=5)
     finally:

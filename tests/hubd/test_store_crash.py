@@ -1,4 +1,8 @@
-"""Crash test: SIGKILL a process in the middle of write-behind writes, then check the database."""
+"""Crash test: SIGKILL a process in the middle of write-behind writes, then check the database.
+
+Every kill lands inside a write transaction by construction (tests.hubd.crash_hook holds the
+store's thread there, at a chosen statement, and says so in a marker file), not by timing.
+"""
 
 from __future__ import annotations
 
@@ -10,39 +14,33 @@ import time
 from pathlib import Path
 
 from hubd.store import Store
+from tests.hubd.crash_hook import ENV, spec
 from tests.hubd.store_crash_writer import ATTRIBUTE, DEVICES
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_and_kill(path: Path, writes_before_kill: int, rounds_after: int) -> int:
-    """Run the writer until it reports that many landed writes, then for some more rounds (so
-    the kill lands at a different point of a write each time), SIGKILL it; return the bound no
-    persisted value may exceed."""
+def run_and_kill(path: Path, marker: Path, statement: int | str, after_writes: int
+                 ) -> tuple[int, str]:
+    """Run the writer until the hook holds a write open at that statement, SIGKILL it; return
+    the bound no persisted value may exceed, and where the kill landed."""
+    marker.unlink(missing_ok=True)
     proc = subprocess.Popen([sys.executable, "-m", "tests.hubd.store_crash_writer", str(path)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    deadline = time.monotonic() + 20.0
-    seen: list[str] = []
-    countdown = None
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, ENV: spec(marker, statement, after_writes)})
     try:
-        for line in proc.stdout:  # the writer prints a line every round: this never stalls
-            seen.append(line)
-            if line == f"writes {writes_before_kill}\n":
-                countdown = rounds_after
-            if countdown is not None:
-                countdown -= 1
-            if countdown == 0 or time.monotonic() > deadline:
-                break
+        deadline = time.monotonic() + 20.0
+        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        landed = marker.read_text() if marker.exists() else ""
         os.kill(proc.pid, signal.SIGKILL)
     finally:
         out, err = proc.communicate(timeout=10)
     assert proc.returncode == -signal.SIGKILL, err
-    assert f"writes {writes_before_kill}\n" in seen, err
-    lines = [*seen, *out.splitlines()]
-    bounds = [int(line.split()[1]) for line in lines if line.startswith("upto ")]
+    assert landed.startswith("in transaction"), f"the kill did not land in a write: {err}"
+    bounds = [int(line.split()[1]) for line in out.splitlines() if line.startswith("upto ")]
     assert bounds, "the writer never got going"
-    return bounds[-1]
+    return bounds[-1], landed
 
 
 def persisted(path: Path) -> list[float]:
@@ -56,9 +54,15 @@ def persisted(path: Path) -> list[float]:
 
 def test_sigkill_mid_write_leaves_a_sound_database_with_whole_batches(tmp_path: Path) -> None:
     path = tmp_path / "hub.db"
+    marker = tmp_path / "in-write"
     previous = -1.0
-    for rounds_after in (1, 4, 9, 13, 22, 30):
-        bound = run_and_kill(path, writes_before_kill=2, rounds_after=rounds_after)
+    landed = []
+    # A batch here is BEGIN, one upsert per device, COMMIT: kill after the first upsert, in
+    # the middle, after the last, and as COMMIT begins; after 1 to 6 writes of that process.
+    for statement, after_writes in ((1, 1), (3, 2), (DEVICES, 4), ("commit", 1), (2, 6),
+                                    ("commit", 3)):
+        bound, where = run_and_kill(path, marker, statement, after_writes)
+        landed.append(where)
         values = persisted(path)
         # One transaction per batch: every device carries the value of the same round.
         assert len(set(values)) == 1, values
@@ -66,3 +70,5 @@ def test_sigkill_mid_write_leaves_a_sound_database_with_whole_batches(tmp_path: 
         assert value < bound  # never more than was written
         assert value > previous  # monotone: the restart resumed from what was persisted
         previous = value
+    # All six kills hit an open write (the marker is written only from inside one).
+    assert len(landed) == 6 and sum("COMMIT" in w for w in landed) == 2, landed

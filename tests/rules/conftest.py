@@ -61,12 +61,14 @@ class House:
     clock: Clock
     commands: list[Command] = field(default_factory=list)
     notices: list[Notice] = field(default_factory=list)
-    keep_context: bool = True  # a device echoing with the command's context (or a fresh one)
+    # A device echoing with the command's context, or with a fresh digital one (a radio that
+    # knows it is an echo but not of which command: the chain, and so the depth, is lost).
+    keep_context: bool = True
 
     async def execute(self, command: Command) -> CommandResult:
         """Do what the command says to the device's state, like a radio that confirms."""
         self.commands.append(command)
-        context = command.context if self.keep_context else Context.new(Origin.PHYSICAL)
+        context = command.context if self.keep_context else Context.new(Origin.DIGITAL)
         for attribute, value in self._effect(command):
             self.report(command.device_id, attribute, value, context)
         return CommandResult(command, CommandStatus.CONFIRMED, 0.002)
@@ -164,6 +166,12 @@ class Harness:
         """A button event; wait until handled."""
         self.house.press(device, button, action, count)
         await self.engine.settle()
+
+
+def manual(clock: Clock) -> ManualClock:
+    """The house's clock as the ManualClock it is in every test but the real-clock ones."""
+    assert isinstance(clock, ManualClock), clock
+    return clock
 
 
 def make_harness(*, clock: ManualClock | None = None, state: StateStore | None = None,

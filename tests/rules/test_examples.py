@@ -11,6 +11,7 @@ from radios.lutron.devices import to_device
 from radios.lutron.sim.demo import DEMO_DEVICES
 from radios.virtual.driver import CAPABILITIES
 from radios.virtual.settings import VirtualKind
+from radios.zwave.sim.demo import DEMO_NODES, KIND_CAPABILITIES
 from rules.engine import EngineSettings
 from rules.parse import load_rules_dir
 from tests.rules.conftest import Harness, make_harness, make_state
@@ -36,7 +37,9 @@ def _devices() -> tuple[Device, ...]:
     zigbee = [Device(d["id"], "zigbee", d["id"].removeprefix("zigbee:"), d["name"],
                      capabilities=frozenset(ZIGBEE_KINDS[n]))
               for n, d in enumerate(config["devices"])]
-    return (*virtual, *lutron, *zigbee)
+    zwave = [Device(f"zwave:{n}", "zwave", str(n), name, room, capabilities=KIND_CAPABILITIES[kind])
+             for n, (kind, name, room) in DEMO_NODES.items()]
+    return (*virtual, *lutron, *zigbee, *zwave)
 
 
 def _harness(start: float) -> Harness:
@@ -52,7 +55,8 @@ async def test_example_rules_load_without_problems() -> None:
     assert problems == []
     assert {r.id for r in rules} == {"door_hall_light", "hall_motion_light", "porch_evening",
                                      "kitchen_evening", "pico_dinner", "living_occupied",
-                                     "back_door_light", "back_door_closed", "bedside_garage"}
+                                     "back_door_light", "back_door_closed", "bedside_garage",
+                                     "hall_window_light", "entry_remote_welcome"}
     h = _harness(1_700_000_000.0)
     assert h.engine.load(rules) == []
     assert all(s.is_enabled for s in h.engine.statuses())
@@ -100,4 +104,8 @@ async def test_the_radio_demo_rules_do_what_they_say() -> None:
     assert h.house.sent()[-1] == "Back hall light: switch.on"
     await h.press("Bedside remote", "1")
     assert h.house.sent()[-1] == "Garage light: switch.toggle"
+    await h.report("Hall window", "contact.is_open", True)
+    assert h.house.sent()[-2:] == ["Hall light: switch.on", "Hall lamp: switch.on"]
+    await h.press("Entry remote", "1")
+    assert sorted(h.house.sent()[-2:]) == ["Dining dimmer: level.set", "Hall lamp: switch.on"]
     await h.stop()

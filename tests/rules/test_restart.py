@@ -7,7 +7,7 @@ from hubd.core.clock import ManualClock
 from hubd.core.state import StateStore
 from rules.persistence import MemoryPersistence
 from rules.trace import Outcome
-from tests.rules.conftest import Harness, make_harness, make_state
+from tests.rules.conftest import Harness, make_harness, make_state, manual
 
 DELAYED = """\
 - id: hall
@@ -28,7 +28,7 @@ async def _reboot(old: Harness, snapshot: MemoryPersistence, *, stop_old: bool =
     """A new engine from what was persisted at the moment of the 'kill'."""
     if stop_old:
         await old.stop()
-    clock = clock or old.house.clock
+    clock = clock or manual(old.house.clock)
     new = make_harness(clock=clock, state=state or old.house.state,
                        persistence=copy.deepcopy(snapshot))
     from rules.parse import parse_rules
@@ -74,7 +74,7 @@ async def test_a_delay_whose_deadline_passed_while_down_fires_at_boot(harness: H
     await harness.report("Front door", "contact.is_open", True)
     snapshot = copy.deepcopy(harness.persistence)
     await harness.stop()
-    harness.house.clock.advance(600)  # the hub was down for ten minutes
+    manual(harness.house.clock).advance(600)  # the hub was down for ten minutes
     new = await _reboot(harness, snapshot, stop_old=False)
     assert new.house.sent() == ["Hall light: switch.off"]
     await new.stop()
@@ -106,10 +106,10 @@ async def test_for_is_dropped_when_the_state_changed_meanwhile(harness: Harness)
     await harness.report("Front door", "contact.is_open", True)
     snapshot = copy.deepcopy(harness.persistence)  # killed before the close was persisted
     await harness.stop()
-    harness.house.clock.advance(10)
+    manual(harness.house.clock).advance(10)
     # The stored state says: closed, then opened again (a different change time).
     harness.house.report("Front door", "contact.is_open", False)
-    harness.house.clock.advance(10)
+    manual(harness.house.clock).advance(10)
     harness.house.report("Front door", "contact.is_open", True)
     new = await _reboot(harness, snapshot, stop_old=False, text=FOR_RULE)
     await new.engine.advance(600)

@@ -11,8 +11,9 @@ BERLIN = Place("Europe/Berlin", Observer(52.52, 13.405))
 UTC = dt.UTC
 
 
-def _utc(*args: int) -> float:
-    return dt.datetime(*args, tzinfo=UTC).timestamp()
+def _utc(year: int, month: int, day: int, hour: int = 0, minute: int = 0,
+         second: int = 0) -> float:
+    return dt.datetime(year, month, day, hour, minute, second, tzinfo=UTC).timestamp()
 
 
 def _fires(trigger: TimeTrigger | SunTrigger, start: float, n: int) -> list[dt.datetime]:

@@ -21,7 +21,7 @@ from tools.bench.report import Table
 # Radio-to-radio first (owned by the radio areas), then what an owner meets, then the daemon's
 # share and its parts, then the long run.
 RADIO_AREAS = ("lutron", "zigbee", "zwave")
-AREAS = (*RADIO_AREAS, "footprint", "daemon", "core", "rules", "store", "soak")
+AREAS = (*RADIO_AREAS, "footprint", "daemon", "core", "rules", "store", "api", "tunnel", "soak")
 
 HEADLINE = (
     "Local control = radio frame in → radio frame out, timed from the simulator's side: the\n"

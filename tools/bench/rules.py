@@ -10,13 +10,19 @@ reading a burst of frames does. The storm breaker is widened: every rule runs fa
 times in 10 s here, on purpose.
 
 The machine's baseline is measured in the same run: bare asyncio tasks created and finished per
-second, so that the figure reads as a ratio on any machine.
+second, so that the figure reads as a ratio on any machine. Rates are per second of this
+process's CPU time (``time.process_time``), not of the wall clock: on a shared machine the wall
+clock also counts the time other processes had the core; the wall-clock rate is printed too.
+Each rate is the best of ``ROUNDS`` rounds, the median beside it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import gc
+import statistics
 import time
+from collections.abc import Awaitable, Callable
 
 from hubd.bus import Bus
 from hubd.core.clock import SystemClock
@@ -31,7 +37,8 @@ from rules.persistence import MemoryPersistence
 from tools.bench.report import Table, percentiles
 
 PAIRS = 500
-EVENTS = 40_000
+EVENTS = 20_000
+ROUNDS = 5  # each rate is the best of this many rounds: the least disturbed by other processes
 SAMPLES = 2_000
 CHUNK = 200
 BASELINE_TASKS = 100_000
@@ -96,8 +103,8 @@ def _reports(count: int, start: int = 0, attribute: str = "contact.is_open") -> 
     out = []
     for i in range(start, start + count):
         is_open = (i // PAIRS) % 2 == 0
-        out.append(Report(f"sensor:{i % PAIRS}", attribute, is_open if attribute.startswith(
-            "contact") else i % 100, float(i), ctx))
+        value = is_open if attribute.startswith("contact") else (i // PAIRS) % 100
+        out.append(Report(f"sensor:{i % PAIRS}", attribute, value, float(i), ctx))
     return out
 
 
@@ -111,15 +118,18 @@ async def _hub(radio: _Radio) -> tuple[Hub, RuleEngine, asyncio.Task[None]]:
     engine.load(rules)
     task = asyncio.create_task(engine.run())
     await engine.ready.wait()
+    gc.collect()  # as the daemon does once the rules are up
+    gc.freeze()
     return hub, engine, task
 
 
 async def _throughput(hub: Hub, engine: RuleEngine, radio: _Radio, reports: list[Report],
-                      expect_commands: int) -> float:
+                      expect_commands: int) -> tuple[float, float]:
+    """Events per CPU second and per wall-clock second."""
     radio.handed, radio.expect = 0, expect_commands
     radio.arrived.clear()
     report = hub.report
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for at in range(0, len(reports), CHUNK):
         for event in reports[at:at + CHUNK]:
             report(event)
@@ -128,7 +138,8 @@ async def _throughput(hub: Hub, engine: RuleEngine, radio: _Radio, reports: list
         await radio.arrived.wait()
     await engine.settle()
     await hub.bus.drain()
-    return len(reports) / (time.perf_counter() - started)
+    count = len(reports)
+    return count / (time.process_time() - cpu), count / (time.perf_counter() - started)
 
 
 async def _latencies(hub: Hub, engine: RuleEngine, radio: _Radio) -> list[float]:
@@ -144,19 +155,28 @@ async def _latencies(hub: Hub, engine: RuleEngine, radio: _Radio) -> list[float]
     return samples
 
 
-async def _baseline() -> float:
+async def _baseline() -> tuple[float, float]:
     """Bare asyncio tasks created and run to their end per second: the machine's yardstick."""
     async def nothing() -> None:
         return None
 
     loop = asyncio.get_running_loop()
-    started = time.perf_counter()
+    started, wall = time.process_time(), time.perf_counter()
     for _ in range(BASELINE_TASKS // CHUNK):
         tasks = [loop.create_task(nothing()) for _ in range(CHUNK)]
         await asyncio.sleep(0)
         for task in tasks:
             task.result()
-    return BASELINE_TASKS / (time.perf_counter() - started)
+    return (BASELINE_TASKS / (time.process_time() - started),
+            BASELINE_TASKS / (time.perf_counter() - wall))
+
+
+async def _best(rounds: int, measure: Callable[[], Awaitable[tuple[float, float]]]
+                ) -> tuple[float, float, float]:
+    """Best and median CPU-time rate, and the best wall-clock rate, of a few rounds."""
+    rates = [await measure() for _ in range(rounds)]
+    cpu = sorted(r[0] for r in rates)
+    return cpu[-1], statistics.median(cpu), max(r[1] for r in rates)
 
 
 async def run() -> list[Table]:
@@ -167,13 +187,15 @@ async def run() -> list[Table]:
     try:
         # Once to reach the steady state (every rule keeps its last 20 traces), then measured.
         await _throughput(hub, engine, radio, _reports(EVENTS), EVENTS)
-        baseline = await _baseline()
-        fire = await _throughput(hub, engine, radio, _reports(EVENTS), EVENTS)
+        baseline, baseline_median, _ = await _best(ROUNDS, _baseline)
+        fire, fire_median, fire_wall = await _best(ROUNDS, lambda: _throughput(
+            hub, engine, radio, _reports(EVENTS), EVENTS))
         engine.set_mode("away")
-        blocked = await _throughput(hub, engine, radio, _reports(EVENTS), 0)
+        blocked, _, _ = await _best(2, lambda: _throughput(hub, engine, radio,
+                                                            _reports(EVENTS), 0))
         engine.set_mode("home")
-        unwatched = await _throughput(hub, engine, radio,
-                                      _reports(EVENTS, attribute="battery.pct"), 0)
+        unwatched, _, _ = await _best(2, lambda: _throughput(
+            hub, engine, radio, _reports(EVENTS, attribute="battery.pct"), 0))
         p50, p99, worst = percentiles(await _latencies(hub, engine, radio))
     finally:
         task.cancel()
@@ -181,12 +203,14 @@ async def run() -> list[Table]:
         await hub.bus.close()
     devices, rules = 2 * PAIRS, len(engine.statuses())
     return [
-        Table("rules: Hub.report → bus → engine → Hub.execute, events/s on one core",
+        Table("rules: Hub.report → bus → engine → Hub.execute, events per CPU second",
               ("devices", "rules", "events", "every event fires a rule + command",
-               "conditions false", "no rule names it", "baseline tasks/s", "fired/baseline"),
-              [(devices, rules, EVENTS, fire, blocked, unwatched, baseline, fire / baseline)],
-              note="target ≥ 50,000 events/s firing; baseline: bare asyncio tasks created and "
-                   "finished per second on this machine, same run"),
+               "(median)", "(wall clock)", "conditions false", "no rule names it",
+               "baseline tasks/s", "(median)", "fired/baseline"),
+              [(devices, rules, EVENTS, fire, fire_median, fire_wall, blocked, unwatched,
+                baseline, baseline_median, fire / baseline)],
+              note=f"target ≥ 50,000 events/s firing; best of {ROUNDS} rounds; baseline: bare "
+                   "asyncio tasks created and finished per CPU second on this machine, same run"),
         Table("rules: Report into Hub.report → Command at the driver",
               ("devices", "rules", "samples", "p50 ms", "p99 ms", "max ms"),
               [(devices, rules, SAMPLES, p50, p99, worst)]),

@@ -18,16 +18,18 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from websockets.asyncio.server import Server, serve
+from websockets.asyncio.server import Server, ServerConnection, serve
+from websockets.http11 import Request, Response
 
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
 from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
 from tools.relay.fleet import CommandExpired, EventLog, HubOffline, LocalRouter, Router
-from tools.relay.tunnel import handle
+from tools.relay.tunnel import handle, peer_hub_id
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +49,7 @@ class RelaySettings:
     ping_interval_s: float = 20.0
     ping_timeout_s: float = 10.0
     close_timeout_s: float = 3.0
+    revoked: frozenset[str] = frozenset()  # hub ids refused with 403 though their cert is valid
 
 
 def _problem(status: int, title: str, detail: str) -> web.Response:
@@ -69,6 +72,7 @@ class Relay:
         self.api_port = settings.api_port
         self._server: Server | None = None
         self._runner: web.AppRunner | None = None
+        self._streams: set[asyncio.Task[Any]] = set()
 
     @property
     def tunnel_url(self) -> str:
@@ -88,6 +92,7 @@ class Relay:
                               cert_days=s.cert_days),
             s.host, s.tunnel_port, ssl=server_context(self.ca, require_client=True),
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+            process_request=self._refuse_revoked,
             compression=None, max_size=MAX_MESSAGE_BYTES, ping_interval=s.ping_interval_s,
             ping_timeout=s.ping_timeout_s, close_timeout=s.close_timeout_s)
         self.tunnel_port = self._server.sockets[0].getsockname()[1]
@@ -99,12 +104,22 @@ class Relay:
         self.api_port = self._runner.addresses[0][1]
         log.info("event=relay_listening tunnel=%s api=%s", self.tunnel_url, self.api_url)
 
+    def _refuse_revoked(self, connection: ServerConnection, request: Request) -> Response | None:
+        """403 for a hub whose certificate is valid but whose id is revoked."""
+        hub_id = peer_hub_id(connection)
+        if hub_id in self.settings.revoked:
+            log.warning("event=relay_refused hub=%s reason=revoked", hub_id)
+            return connection.respond(HTTPStatus.FORBIDDEN, "this hub is revoked\n")
+        return None
+
     async def stop(self) -> None:
         """Close every tunnel and the API."""
         if self._server is not None:
             self._server.close()
             await self._server.wait_closed()
             self._server = None
+        for task in list(self._streams):  # an event stream never ends by itself
+            task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -187,7 +202,13 @@ class Relay:
         response = web.StreamResponse(headers={"Content-Type": "text/event-stream",
                                                "Cache-Control": "no-cache"})
         await response.prepare(request)
-        async for seq, body in self.events.stream(request.match_info["hub"]):
-            payload = json.dumps(body, default=str)
-            await response.write(f"id: {seq}\ndata: {payload}\n\n".encode())
+        task = asyncio.current_task()
+        assert task is not None
+        self._streams.add(task)
+        try:
+            async for seq, body in self.events.stream(request.match_info["hub"]):
+                payload = json.dumps(body, default=str)
+                await response.write(f"id: {seq}\ndata: {payload}\n\n".encode())
+        finally:
+            self._streams.discard(task)
         return response

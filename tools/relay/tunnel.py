@@ -35,6 +35,8 @@ from tools.relay.session import (
 
 log = logging.getLogger(__name__)
 
+ACK_EVERY = 16  # the hub keeps 64 in flight: acking every 16 keeps its window open
+ACK_DELAY_S = 0.002
 _ids = itertools.count(1)
 _PREFIX = os.urandom(3).hex()
 
@@ -68,6 +70,9 @@ class TunnelLink:
         self._pending: dict[str, asyncio.Future[Body]] = {}
         self._sending = asyncio.Lock()
         self._attached = False
+        self._unacked = 0  # events stored since the last ack
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._ack_timer: asyncio.TimerHandle | None = None
 
     @property
     def hub_id(self) -> str:
@@ -89,6 +94,8 @@ class TunnelLink:
         except ConnectionClosed:
             pass
         finally:
+            if self._ack_timer is not None:
+                self._ack_timer.cancel()
             if self._attached:
                 await self.router.detach(self)
             for future in self._pending.values():
@@ -114,7 +121,7 @@ class TunnelLink:
                          resume, event.software)
             case EventReceived(seq=seq, body=body):
                 self.events.add_event(self.hub_id, seq, body)
-                session.ack(seq, now)
+                self._ack_later(seq)
             case StateReceived(body=body):
                 self.events.apply_state(self.hub_id, body)
             case ResultReceived(id=command_id, body=body):
@@ -134,6 +141,34 @@ class TunnelLink:
             case Violation(code=code, reason=reason):
                 log.warning("event=relay_protocol_error hub=%s code=%d reason=%r", self.hub_id,
                             code, reason)
+
+    def _ack_later(self, seq: int) -> None:
+        """Ack cumulatively: at once every ACK_EVERY events, else ACK_DELAY_S after the last
+        (half the messages of one ack per event, and the hub's window never runs dry)."""
+        self._unacked += 1
+        if self._unacked >= ACK_EVERY:
+            self._send_ack()
+        elif self._ack_timer is None:
+            self._ack_timer = asyncio.get_running_loop().call_later(ACK_DELAY_S, self._timed_ack)
+
+    def _send_ack(self) -> None:
+        if self._ack_timer is not None:
+            self._ack_timer.cancel()
+            self._ack_timer = None
+        self._unacked = 0
+        self.session.ack(self.session.last_seq, time.time())
+
+    def _timed_ack(self) -> None:
+        self._ack_timer = None
+        if self._unacked:
+            self._send_ack()
+            task = asyncio.get_running_loop().create_task(self._flush_quietly())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _flush_quietly(self) -> None:
+        with contextlib.suppress(ConnectionClosed):
+            await self._flush()
 
     async def command(self, body: Body, ttl_s: float) -> Body:
         """Send a command down the tunnel and wait for its result until ttl_s."""

@@ -20,8 +20,8 @@ from types import TracebackType
 
 from radios.lutron.settings import LutronSettings, LutronTransport
 from radios.lutron.sim.engine import RepeaterEngine, SimSession
+from radios.lutron.sim.fdlink import FdLink
 from radios.lutron.sim.report import integration_report
-from radios.lutron.transport import SerialLink
 
 log = logging.getLogger(__name__)
 
@@ -93,7 +93,7 @@ class LutronSimulator:
         self._tasks: set[asyncio.Task[None]] = set()
         self._servers: list[asyncio.Server] = []
         self._tcp_writers: dict[SimSession, asyncio.StreamWriter] = {}
-        self._pty: tuple[int, int, SerialLink] | None = None
+        self._pty: tuple[int, int, FdLink] | None = None
         self._serial_session: SimSession | None = None
         self._wake = asyncio.Event()
         engine.on_output = self.pump
@@ -199,7 +199,7 @@ class LutronSimulator:
         master, slave = os.openpty()
         tty.setraw(slave)  # no echo, no line discipline: bytes cross as they are
         os.set_blocking(master, False)
-        link = SerialLink(master, "pty-master")
+        link = FdLink(master, "pty-master")
         self._pty = (master, slave, link)
         tmp = self.serial_path.with_suffix(".new")
         tmp.unlink(missing_ok=True)
@@ -219,7 +219,7 @@ class LutronSimulator:
             task = self._spawn(self._serial_read_loop(link))
             task.set_name("lutron-sim-serial-read")
 
-    async def _serial_read_loop(self, link: SerialLink) -> None:
+    async def _serial_read_loop(self, link: FdLink) -> None:
         while True:
             data = await link.read()
             if not data:

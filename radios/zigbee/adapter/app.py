@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import json
 import logging
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Protocol
@@ -25,14 +24,17 @@ import zigpy.types as zt
 from zigpy.zcl import Cluster
 
 from hubd.core.errors import DeviceError, TransientError
-from radios.zigbee.adapter import requests
+from radios.zigbee.adapter import recovery, requests
 from radios.zigbee.adapter.glue import (
+    DefaultResponseHold,
     ResetWatch,
     app_class,
+    gate_device_frames,
     plain,
     secure_file,
     validate_config,
     watch_coordinator_reset,
+    write_private,
 )
 from radios.zigbee.commands import ZclRequest
 from radios.zigbee.mapping import (
@@ -49,6 +51,14 @@ from radios.zigbee.model import (
 from radios.zigbee.settings import RadioType, ZigbeeSettings
 
 log = logging.getLogger(__name__)
+
+# Long enough for the rules to react to a frame before zigpy's Default Response to it goes out
+# (a few ms on a hub's CPU), short against anything a device could wait for.
+DEFAULT_RESPONSE_HOLD_S = 0.02
+def backup_path(database_path: Path) -> Path:
+    """Where the network backup lives: ``zigbee.backup.json`` beside ``zigbee.db``."""
+    return database_path.with_suffix(".backup.json")
+
 
 _ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
 
@@ -78,6 +88,14 @@ class AdapterListener(Protocol):
 
     def link_lost(self, reason: str) -> None:
         """The coordinator is gone (unplugged, reset, not answering); stop using this adapter."""
+        ...
+
+    def notice(self, message: str) -> None:
+        """Something the people of the house should know (zigbee.db rebuilt, a flood)."""
+        ...
+
+    def frame_allowed(self) -> bool:
+        """A device frame arrived: may it come in (False: drop it, the hub is flooded)?"""
         ...
 
 
@@ -131,6 +149,9 @@ class ZigpyAdapter:
         self._is_stopping = False
         self._is_lost = False
         self._tasks: set[asyncio.Task[None]] = set()
+        self._hold = DefaultResponseHold(DEFAULT_RESPONSE_HOLD_S)
+        self._backup_lock = asyncio.Lock()
+        self._ungate: Callable[[], None] | None = None
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
@@ -148,7 +169,8 @@ class ZigpyAdapter:
         """Connect, form or restore the network, and return the devices zigpy knows."""
         secure_file(self._database_path)
         app_cls = app_class(self._settings.radio_type)
-        app = await app_cls.new(self._config, auto_form=True, start_radio=False)
+        app, rebuilt = await recovery.new_app(app_cls, self._config, self._database_path,
+                                              backup_path(self._database_path))
         try:
             # zigpy's watchdog pings the coordinator; a failed ping means a lost link.
             app._watchdog_period = self._settings.watchdog_period_s  # type: ignore[assignment]
@@ -162,9 +184,13 @@ class ZigpyAdapter:
                 raise
             raise TransientError(f"the coordinator did not start: {exc!r}") from exc
         self._app = app
+        if rebuilt:
+            recovery.readd_devices(app)
+            self._listener.notice(rebuilt)
         secure_file(self._database_path)
         if self._settings.radio_type is RadioType.ZNP:
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
+            self._ungate = gate_device_frames(app, self._listener.frame_allowed)
         nodes = []
         for device in list(app.devices.values()):
             if isinstance(device, zigpy.device.Device) and self._is_hub_device(device) \
@@ -182,6 +208,10 @@ class ZigpyAdapter:
             self._reset_watch = None
         for task in list(self._tasks):
             task.cancel()
+        self._hold.cancel()
+        if self._ungate is not None:
+            self._ungate()
+            self._ungate = None
         for detachers in self._detach.values():
             for detach in detachers:
                 detach()
@@ -248,16 +278,29 @@ class ZigpyAdapter:
         self._listener.node_seen(str(device.ieee))
 
     def network_backup_created(self, backup: Any) -> None:
-        """zigpy: a network backup was taken; keep a copy next to the database, mode 0600."""
-        target = self._database_path.with_suffix(".backup.json")
-        temp = target.with_suffix(".tmp")
+        """zigpy: a network backup was taken; keep a copy next to the database, mode 0600.
+
+        Written in a thread (fsync and rename can take long on flash), one write at a time.
+        """
+        target = backup_path(self._database_path)
         try:
-            fd = os.open(temp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)
-            with os.fdopen(fd, "w") as file:
-                json.dump(backup.as_open_coordinator_json(), file, indent=2)
-            os.replace(temp, target)
-        except (OSError, TypeError, ValueError) as exc:
-            log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
+            data = json.dumps(backup.as_open_coordinator_json(), indent=2).encode()
+        except (TypeError, ValueError) as exc:
+            log.warning("event=zigbee_backup_encode_failed error=%r", exc)
+            return
+        self._spawn(self._write_backup(target, data))
+
+    async def _write_backup(self, target: Path, data: bytes) -> None:
+        async with self._backup_lock:
+            try:
+                await asyncio.to_thread(write_private, target, data)
+            except OSError as exc:
+                log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
+
+    async def backups_written(self) -> None:
+        """Wait until the backups taken so far are on disk (for tests and shutdown)."""
+        async with self._backup_lock:
+            pass
 
     # -- cluster events ----------------------------------------------------------------------
 
@@ -270,6 +313,7 @@ class ZigpyAdapter:
             for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
                 for name in _ATTRIBUTE_EVENTS:
                     detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
+                detachers.append(self._hold.install(cluster))
                 listener = _CommandListener(self, ieee, ep.endpoint_id, cluster.cluster_id)
                 cluster.add_listener(listener)
                 detachers.append(_remover(cluster, listener))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import enum
 import os
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -11,6 +14,7 @@ from typing import Any
 import voluptuous as vol
 import zigpy.application
 import zigpy.exceptions
+from zigpy.zcl import Cluster, foundation
 
 from hubd.core.errors import ConfigError
 from hubd.core.model import Value
@@ -83,6 +87,32 @@ def secure_file(path: Path) -> None:
             os.chmod(candidate, 0o600)
 
 
+def write_private(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` durably, readable by the owner only (blocking: a thread).
+
+    A fresh temporary file (O_EXCL, 0600) in the same directory, so a stale or planted
+    ``.tmp`` is never reused or left world-readable; its data reaches the disk (fsync) before
+    the rename, and the rename reaches the disk (fsync of the directory) before we return,
+    so a power cut leaves the old backup or the new one, never an empty file.
+    """
+    fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as file:
+            file.write(data)
+            file.flush()
+            os.fsync(file.fileno())
+        os.replace(temp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)
+
+
 def plain(value: Any) -> Value:
     """A zigpy value as a plain Python value (enums and bitmaps become ints)."""
     if isinstance(value, bool):
@@ -153,3 +183,82 @@ def watch_coordinator_reset(app: zigpy.application.ControllerApplication,
     listener = znp.callback_for_response(c.SYS.ResetInd.Callback(partial=True),
                                          lambda _msg: on_reset())
     return ResetWatch(znp, listener)
+
+
+
+class DefaultResponseHold:
+    """Send zigpy's Default Responses a little late, so a rule's command goes out first.
+
+    zigpy answers a device's frame with a Default Response (ZCL 2.5.12) queued before our
+    listeners even hear the frame, and Z-Stack takes one SREQ at a time (MT API 2.1.1), so the
+    command a rule sends in reaction would wait behind it: one more AF.DataRequestExt and its
+    SRSP on the serial line (about 3 ms at 115200 baud) plus the coordinator's turnaround. A
+    device does not wait for the Default Response (the APS ack, sent by the coordinator's
+    firmware, is its delivery check), so answering a few milliseconds later changes nothing
+    for it. The hold is a timer, not a task: nothing queues on the device's request limiter.
+    """
+
+    def __init__(self, hold_s: float) -> None:
+        self._hold_s = hold_s
+        self._handles: set[asyncio.TimerHandle] = set()
+
+    @property
+    def pending(self) -> int:
+        """Default Responses waiting for their turn."""
+        return len(self._handles)
+
+    def install(self, cluster: Cluster) -> Callable[[], None]:
+        """Hold this cluster's Default Responses; returns what undoes it."""
+        send = cluster.send_default_rsp
+
+        def held(hdr: foundation.ZCLHeader,
+                 status: foundation.Status = foundation.Status.SUCCESS) -> None:
+            def fire() -> None:
+                self._handles.discard(handle)
+                send(hdr, status)
+
+            handle = asyncio.get_running_loop().call_later(self._hold_s, fire)
+            self._handles.add(handle)
+
+        cluster.send_default_rsp = held  # type: ignore[method-assign]
+
+        def release() -> None:
+            cluster.__dict__.pop("send_default_rsp", None)  # zigpy's own method again
+
+        return release
+
+    def cancel(self) -> None:
+        """Drop what is still held (the session is ending)."""
+        for handle in self._handles:
+            handle.cancel()
+        self._handles.clear()
+
+
+def gate_device_frames(app: zigpy.application.ControllerApplication,
+                       allow: Callable[[], bool]) -> Callable[[], None] | None:
+    """Drop device frames (``AF.IncomingMsg``, MT AF 3.2.1.3) that ``allow()`` refuses, before
+    zigpy-znp parses them, spawns a task for them and zigpy answers and stores them.
+
+    Only device data is gated: the coordinator's answers (SRSPs, confirms) and ZDO traffic
+    always pass, so the link and joins work through any flood. Returns what undoes it (None
+    for radio libraries other than zigpy-znp).
+    """
+    import zigpy_znp.commands as c
+
+    znp = getattr(app, "_znp", None)
+    if znp is None:
+        return None
+    received = znp.frame_received
+    incoming = c.AF.IncomingMsg.Callback.header
+
+    def gated(frame: Any) -> bool | None:
+        if frame.header == incoming and not allow():
+            return False
+        return received(frame)  # type: ignore[no-any-return]
+
+    znp.frame_received = gated
+
+    def release() -> None:
+        znp.__dict__.pop("frame_received", None)
+
+    return release

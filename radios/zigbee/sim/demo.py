@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import os
 import random
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -131,7 +132,11 @@ def _save(path: Path, sim: Simulator) -> None:
         for d in sim.devices
     ]  # fmt: skip
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"nv": sim.nv.to_json(), "devices": devices}))
+    # The stick's NV holds the network key: 0600 from the first byte, as zigbee.db is.
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as file:
+        file.write(json.dumps({"nv": sim.nv.to_json(), "devices": devices}))
     tmp.replace(path)
 
 

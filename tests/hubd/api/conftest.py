@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import ssl
+import threading
+import urllib.request
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -129,3 +132,54 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
         yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code,
                          tmp_path / "state", session)
     await stop_hub(daemon, task)
+
+
+class HubThread:
+    """A daemon on its own event loop in a thread, for synchronous clients."""
+
+    def __init__(self, tmp_path: Path, *, zeroconf: bool = False) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._ready = threading.Event()
+        self._stop: asyncio.Event | None = None
+        self.url = ""
+        self.token = ""
+        self.error: BaseException | None = None
+        self._zeroconf = zeroconf
+        self._thread = threading.Thread(target=self._run, args=(tmp_path,), daemon=True)
+        self._thread.start()
+        if not self._ready.wait(30) or self.error is not None:
+            raise RuntimeError(f"the hub did not start: {self.error!r}")
+
+    def _run(self, tmp_path: Path) -> None:
+        self._loop.run_until_complete(self._main(tmp_path))
+
+    async def _main(self, tmp_path: Path) -> None:
+        try:
+            daemon, task = await start_hub(tmp_path, zeroconf=self._zeroconf)
+        except BaseException as exc:
+            self.error = exc
+            self._ready.set()
+            raise
+        assert daemon.api is not None
+        self.url = daemon.api.url
+        self.daemon = daemon
+        self.setup_code = daemon.api.setup_code
+        self._stop = asyncio.Event()
+        request = urllib.request.Request(
+            f"{self.url}/api/v1/pair", method="POST", headers={"Content-Type": "application/json"},
+            data=json.dumps({"client": "schemathesis", "scope": "admin",
+                             "code": daemon.api.setup_code}).encode())
+        reply = await asyncio.to_thread(urllib.request.urlopen, request, context=client_ssl())
+        self.token = json.loads(reply.read())["token"]
+        self._ready.set()
+        await self._stop.wait()
+        await stop_hub(daemon, task)
+
+    def soon(self, fn: Any, *args: Any) -> None:
+        """Call fn(*args) on the hub's loop."""
+        self._loop.call_soon_threadsafe(fn, *args)
+
+    def close(self) -> None:
+        assert self._stop is not None
+        self._loop.call_soon_threadsafe(self._stop.set)
+        self._thread.join(15)

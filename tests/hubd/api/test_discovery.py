@@ -34,7 +34,7 @@ async def test_the_daemon_announces_itself_and_unregisters_on_stop(tmp_path: Pat
     api = daemon.api
     try:
         assert api.announcer is not None
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             await api.announcer.updated.wait()
         found = await _lookup(f"{api.info.id}.{SERVICE_TYPE}")
         assert found is not None
@@ -52,7 +52,7 @@ async def test_a_new_address_is_announced_again() -> None:
                           ["127.0.0.1"], recheck_s=0.05)
     task = asyncio.get_running_loop().create_task(announcer.run())
     try:
-        async with asyncio.timeout(10):
+        async with asyncio.timeout(30):
             await announcer.updated.wait()
             announcer.updated.clear()
             addresses.append("127.0.0.2")

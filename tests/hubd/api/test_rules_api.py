@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from hubd.core.events import Report
+
 import asyncio
 
+import pytest
+
+from rules.engine import RuleEngine
 from tests.hubd.api.conftest import RunningHub
 
 NEW_RULE = """
@@ -131,7 +139,7 @@ async def test_enable_disable_traces_and_dry_run(hub: RunningHub) -> None:
     assert body["traces"][-1]["steps"][0]["status"] == "confirmed"
 
 
-def _door_open() -> object:
+def _door_open() -> Report:
     from hubd.core.events import Report
     from hubd.core.model import Context, Origin
 
@@ -151,3 +159,35 @@ async def test_scenes_and_modes(hub: RunningHub) -> None:
     assert status == 200 and body["mode"] == "night"
     status, body, _ = await hub.call("GET", "/mode", token)
     assert body["mode"] == "night"
+
+
+DELAYED = """
+id: porch-later
+triggers:
+  - {kind: state, device: Front door, attribute: is_open, to: true}
+actions:
+  - {kind: delay, duration: 1h}
+  - {kind: command, device: Porch light, command: switch.on}
+"""
+
+
+@pytest.mark.xfail(not hasattr(RuleEngine, "put_rule"), strict=True,
+                   reason="the engine on this branch can only reload every rule")
+async def test_replacing_one_rule_keeps_the_pending_runs_of_the_others(hub: RunningHub
+                                                                        ) -> None:
+    token = await hub.pair()
+    status, _, _ = await hub.call("PUT", "/rules/porch-later", token, data=DELAYED,
+                                  headers={"Content-Type": "application/yaml"})
+    assert status == 200
+    hub.daemon.hub.report(_door_open())  # type: ignore[union-attr]
+    async with asyncio.timeout(5):
+        while True:
+            _, body, _ = await hub.call("GET", "/rules/porch-later", token)
+            if body["is_running"]:
+                break
+            await asyncio.sleep(0.02)
+    status, _, _ = await hub.call("PUT", "/rules/porch-at-night", token, data=NEW_RULE,
+                                  headers={"Content-Type": "application/yaml"})
+    assert status == 200
+    _, body, _ = await hub.call("GET", "/rules/porch-later", token)
+    assert body["is_running"], "the pending delay of porch-later was lost"

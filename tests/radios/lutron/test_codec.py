@@ -1,5 +1,7 @@
 """LIP framing and messages, byte-exact: bytes in, frames and messages out, and back."""
 
+from enum import IntEnum
+
 import pytest
 
 from hubd.core.errors import LocalProtocolError, RemoteProtocolError
@@ -11,6 +13,7 @@ from radios.lutron.codec import (
     OccupancyState,
     Op,
     OutputAction,
+    SystemAction,
     device_execute,
     format_time,
     group_query,
@@ -198,3 +201,22 @@ def test_error_numbers_have_the_documents_wording() -> None:
     assert [e.value for e in LipError] == [1, 2, 3, 4, 5, 6]
     assert ErrorReport(2).description == "object does not exist"
     assert ErrorReport(42).description == "error 42"
+
+
+@pytest.mark.parametrize(("line", "field", "expected"), [
+    ("~OUTPUT,3,1,90.00", "action", OutputAction.LEVEL),
+    ("~OUTPUT,3,4", "action", OutputAction.STOP),
+    ("~DEVICE,30,2,3", "action", DeviceAction.PRESS),
+    ("~MONITORING,5,1", "kind", MonitoringType.ZONE),
+    ("~ERROR,2", "code", LipError.NO_SUCH_OBJECT),
+    ("~SYSTEM,1,12:23:24", "action", SystemAction.TIME),
+])
+def test_reports_carry_their_enums(line: str, field: str, expected: IntEnum) -> None:
+    value = getattr(decode_report(parse_message(line)), field)
+    assert value is expected  # the member itself, not an equal int
+
+
+def test_numbers_the_document_does_not_name_stay_ints() -> None:
+    report = decode_report(parse_message("~OUTPUT,3,29,6"))
+    assert isinstance(report, OutputReport)
+    assert type(report.action) is int and report.action == 29

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import logging
+from collections.abc import Callable
 
 import pytest
 
@@ -28,11 +29,11 @@ from tests.radios.lutron.conftest import Sink, running
 BOTH = pytest.mark.parametrize("transport", ["serial", "telnet"])
 
 
-def level(zone: int, pct: float, **kwargs: object) -> Command:
+def level(zone: int, pct: float, **kwargs: float) -> Command:
     return Command(f"lutron:{zone}", Capability.LEVEL, "set", {"level_pct": pct, **kwargs})
 
 
-def is_button(action: ButtonAction, button: int = PICO_ON):
+def is_button(action: ButtonAction, button: int = PICO_ON) -> Callable[[object], bool]:
     return lambda e: (isinstance(e, ButtonEvent) and e.device_id == f"lutron:{LIVING_PICO}"
                       and e.action is action and e.button == str(button))
 
@@ -81,7 +82,8 @@ async def test_bad_commands_fail_without_reaching_the_wire(sim: LutronSimulator)
     async with running(sim, "serial") as (driver, _):
         before = len(sim.engine.received)
         shade_level = await driver.send(level(LIVING_SHADE, 10.0))
-        assert shade_level.status is CommandStatus.FAILED and "has no level" in shade_level.error
+        assert shade_level.status is CommandStatus.FAILED
+        assert "has no level" in (shade_level.error or "")
         unknown = await driver.send(level(555, 10.0))
         assert unknown.error == "lutron:555 is not a known Lutron device"
         expired = await driver.send(Command(f"lutron:{DINING}", Capability.SWITCH, "on",
@@ -129,7 +131,7 @@ async def test_reconnects_after_unplug_and_monitors_again(sim: LutronSimulator) 
         await sink.wait_for(lambda e: isinstance(e, AvailabilityChanged) and not e.is_available,
                             since=mark)
         failed = await driver.send(level(DINING, 5.0))
-        assert failed.status is CommandStatus.FAILED and "not connected" in failed.error
+        assert failed.status is CommandStatus.FAILED and "not connected" in (failed.error or "")
         sim.plug_in()  # a fresh pty behind the same path, monitoring off by default
         await sink.wait_health(RadioStatus.OK, since=mark)
         await sink.wait_for(lambda e: isinstance(e, AvailabilityChanged) and e.is_available,
@@ -250,7 +252,8 @@ async def test_line_speed_emulation_at_9600_baud() -> None:
         assert result.latency_s >= 40 * 10 / 9600
 
 
-async def test_permit_join_explains_and_returns(sim: LutronSimulator, caplog) -> None:
+async def test_permit_join_explains_and_returns(sim: LutronSimulator,
+                                                caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.INFO, logger="radios.lutron")
     async with running(sim, "serial") as (driver, _):
         await driver.permit_join(60)

@@ -71,8 +71,11 @@ async def test_pylutron_logs_in_monitors_sets_levels_and_sees_errors(sim: Lutron
         pressed = threading.Event()
         button = next(b for b in keypads["Living Pico"].buttons
                       if b.component_number == PICO_ON)
-        button.subscribe(lambda _b, _c, event, _p: event is pylutron.Button.Event.PRESSED
-                         and pressed.set(), None)
+        def on_event(_b: object, _c: object, event: object, _p: object) -> None:
+            if event is pylutron.Button.Event.PRESSED:
+                pressed.set()
+
+        button.subscribe(on_event, None)
         sim.engine.tap(LIVING_PICO, PICO_ON)
         await until(pressed.is_set)
     finally:

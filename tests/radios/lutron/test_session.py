@@ -41,6 +41,11 @@ def drive(session: LipSession, start: float, until: float) -> tuple[list[bytes],
         session.handle_timeout(now)
 
 
+def phase_of(session: LipSession) -> Phase:
+    """The session's phase, read afresh (mypy would keep an earlier assert's narrowing)."""
+    return session.phase
+
+
 def ready_session(now: float = 100.0, **kwargs: object) -> tuple[LipSession, float]:
     session = LipSession(now=now, needs_login=False, sync=(output_query(5),), pace_s=PACE,
                          **kwargs)  # type: ignore[arg-type]
@@ -62,7 +67,7 @@ def test_telnet_login_is_answered_byte_exact_then_configures() -> None:
     session.receive_data(b"password: ", 0.2)
     assert session.data_to_send() == b"integration\r\n"
     session.receive_data(b"\r\nGNET> ", 0.3)
-    assert session.phase is Phase.CONFIGURE
+    assert phase_of(session) is Phase.CONFIGURE
     assert session.data_to_send() == CONFIG[0]  # at once: pacing starts from here
 
 
@@ -89,7 +94,7 @@ def test_no_login_prompt_in_time_loses_the_link() -> None:
 def test_configure_and_sync_are_paced() -> None:
     session = LipSession(now=0.0, needs_login=False, sync=(output_query(5), group_query(9)),
                          pace_s=PACE)
-    times = []
+    times: list[float] = []
     now = 0.0
     while len(times) < 9:
         if session.data_to_send():
@@ -221,3 +226,13 @@ def test_garbage_lines_are_counted_and_skipped() -> None:
     session.receive_data(b"hello\r\n~OUTPUT,x\r\n#OUTPUT,1,1,5\r\n~DEVICE,30,2,3\r\n", now)
     assert session.events_received() == [ReportReceived(DeviceReport(30, 2, 3))]
     assert session.stats.garbage_lines == 3
+
+
+def test_the_command_queue_is_bounded() -> None:
+    session, now = ready_session(max_queued=3)
+    for n in range(5):  # switches do not coalesce: each takes a place in the queue
+        session.submit(Request(f"t{n}", output_action(10 + n, OutputAction.STOP), 10 + n), now)
+    events = session.events_received()
+    assert [e.token for e in events if isinstance(e, RequestDone)] == ["t4"]  # t0 is written
+    refused = next(e for e in events if isinstance(e, RequestDone))
+    assert refused.status is CommandStatus.FAILED and "already wait" in (refused.error or "")

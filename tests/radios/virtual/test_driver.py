@@ -2,10 +2,12 @@
 
 import asyncio
 
+import pytest
+
 from hubd.core.clock import ManualClock
 from hubd.core.events import ButtonEvent, DeviceJoined, DriverEvent, RadioHealth, Report
 from hubd.core.model import ButtonAction, Capability, Command, CommandStatus
-from radios.virtual.driver import VirtualDriver
+from radios.virtual.driver import SENT_KEPT, VirtualDriver
 from radios.virtual.settings import VirtualDevice, VirtualKind, VirtualSettings
 
 
@@ -19,6 +21,17 @@ class Recorder:
     def report(self, event: DriverEvent) -> None:
         self.events.append(event)
         self.arrived.set()
+
+    def last(self) -> DriverEvent:
+        """The latest event (a call: mypy keeps no narrowing of it across reports)."""
+        return self.events[-1]
+
+
+async def stop(task: asyncio.Task[None]) -> None:
+    """Cancel the driver and await it: it must end by its cancellation, not by a crash."""
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
 
 
 async def started(settings: VirtualSettings) -> tuple[VirtualDriver, Recorder, asyncio.Task[None]]:
@@ -37,11 +50,11 @@ async def test_announces_devices_then_health() -> None:
     assert [(d.id, d.capabilities) for d in joined] == [
         ("virtual:1", frozenset({Capability.SWITCH})),
         ("virtual:5", frozenset({Capability.BUTTON, Capability.BATTERY}))]
-    assert isinstance(sink.events[-1], RadioHealth)
+    assert isinstance(sink.last(), RadioHealth)
     driver.physical_press("5", "2", ButtonAction.HOLD)
-    press = sink.events[-1]
+    press = sink.last()
     assert isinstance(press, ButtonEvent) and (press.button, press.action) == ("2", "hold")
-    task.cancel()
+    await stop(task)
 
 
 async def test_switch_commands_and_dimmer_memory() -> None:
@@ -56,7 +69,7 @@ async def test_switch_commands_and_dimmer_memory() -> None:
                       ("switch.on", True)]
     failed = await driver.send(Command("virtual:1", Capability.LOCK, "lock"))
     assert failed.status is CommandStatus.FAILED and "cannot lock.lock" in (failed.error or "")
-    task.cancel()
+    await stop(task)
 
 
 async def test_activity_loop_makes_physical_events() -> None:
@@ -68,4 +81,14 @@ async def test_activity_loop_makes_physical_events() -> None:
                       for e in sink.events):
             sink.arrived.clear()
             await sink.arrived.wait()
-    task.cancel()
+    await stop(task)
+
+
+async def test_the_sent_list_is_bounded() -> None:
+    driver, _, task = await started(VirtualSettings((VirtualDevice("1", "Dim",
+                                                                   VirtualKind.DIMMER),)))
+    commands = [Command("virtual:1", Capability.SWITCH, "toggle") for _ in range(SENT_KEPT * 3)]
+    for command in commands:
+        await driver.send(command)
+    assert list(driver.sent) == commands[-SENT_KEPT:]  # the newest kept, the rest let go
+    await stop(task)

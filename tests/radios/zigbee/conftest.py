@@ -10,7 +10,7 @@ from typing import TypeVar
 
 import pytest
 
-from hubd.core.events import DriverEvent, RadioHealth, RadioStatus
+from hubd.core.events import DeviceJoined, DriverEvent, RadioHealth, RadioStatus
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim import Simulator
@@ -109,3 +109,8 @@ async def zigbee(sim: Simulator, tmp_path: Path) -> AsyncIterator[Running]:
         yield running
     finally:
         await running.stop()
+
+
+def joined_with_capabilities(ieee: str) -> Callable[[DeviceJoined], bool]:
+    """A predicate for Sink.wait_for: this device joined and its capabilities are known."""
+    return lambda e: e.device.address == ieee and bool(e.device.capabilities)

@@ -15,7 +15,7 @@ from zigpy.zcl.clusters.security import IasZone
 from hubd.core.errors import ConfigError
 from hubd.core.model import Capability, Command, Value
 from radios.zigbee.adapter import secure_file, validate_config
-from radios.zigbee.adapter.glue import delivery_words, plain
+from radios.zigbee.adapter.glue import delivery_words, plain, write_private
 from radios.zigbee.commands import to_zcl
 from radios.zigbee.settings import FlowControl, ZigbeeSettings
 
@@ -59,8 +59,8 @@ def test_secure_file_creates_and_tightens(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize(("value", "expected"), [
     (zt.Bool.true, 1),
-    (zt.uint8_t(200), 200),
-    (IasZone.ZoneStatus(0x0009), 9),
+    (zt.uint8_t(200), 200),  # type: ignore[no-untyped-call]
+    (IasZone.ZoneStatus(0x0009), 9),  # type: ignore[no-untyped-call]
     (IasZone.ZoneType.Contact_Switch, 0x15),
     (zt.CharacterString("Acme"), "Acme"),
     (1.5, 1.5),
@@ -111,3 +111,23 @@ def test_writes_fit_zigpys_attribute_types(qualified: str, args: dict[str, Value
     for write in request.writes:
         attr = cluster.attributes[write.attribute_id]
         assert attr.type(write.value).serialize()  # the value fits the attribute's ZCL type
+
+
+def test_backup_written_privately_durably_and_never_through_a_stale_temp(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "zigbee.backup.json"
+    stale = tmp_path / "zigbee.backup.tmp"  # what an older writer left, world-readable
+    stale.write_text("old")
+    os.chmod(stale, 0o644)
+    calls: list[str] = []
+    real_fsync, real_replace = os.fsync, os.replace
+    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
+    monkeypatch.setattr(os, "replace",
+                        lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+    write_private(target, b'{"key": "secret"}')
+    assert calls == ["fsync", "replace", "fsync"]  # data, rename, directory
+    assert target.read_bytes() == b'{"key": "secret"}'
+    assert stat.S_IMODE(target.stat().st_mode) == 0o600
+    assert stale.read_text() == "old"  # not reused
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["zigbee.backup.json",
+                                                         "zigbee.backup.tmp"]

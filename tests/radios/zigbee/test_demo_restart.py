@@ -13,7 +13,7 @@ from radios.zigbee.sim.clusters import ClusterId
 from radios.zigbee.sim.demo import HOUSE_MIX, demo_coordinator, demo_ieee
 from radios.zigbee.sim.kinds import DeviceKind
 from radios.zigbee.sim.memory import DeviceMemory, capture, restore
-from tests.radios.zigbee.conftest import start_driver
+from tests.radios.zigbee.conftest import joined_with_capabilities, start_driver
 from tests.radios.zigbee.sim.conftest import wait_for
 from tests.radios.zigbee.sim.test_devices import make
 
@@ -29,12 +29,12 @@ async def test_door_sensor_still_notifies_after_a_restart(tmp_path: Path) -> Non
         try:
             await z.driver.permit_join(60)
             for ieee in (DOOR, LAMP):
-                await z.sink.wait_for(DeviceJoined, lambda e, i=ieee: e.device.address == i
-                                      and bool(e.device.capabilities))
+                await z.sink.wait_for(DeviceJoined, joined_with_capabilities(ieee))
             door, lamp = demo.sim.device(DOOR), demo.sim.device(LAMP)
             zone = door.endpoint.cluster(ClusterId.IAS_ZONE)
             assert zone is not None
-            await wait_for(lambda: zone.get(0x0000) == 1 and bool(lamp.reporting)
+            ias_zone = zone  # a name mypy keeps narrowed inside the lambda
+            await wait_for(lambda: ias_zone.get(0x0000) == 1 and bool(lamp.reporting)
                            and bool(lamp.node.bindings))
             await z.driver.add_to_group(f"zigbee:{LAMP}", 7)
             before = capture(lamp)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import stat
+from collections.abc import Callable
 from pathlib import Path
 
 from hubd.core.events import (
@@ -25,7 +26,7 @@ from hubd.core.model import (
 )
 from radios.zigbee.sim import DeviceKind, Simulator
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
-from tests.radios.zigbee.conftest import Running, start_driver
+from tests.radios.zigbee.conftest import Running, joined_with_capabilities, start_driver
 
 LIGHT = "00:0d:6f:00:00:00:01:01"
 CT_LIGHT = "00:0d:6f:00:00:00:01:02"
@@ -69,6 +70,8 @@ async def test_form_keeps_the_key_private(zigbee: Running, tmp_path: Path) -> No
     assert app.state.network_info.pan_id not in (0x0000, 0xFFFF)
     backup = tmp_path / "zigbee.backup.json"
     await app.backups.create_backup()  # zigpy's periodic backup, taken now
+    assert zigbee.driver.adapter is not None
+    await zigbee.driver.adapter.backups_written()  # written in a thread, off the loop
     assert stat.S_IMODE(backup.stat().st_mode) == 0o600
     assert app.state.network_info.network_key.key.serialize().hex() in backup.read_text()
 
@@ -92,8 +95,7 @@ async def test_join_interview_and_capabilities(zigbee: Running) -> None:
         zigbee.sim.add_device(kind, ieee)
     await zigbee.driver.permit_join(60)
     for ieee, (_, caps, model) in expected.items():
-        joined = await zigbee.sink.wait_for(
-            DeviceJoined, lambda e, i=ieee: e.device.address == i and bool(e.device.capabilities))
+        joined = await zigbee.sink.wait_for(DeviceJoined, joined_with_capabilities(ieee))
         assert joined.device.capabilities == caps, ieee
         assert (joined.device.manufacturer, joined.device.model) == ("hubd-sim", model)
         assert joined.device.radio == "zigbee" and joined.device.is_available
@@ -201,8 +203,7 @@ async def test_remote_buttons(zigbee: Running) -> None:
     remote.press(3, "hold")
     remote.press(3, "release")
     remote.press(4)
-    events = [await zigbee.sink.wait_for(
-        ButtonEvent, lambda e, n=n: len(zigbee.sink.of(ButtonEvent)) > n) for n in range(4)]
+    events = [await zigbee.sink.wait_for(ButtonEvent, _more_than(zigbee, n)) for n in range(4)]
     got = [(e.button, e.action) for e in zigbee.sink.of(ButtonEvent)[:4]]
     assert got == [("on", ButtonAction.PRESS), ("up", ButtonAction.HOLD),
                    ("up", ButtonAction.RELEASE), ("down", ButtonAction.PRESS)]
@@ -268,3 +269,22 @@ async def test_thermostat_writes_and_plug_power(zigbee: Running) -> None:
         Report, lambda r: r.device_id == dev(PLUG) and r.attribute == "power.watts"
         and r.value != 0.0, after=mark)
     assert power.value == 60.0
+
+
+def _more_than(zigbee: Running, n: int) -> Callable[[ButtonEvent], bool]:
+    """A predicate: more than n button events have arrived."""
+    return lambda _: len(zigbee.sink.of(ButtonEvent)) > n
+
+
+async def test_a_physical_press_after_a_command_is_physical(zigbee: Running) -> None:
+    """Within the echo window, only what the command asked for is its echo: someone switching
+    the light off again a moment later is physical (``origins: physical`` rules must fire)."""
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    command = cmd(LIGHT, "switch.on")
+    assert (await zigbee.driver.send(command)).status is CommandStatus.CONFIRMED
+    echo = await report(zigbee, LIGHT, "switch.on", True)
+    assert echo.context.origin == Origin.DIGITAL
+    mark = len(zigbee.sink.events)
+    zigbee.sim.device(LIGHT).switch(False)  # a press on the lamp itself, well within 5 s
+    pressed = await report(zigbee, LIGHT, "switch.on", False, after=mark)
+    assert (pressed.context.origin, pressed.context.depth) == (Origin.PHYSICAL, 0)

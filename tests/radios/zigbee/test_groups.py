@@ -45,9 +45,9 @@ async def running_hub(sim: Simulator, state_dir: Path, *groups: ZigbeeGroup
         await hub.bus.close()
 
 
-def capabilities(hub: Hub, device_id: str) -> frozenset[Capability] | None:
+def capabilities(hub: Hub, device_id: str) -> set[Capability] | None:
     device = hub.state.get_device(device_id)
-    return None if device is None else device.capabilities
+    return None if device is None else set(device.capabilities)
 
 
 def is_on(sim: Simulator, ieee: str) -> bool:

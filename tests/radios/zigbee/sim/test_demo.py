@@ -43,6 +43,7 @@ async def test_devices_join_then_come_back_joined(tmp_path: Path) -> None:
         assert demo.sim.unknown_requests == []
         await app.shutdown()
     assert state.exists()
+    assert state.stat().st_mode & 0o777 == 0o600  # the stick's NV holds the network key
 
     async with demo_coordinator(n, state_path=state) as demo:
         app = await _start(demo.path, tmp_path / "zigbee.db")

@@ -47,7 +47,8 @@ async def join(app: ControllerApplication, sim: Simulator, ieee: str) -> zigpy.d
     await app.permit(10)
     eui = zt.EUI64.convert(ieee)
     await wait_for(lambda: eui in listener.ieees)
-    return app.devices[eui]
+    device: zigpy.device.Device = app.devices[eui]
+    return device
 
 
 async def test_forms_a_network_then_restores_it(sim: Simulator, make_app: AppFactory) -> None:
@@ -135,7 +136,7 @@ async def test_unplug_is_a_lost_connection_and_replug_heals(
 ) -> None:
     app = await make_app(sim)
     lost = asyncio.Event()
-    app.connection_lost = lambda exc: lost.set()  # type: ignore[method-assign]
+    app.connection_lost = lambda exc: lost.set()
     sim.unplug()
     async with asyncio.timeout(5):
         await lost.wait()

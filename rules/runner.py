@@ -1,0 +1,183 @@
+"""Firing rules and running them: the hot path from a trigger to the commands it sends.
+
+A firing trigger goes through, in order: the loop depth check (context depth > ``max_depth``:
+dropped), the compiled conditions, the storm breaker (hub-caused runs only: ``rules.breaker``)
+and the run mode (``rules.modes``). Then a run starts:
+
+- a *plain* run (a rule made only of commands, the common "door → light") is one task of one
+  coroutine that awaits each command's ``execute`` in turn: no interpreter, no step paths to
+  save. (Scheduling each send with a done callback instead was measured slower: a done callback
+  costs the loop one more turn per command than a task that awaits a send finishing at once.)
+- any other run is a task interpreting the action tree (``rules.actions``), which can park on
+  delays and waits and resume after a restart.
+
+Either way the run's trace is finished in ``keep``, which also publishes ``RuleRan``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from hubd.bus import Bus
+from hubd.core.clock import Clock
+from hubd.core.events import RuleRan
+from hubd.core.model import Context
+from hubd.core.state import StateStore
+from rules.actions import Path, Run, StopRun, begin_step, run_actions
+from rules.breaker import is_hub_caused, is_storm
+from rules.evaluate import Env
+from rules.host import Execute, LiveHost, failed, record
+from rules.model import Action, CommandAction
+from rules.modes import Admission, admit
+from rules.persistence import TimerLedger
+from rules.schedule import Place
+from rules.settings import EngineSettings
+from rules.slot import Slot
+from rules.trace import Outcome, Trace, TriggerInfo
+from rules.tracekeep import TraceKeeper
+
+log = logging.getLogger(__name__)
+
+_SCHEDULED = frozenset({"time", "sun"})
+
+
+class Runner:
+    """Fires rules and runs them; the engine owns one (see the module docstring)."""
+
+    def __init__(self, *, settings: EngineSettings, state: StateStore, bus: Bus, clock: Clock,
+                 host: LiveHost, execute: Execute, traces: TraceKeeper, persist: TimerLedger,
+                 place: Place, mode_of: Callable[[], str],
+                 on_storm: Callable[[Slot, Trace], None]) -> None:
+        self._settings = settings
+        self._state = state
+        self._bus = bus
+        self._clock = clock
+        self._host = host
+        self._execute = execute
+        self._traces = traces
+        self._persist = persist
+        self._place = place
+        self._mode_of = mode_of
+        self._on_storm = on_storm
+        self.is_stopping = False
+
+    # -- firing ------------------------------------------------------------------------------
+
+    def fire(self, slot: Slot, info: TriggerInfo) -> None:
+        """A trigger of the rule fired: depth, conditions, storm, mode; then maybe a run."""
+        rule = slot.resolved
+        if rule is None or not slot.is_enabled:
+            return
+        context = info.context.child(slot.origin)
+        now = self._clock.time()
+        trace = Trace(rule.id, context.id, info, now, context.id, context.depth)
+        if info.kind in _SCHEDULED:
+            self._persist.set_meta("last_seen", repr(now))
+        s = self._settings
+        if context.depth > s.max_depth:
+            slot.dropped += 1
+            log.warning("event=rule_loop_dropped rule=%s depth=%d", rule.id, context.depth)
+            return self.keep(slot, trace, Outcome.DROPPED_DEPTH,
+                             f"context depth {context.depth} > {s.max_depth}")
+        if rule.conditions and not slot.check(Env(self._state, now, self._mode_of(),
+                                                  info.trigger_id, self._place,
+                                                  trace.conditions)):
+            return self.keep(slot, trace, Outcome.CONDITIONS_FALSE)
+        if (is_hub_caused(info.context.origin)
+                and is_storm(slot, self._clock.monotonic(), s)):
+            return self._on_storm(slot, trace)
+        if slot.runs:
+            verdict = admit(slot, trace, context)
+            if verdict is Admission.DROP:
+                self.keep(slot, trace, Outcome.DROPPED_MAX_RUNS,
+                          f"{rule.mode} mode allows {rule.max_runs} runs")
+            if verdict is not Admission.START:
+                return
+        self.start(slot, trace, context)
+
+    # -- runs --------------------------------------------------------------------------------
+
+    def start(self, slot: Slot, trace: Trace, context: Context, resume: Path | None = None,
+              resume_deadline: float | None = None) -> Run:
+        """Start a run now (plain runs without a task of their own)."""
+        slot.started += 1
+        run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
+        slot.runs.append(run)
+        rule = slot.resolved
+        loop = asyncio.get_running_loop()
+        if rule is not None and slot.is_plain and resume is None:
+            run.task = loop.create_task(self._plain(slot, run, rule.actions))
+        else:
+            run.task = loop.create_task(self._interpret(slot, run))
+        return run
+
+    async def _plain(self, slot: Slot, run: Run, actions: tuple[Action, ...]) -> None:
+        """A run made only of commands: each awaited in turn, in this one coroutine."""
+        host, clock = self._host, self._clock
+        outcome, reason = Outcome.DONE, ""
+        try:
+            for i, action in enumerate(actions):
+                if not isinstance(action, CommandAction):
+                    continue
+                note = begin_step(host, run, (i,), "command", host.describe(action))
+                try:
+                    record(note, await self._execute(host.command_of(run, action)))
+                except Exception as exc:  # an executor must not raise; if one does, go on
+                    log.exception("event=rule_command_raised rule=%s command=%s", run.rule_id,
+                                  action.command)
+                    failed(note, exc)
+                note.end_ts = clock.time()
+        except asyncio.CancelledError:
+            outcome, reason = Outcome.CANCELLED, "hub stopping" if self.is_stopping else ""
+            raise
+        finally:
+            self._finish(slot, run, outcome, reason)
+
+    async def _interpret(self, slot: Slot, run: Run) -> None:
+        rule = slot.resolved
+        outcome, note = Outcome.DONE, ""
+        try:
+            if rule is not None:
+                await run_actions(self._host, run, rule.actions, (), run.resume)
+        except StopRun as stop:
+            outcome, note = stop.outcome, stop.reason
+        except asyncio.CancelledError:
+            outcome, note = Outcome.CANCELLED, "hub stopping" if self.is_stopping else ""
+            raise
+        except Exception as exc:
+            log.exception("event=rule_run_failed rule=%s run=%s", run.rule_id, run.run_id)
+            outcome, note = Outcome.FAILED, f"{type(exc).__name__}: {exc}"
+        finally:
+            self._finish(slot, run, outcome, note)
+
+    def _finish(self, slot: Slot, run: Run, outcome: Outcome, note: str) -> None:
+        if run in slot.runs:
+            slot.runs.remove(run)
+        # A resumed run's trace names its own context as the trigger's: rebuild that one.
+        self.keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
+        if self.is_stopping:
+            return
+        if not slot.runs:
+            slot.is_skip_logged = False
+        if slot.queue and slot.is_enabled and not slot.runs:
+            trace, context = slot.queue.popleft()
+            self.start(slot, trace, context)
+
+    def keep(self, slot: Slot, trace: Trace, outcome: Outcome, note: str = "",
+             context: Context | None = None) -> None:
+        """Finish a trace and publish RuleRan; ``context``, if given, is the run's."""
+        trace.outcome = outcome
+        trace.note = trace.note or note
+        trace.end_ts = self._clock.time()
+        slot.traces.append(trace)
+        self._traces.unsaved(trace)
+        if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
+            if context is None:
+                context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
+                                  trace.depth)
+            self._bus.publish(RuleRan(
+                trace.rule_id, trace.run_id, outcome, trace.trigger.text, trace.trigger.ts,
+                trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"), context,
+                trace.note))

@@ -1,0 +1,77 @@
+"""Local control's first frame: the command a device's frame causes goes out before zigpy's
+Default Response to that frame (Z-Stack takes one request at a time)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hubd.core.events import Report
+from hubd.core.model import Capability, Command, CommandStatus
+from radios.zigbee.sim import DeviceKind
+from radios.zigbee.sim.devices import SimDevice
+from tests.radios.zigbee.conftest import Running
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, dev, join
+
+
+def is_default_response(data: bytes) -> bool:
+    """A profile-wide frame (ZCL 2.4.1.1) with command 0x0B (ZCL 2.5.12)."""
+    if not data or data[0] & 0x03 != 0:
+        return False
+    command_at = 4 if data[0] & 0x04 else 2  # after the manufacturer code, if any
+    return len(data) > command_at and data[command_at] == 0x0B
+
+
+def _record(device: SimDevice, frames: list[tuple[int, int, bytes]]) -> None:
+    """Note every ZCL frame the coordinator sends this device, in order."""
+    original = device.handle_zcl
+
+    def recorded(src_ep: int, dst_ep: int, cluster_id: int, data: bytes, *,
+                 is_unicast: bool) -> None:
+        frames.append((device.ieee, cluster_id, data))
+        original(src_ep, dst_ep, cluster_id, data, is_unicast=is_unicast)
+
+    device.handle_zcl = recorded  # type: ignore[method-assign]
+
+
+def test_default_responses_are_recognised() -> None:
+    assert is_default_response(bytes([0x18, 0x05, 0x0B, 0x00, 0x00]))
+    assert is_default_response(bytes([0x1C, 0x34, 0x12, 0x05, 0x0B, 0x00, 0x00]))  # mfr code
+    assert not is_default_response(bytes([0x01, 0x05, 0x0B]))  # cluster-specific 0x0B
+    assert not is_default_response(bytes([0x18, 0x05, 0x0A]))  # a report
+    assert not is_default_response(b"")
+
+
+async def test_the_rules_command_is_the_first_frame_on_the_wire(zigbee: Running) -> None:
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await asyncio.sleep(0.3)  # onboarding chatter (binds, reads) is over
+    frames: list[tuple[int, int, bytes]] = []
+    _record(zigbee.sim.device(CONTACT), frames)
+    _record(zigbee.sim.device(LIGHT), frames)
+    done = asyncio.Event()
+    original = zigbee.sink.report
+
+    def react(event: object) -> None:
+        # As the rules engine does: the reaction runs in a task of its own, a loop turn later.
+        original(event)  # type: ignore[arg-type]
+        if isinstance(event, Report) and event.device_id == dev(CONTACT) and event.value is True:
+            command = Command(dev(LIGHT), Capability.SWITCH, "on",
+                              context=event.context.child("rule:hall"))
+
+            async def run() -> None:
+                await asyncio.sleep(0)
+                result = await zigbee.driver.send(command)
+                assert result.status is CommandStatus.CONFIRMED
+                done.set()
+
+            asyncio.get_running_loop().create_task(run())
+
+    zigbee.sink.report = react  # type: ignore[method-assign]
+    zigbee.sim.device(CONTACT).open()
+    await asyncio.wait_for(done.wait(), 10)
+    door, light = zigbee.sim.device(CONTACT), zigbee.sim.device(LIGHT)
+    await asyncio.sleep(0.2)  # the held Default Response to the door follows (20 ms)
+    first_ieee, first_cluster, _ = frames[0]
+    assert (first_ieee, first_cluster) == (light.ieee, 0x0006), frames
+    to_door = [data for ieee, _, data in frames if ieee == door.ieee]
+    assert is_default_response(to_door[0])

@@ -1,0 +1,104 @@
+"""Smoke test of `make bench`: every area runs with tiny sizes, so the benchmarks cannot rot."""
+
+from __future__ import annotations
+
+import gc
+import importlib
+import inspect
+import logging
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tools.bench.__main__ import AREAS, RADIO_AREAS, NoBenchmark, run_area, supports_quick
+from tools.bench.report import Table, percentiles
+from tools.bench.soak import Sample, verdict
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _exists(area: str) -> bool:
+    try:
+        importlib.import_module(f"tools.bench.{area}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"tools.bench.{area}":
+            raise
+        return False
+    return True
+
+
+@pytest.fixture
+def global_state() -> Iterator[None]:
+    """The benchmarks tune the collector and quieten logging as the daemon does: undo it."""
+    threshold, level = gc.get_threshold(), logging.getLogger().level
+    yield
+    gc.unfreeze()
+    gc.set_threshold(*threshold)
+    logging.getLogger().setLevel(level)
+
+
+@pytest.mark.parametrize("area", [a for a in AREAS if _exists(a)])
+async def test_area_runs_with_tiny_sizes(area: str, global_state: None) -> None:
+    if not supports_quick(area):
+        pytest.skip(f"tools/bench/{area}.py has no quick mode yet: its run() should take "
+                    "`quick: bool = False` and use tiny sizes with it")
+    tables = await run_area(area, quick=True)
+    assert tables, f"{area} printed nothing"
+    for table in tables:
+        assert table.rows, table.title
+        assert table.path, f"{table.title!r} does not say what path it covers"
+        assert all(len(row) == len(table.columns) for row in table.rows), table.title
+        assert table.render().startswith(f"## {table.title}")
+
+
+def test_every_area_has_an_async_run() -> None:
+    for area in AREAS:
+        if _exists(area):
+            module = importlib.import_module(f"tools.bench.{area}")
+            assert inspect.iscoroutinefunction(module.run), area
+
+
+async def test_an_area_without_a_module_says_so() -> None:
+    with pytest.raises(NoBenchmark):
+        await run_area("no_such_area")
+
+
+def test_radio_to_radio_figures_come_first() -> None:
+    assert AREAS[:len(RADIO_AREAS)] == RADIO_AREAS
+    assert AREAS.index("daemon") > AREAS.index("zigbee")
+
+
+def test_the_command_line_runs_an_area_quick() -> None:
+    done = subprocess.run([sys.executable, "-m", "tools.bench", "--quick", "core"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "## core: bus + state store throughput" in done.stdout
+    assert "path: Hub.report" in done.stdout
+
+
+def test_the_command_line_refuses_an_unknown_area() -> None:
+    done = subprocess.run([sys.executable, "-m", "tools.bench", "nope"], cwd=ROOT,
+                          capture_output=True, text=True, timeout=30, check=False)
+    assert done.returncode == 2
+    assert "unknown area nope" in done.stderr
+
+
+def test_table_renders_path_and_note() -> None:
+    table = Table("t", ("a", "b"), [(1, 2.5)], note="n", path="p")
+    assert table.render().splitlines() == ["## t", "path: p", "a  b    ", "-  -----",
+                                           "1  2.500", "n"]
+
+
+def test_percentiles_in_milliseconds() -> None:
+    assert percentiles([0.001] * 99 + [0.1]) == (1.0, 1.0, 100.0)
+
+
+def test_soak_verdict_flat_and_growing() -> None:
+    start = Sample(2.0, 80 << 20, 100_000, 0)
+    assert verdict(start, Sample(8.0, (80 << 20) + 4096, 100_100, 10_000)) == (True, "")
+    is_flat, why = verdict(start, Sample(8.0, 90 << 20, 110_000, 5 << 20))
+    assert not is_flat
+    assert "traced" in why and "objects" in why and "RSS" in why

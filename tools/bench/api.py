@@ -1,0 +1,272 @@
+"""The LAN API, measured from outside: a real `hubd run` process serving TLS on loopback, with
+200 virtual devices, and clients in the benchmark's own process (aiohttp over TLS).
+
+- command round trip over the WebSocket: command sent → virtual radio confirms → result read;
+- ``GET /devices`` requests per second (200 devices with their state, 8 keep-alive clients);
+- event fan-out: a state change's delay from the hub's report (its ``ts``) to its arrival at
+  each of N subscribed WebSocket clients, for 1 and for 20 clients;
+- the command round trip again with Zigbee: the TI Z-Stack simulator in a process of its own on
+  a pty (tools/bench/zigbee_sim.py), lights joined through ``POST /radios/zigbee/join``, real
+  zigpy-znp; the result comes back when the light's default response confirms the command.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+
+from tools.bench.report import Table, percentiles
+
+if TYPE_CHECKING:
+    from tools.bench.zigbee import Coordinator
+
+DEVICES = 200
+COMMANDS = 2_000
+GET_SECONDS = 5.0
+GET_CLIENTS = 8
+FANOUT_SAMPLES = 300
+ZIGBEE_PAIRS = 10  # tools.bench.zigbee_sim's pairs: a sensor and a light each
+ZIGBEE_COMMANDS = 300
+
+
+def _config(root: Path, port: int, zigbee_path: str = "") -> str:
+    lines = [f'[hub]\nstate_dir = "{root / "state"}"\n[log]\nlevel = "warning"\n',
+             f'[api]\nhost = "127.0.0.1"\nport = {port}\nis_zeroconf = false\n'
+             "rate_per_s = 1000000.0\nrate_burst = 1000000\n"]
+    if zigbee_path:
+        lines.append(f'[radios.zigbee]\npath = "{zigbee_path}"\nchannel = 15\n'
+                     "skip_bootloader = false\nrequest_timeout_s = 5.0\n")
+    lines.append("[radios.virtual]\ncommand_latency_s = 0.0\ndevices = [")
+    lines += [f'  {{ address = "{n}", name = "Lamp {n}", kind = "dimmer" }},'
+              for n in range(1, DEVICES + 1)]
+    return "\n".join(lines) + "\n]\n"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used: a figure the machine's load barely moves."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _tls() -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    return context
+
+
+@asynccontextmanager
+async def _hub(root: Path, zigbee_path: str = ""
+               ) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str], int]]:
+    """A `hubd run` process and a paired session with it."""
+    port = _free_port()
+    (root / "hub.toml").write_text(_config(root, port, zigbee_path))
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "hubd", "run", "--config", str(root / "hub.toml"),
+        env={**os.environ, "NOTIFY_SOCKET": ""})
+    url = f"https://127.0.0.1:{port}"
+    try:
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
+                ssl=_tls(), limit=100)) as session:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    async with session.get(f"{url}/api/v1/info") as resp:
+                        if resp.status == 200:
+                            break
+                except aiohttp.ClientError:
+                    if time.monotonic() > deadline:
+                        raise
+                await asyncio.sleep(0.2)
+            button = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "hubd", "pair-button", "--config", str(root / "hub.toml"),
+                stdout=subprocess.DEVNULL)
+            if await button.wait() != 0:
+                raise RuntimeError("hubd pair-button failed")
+            async with session.post(f"{url}/api/v1/pair", json={"client": "bench"}) as resp:
+                token = (await resp.json())["token"]
+            yield url, session, {"Authorization": f"Bearer {token}"}, proc.pid
+    finally:
+        proc.terminate()
+        await asyncio.wait_for(proc.wait(), 15)
+
+
+async def _command_round_trips(url: str, session: aiohttp.ClientSession,
+                               headers: dict[str, str]) -> list[float]:
+    samples = []
+    async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
+        await ws.receive_json()  # hello
+        for i in range(COMMANDS + 100):
+            device = f"virtual:{i % DEVICES + 1}"
+            started = time.perf_counter()
+            await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
+                                          "command": "switch.toggle"}))
+            while True:
+                reply = json.loads((await ws.receive()).data)
+                if reply.get("id") == i:
+                    break
+            if i >= 100:  # warm-up left out
+                samples.append(time.perf_counter() - started)
+            assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
+    return samples
+
+
+async def _get_devices_rate(url: str, session: aiohttp.ClientSession,
+                            headers: dict[str, str]) -> tuple[float, int]:
+    count = 0
+    size = 0
+    deadline = time.perf_counter() + GET_SECONDS
+
+    async def client() -> None:
+        nonlocal count, size
+        while time.perf_counter() < deadline:
+            async with session.get(f"{url}/api/v1/devices", headers=headers) as resp:
+                body = await resp.read()
+                assert resp.status == 200
+                size = len(body)
+                count += 1
+
+    started = time.perf_counter()
+    await asyncio.gather(*(client() for _ in range(GET_CLIENTS)))
+    return count / (time.perf_counter() - started), size
+
+
+async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, str],
+                  clients: int) -> list[float]:
+    """Delays from the hub's report of each state change to its arrival at every client."""
+    sockets = [await session.ws_connect(f"{url}/api/v1/ws", headers=headers)
+               for _ in range(clients)]
+    delays: list[float] = []
+    try:
+        for ws in sockets:
+            await ws.send_str(json.dumps({"id": 1, "type": "subscribe"}))
+        control = sockets[0]
+        for i in range(FANOUT_SAMPLES):
+            await control.send_str(json.dumps({"id": 100 + i, "type": "command",
+                                               "device": "virtual:1",
+                                               "command": "switch.toggle"}))
+            for ws in sockets:
+                while True:
+                    message = json.loads((await ws.receive()).data)
+                    event = message.get("event")
+                    if message["type"] == "event" and event["event"] == "state_changed" \
+                            and event["attribute"] == "switch.on":
+                        delays.append(time.time() - event["ts"])
+                        break
+    finally:
+        for ws in sockets:
+            await ws.close()
+    return delays
+
+
+async def _zigbee_round_trips(root: Path) -> list[float]:
+    from tools.bench.zigbee import Coordinator
+
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "tools.bench.zigbee_sim", "--pairs", str(ZIGBEE_PAIRS),
+        stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+    try:
+        assert process.stdout is not None
+        verb, _, path = (await asyncio.wait_for(process.stdout.readline(), 30)
+                         ).decode().strip().partition(" ")
+        if verb != "ready":
+            raise RuntimeError("the Zigbee simulator did not start")
+        return await _zigbee_commands(root, Coordinator(process, path))
+    finally:
+        if process.returncode is None:
+            process.kill()
+        await process.wait()
+
+
+async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
+    from tools.bench.zigbee_sim import ieee
+
+    async with _hub(root, coordinator.path) as (url, session, headers, _):
+        async with session.post(f"{url}/api/v1/radios/zigbee/join", headers=headers,
+                                json={"duration_s": 254}) as resp:
+            assert resp.status == 202, await resp.text()
+        lights = {f"zigbee:{ieee(2 * n + 2)}" for n in range(ZIGBEE_PAIRS)}
+        deadline = time.monotonic() + 60
+        while True:
+            async with session.get(f"{url}/api/v1/devices", headers=headers) as resp:
+                known = {d["id"] for d in (await resp.json())["devices"]}
+            if lights <= known or time.monotonic() > deadline:
+                break
+            await asyncio.sleep(0.5)
+        await coordinator.ask("quiet 0.5")  # interviews and configuration are over
+        samples = []
+        async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
+            await ws.receive_json()
+            for i in range(ZIGBEE_COMMANDS + 20):
+                device = sorted(lights)[i % len(lights)]
+                started = time.perf_counter()
+                await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
+                                              "command": "switch.toggle"}))
+                while True:
+                    reply = json.loads((await ws.receive()).data)
+                    if reply.get("id") == i:
+                        break
+                assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
+                if i >= 20:
+                    samples.append(time.perf_counter() - started)
+        return samples
+
+
+async def run() -> list[Table]:
+    """The API's figures."""
+    logging.getLogger().setLevel(logging.ERROR)
+    with tempfile.TemporaryDirectory() as tmp:
+        async with _hub(Path(tmp)) as (url, session, headers, pid):
+            cpu = _cpu_s(pid)
+            trips = await _command_round_trips(url, session, headers)
+            cpu_command_ms = (_cpu_s(pid) - cpu) / (COMMANDS + 100) * 1e3
+            cpu = _cpu_s(pid)
+            rate, size = await _get_devices_rate(url, session, headers)
+            cpu_get_ms = (_cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
+            one = await _fanout(url, session, headers, 1)
+            twenty = await _fanout(url, session, headers, 20)
+        (Path(tmp) / "zigbee").mkdir()
+        zigbee = await _zigbee_round_trips(Path(tmp) / "zigbee")
+    z50, z99, zmax = percentiles(zigbee)
+    p50, p99, worst = percentiles(trips)
+    f1, f20 = percentiles(one), percentiles(twenty)
+    return [
+        Table("api: LAN command round trip over the WebSocket (virtual radio)",
+              ("commands", "p50 ms", "p99 ms", "max ms", "hub CPU ms/command"),
+              [(len(trips), p50, p99, worst, cpu_command_ms)],
+              "Command sent → Hub → virtual radio confirms → result read; a real `hubd run` "
+              "process, TLS on loopback, client in another process."),
+        Table("api: LAN command round trip over the WebSocket (Zigbee simulator)",
+              ("lights", "commands", "p50 ms", "p99 ms", "max ms"),
+              [(ZIGBEE_PAIRS, len(zigbee), z50, z99, zmax)],
+              "Command sent → Hub → zigpy-znp → simulated coordinator (own process, pty) → "
+              "the light's default response → result read."),
+        Table("api: GET /api/v1/devices",
+              ("devices", "clients", "body bytes", "requests/s", "hub CPU ms/request"),
+              [(DEVICES, GET_CLIENTS, size, rate, cpu_get_ms)],
+              "Keep-alive HTTPS on loopback; clients in the benchmark's process."),
+        Table("api: event fan-out, hub report → WebSocket client",
+              ("clients", "p50 ms", "p99 ms", "max ms"),
+              [(1, *f1), (20, *f20)],
+              f"Added by 19 more clients at p99: {f20[1] - f1[1]:.3f} ms (each delay measured "
+              "per client, from the event's ts to its arrival)."),
+    ]
