@@ -121,9 +121,17 @@ def test_backup_written_privately_durably_and_never_through_a_stale_temp(
     os.chmod(stale, 0o644)
     calls: list[str] = []
     real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(os, "fsync", lambda fd: (calls.append("fsync"), real_fsync(fd))[1])
-    monkeypatch.setattr(os, "replace",
-                        lambda a, b: (calls.append("replace"), real_replace(a, b))[1])
+
+    def fsync(fd: int) -> None:
+        calls.append("fsync")
+        real_fsync(fd)
+
+    def replace(src: str | os.PathLike[str], dst: str | os.PathLike[str]) -> None:
+        calls.append("replace")
+        real_replace(src, dst)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
     write_private(target, b'{"key": "secret"}')
     assert calls == ["fsync", "replace", "fsync"]  # data, rename, directory
     assert target.read_bytes() == b'{"key": "secret"}'
