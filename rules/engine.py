@@ -84,6 +84,8 @@ class RuleEngine:
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
         self._traces = TraceKeeper(ledger, s.traces_per_rule)
+        self._traces.on_pending = self._schedule_trace_flush
+        self._is_flush_armed = False
         self._sub: Subscription | None = None
         self.mode = s.default_mode
         self.ready = asyncio.Event()
@@ -408,9 +410,24 @@ class RuleEngine:
 
     def _housekeeping(self) -> None:
         s = self.settings
-        self._timers.every(s.trace_flush_s, lambda: self._traces.flush_tick(s.trace_flush_batch))
+        self._is_flush_armed = False  # the timers were cleared when the engine last stopped
+        if self._traces.has_pending:
+            self._schedule_trace_flush()
         self._timers.every(s.last_seen_every_s,
                            lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
+
+    def _schedule_trace_flush(self) -> None:
+        """Save waiting traces ``trace_flush_s`` from now: one timer, armed only while some wait."""
+        if not self._is_flush_armed:
+            self._is_flush_armed = True
+            self._timers.call_at(self._clock.time() + self.settings.trace_flush_s,
+                                 self._flush_traces)
+
+    def _flush_traces(self) -> None:
+        self._is_flush_armed = False
+        self._traces.flush(self.settings.trace_flush_batch)
+        if self._traces.has_pending:
+            self._schedule_trace_flush()
 
     async def _stop(self) -> None:
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections import deque
+from collections.abc import Callable
 
 from rules.persistence import RulePersistence
 from rules.slot import Slot
@@ -20,13 +21,24 @@ class TraceKeeper:
         self._per_rule = per_rule
         self._pending: dict[str, deque[Trace]] = {}
         self.saved: dict[str, list[str]] = {}
+        # Called when a trace starts waiting and none did: the engine arms one flush then, so an
+        # idle hub has no flush timer ticking (a day of manual-clock time was 172,800 ticks).
+        self.on_pending: Callable[[], None] | None = None
+
+    @property
+    def has_pending(self) -> bool:
+        """Whether traces wait to be saved."""
+        return bool(self._pending)
 
     def unsaved(self, trace: Trace) -> None:
         """A finished trace to save (a busy rule's older unsaved traces are superseded)."""
+        was_idle = not self._pending
         pending = self._pending.get(trace.rule_id)
         if pending is None:
             pending = self._pending[trace.rule_id] = deque(maxlen=self._per_rule)
         pending.append(trace)
+        if was_idle and self.on_pending is not None:
+            self.on_pending()
 
     def flush(self, limit: int | None = None) -> int:
         """Save pending traces, at most ``limit``, round robin over rules; returns how many.
@@ -44,10 +56,6 @@ class TraceKeeper:
             self._persist.save_trace(rule_id, trace.start_ts, trace.to_json())
             saved += 1
         return saved
-
-    def flush_tick(self, limit: int) -> None:
-        """One periodic flush."""
-        self.flush(limit)
 
     def adopt(self, slot: Slot) -> None:
         """Give a rule the traces saved before the restart (oldest first)."""
