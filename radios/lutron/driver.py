@@ -22,6 +22,7 @@ from hubd.core.events import (
     DeviceJoined,
     RadioHealth,
     RadioStatus,
+    unexpected_event,
 )
 from hubd.core.model import Command, CommandStatus, Context, Origin
 from radios.base import RadioSink
@@ -310,23 +311,27 @@ class LutronDriver:
         if data and self._link is not None:
             self._link.write(data)
         for event in session.events_received():
-            if isinstance(event, ReportReceived):
-                self._mapper.on_report(event.report, event.echo_of)
-            elif isinstance(event, RequestDone):
-                future = self._waiting.get(event.token)
-                if future is not None and not future.done():
-                    future.set_result((event.status, event.error))
-            elif isinstance(event, LinkReady):
-                if self._ready_at is None:
-                    self._ready_at = self._clock.monotonic()
-                verb = "monitoring restored on" if event.is_resync else "connected to"
-                self._health(RadioStatus.OK, f"{verb} {self.where}, {len(self._devices)} devices")
-                self._set_available(True)
-            elif isinstance(event, LinkLost):
-                self._lose(event)
-            elif isinstance(event, UnmatchedError):
-                log.warning("event=lutron_error code=%d meaning=%r line=%r", event.report.code,
-                            event.report.description, event.line)
+            match event:
+                case ReportReceived():
+                    self._mapper.on_report(event.report, event.echo_of)
+                case RequestDone():
+                    future = self._waiting.get(event.token)
+                    if future is not None and not future.done():
+                        future.set_result((event.status, event.error))
+                case LinkReady():
+                    if self._ready_at is None:
+                        self._ready_at = self._clock.monotonic()
+                    verb = "monitoring restored on" if event.is_resync else "connected to"
+                    self._health(RadioStatus.OK,
+                                 f"{verb} {self.where}, {len(self._devices)} devices")
+                    self._set_available(True)
+                case LinkLost():
+                    self._lose(event)
+                case UnmatchedError():
+                    log.warning("event=lutron_error code=%d meaning=%r line=%r",
+                                event.report.code, event.report.description, event.line)
+                case _:
+                    unexpected_event(event)  # mypy: a new session event must be handled here
 
     # -- health --------------------------------------------------------------------------------
 
