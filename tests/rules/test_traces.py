@@ -79,7 +79,7 @@ async def test_last_20_traces_are_kept_and_persisted_as_json(harness: Harness) -
         await harness.report("Front door", "contact.is_open", False)
     traces = harness.engine.traces("night_door")
     assert len(traces) == 20
-    await harness.engine.advance(1)  # the write-behind flush
+    await harness.engine.advance(5)  # the write-behind flush (every 5 s in these tests)
     stored = harness.persistence.saved_traces()["night_door"]
     assert len(stored) == 20
     assert [Trace.from_json(body) for body in stored] == traces
