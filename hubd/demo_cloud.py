@@ -22,6 +22,7 @@ from typing import Any, TextIO
 
 import aiohttp
 
+from hubd.core.errors import StartError
 from hubd.core.events import TunnelHealth, TunnelStatus
 from hubd.hub import Hub
 from hubd.tunnel.client import identity_dir
@@ -48,7 +49,7 @@ async def _relay_cli(*args: str) -> str:
         stderr=asyncio.subprocess.PIPE)
     out, err = await process.communicate()
     if process.returncode:
-        raise RuntimeError(f"hubd-relay {' '.join(args)} failed: {err.decode().strip()}")
+        raise StartError(f"hubd-relay {' '.join(args)} failed: {err.decode().strip()}")
     return out.decode()
 
 
@@ -75,7 +76,7 @@ async def _serve(stack: contextlib.AsyncExitStack, ca_dir: Path,
         line = (await process.stdout.readline()).decode()
     match = _URLS.search(line)
     if match is None:
-        raise RuntimeError(f"the demo relay did not start: {line!r}")
+        raise StartError(f"the demo relay did not start: {line!r}")
     return match[1], match[2]
 
 
@@ -93,7 +94,7 @@ async def _nats(stack: contextlib.AsyncExitStack, state_dir: Path) -> str:
             writer.close()
             return f"nats://127.0.0.1:{port}"
         await asyncio.sleep(0.02)
-    raise RuntimeError("nats-server did not start")
+    raise StartError("nats-server did not start")
 
 
 @contextlib.asynccontextmanager
