@@ -17,7 +17,7 @@ import hubd
 from hubd.config import CheckedConfig, HubConfig, check_config, load_config
 from hubd.core.errors import ConfigError, HubError, StartError
 from hubd.daemon import Daemon
-from hubd.log import setup_logging, shutdown_logging
+from hubd.log import flush_logging, setup_logging, shutdown_logging
 from hubd.redact import add_secret
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
@@ -31,6 +31,7 @@ def main() -> None:
 
 def _fail(message: str, code: int = os.EX_CONFIG) -> None:
     # 78 (EX_CONFIG) is in hubd.service's RestartPreventExitStatus: a bad config is not retried.
+    flush_logging(1.0)  # the log lines that led here come first
     click.echo(f"hubd: {message}", err=True)
     sys.exit(code)
 

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from hubd.api.server import ApiServer
+from hubd.apirules import EngineRules
 from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
@@ -93,6 +94,7 @@ class Daemon:
     # The rules and rule problems `hubd run` found while checking the config; None: load them.
     rules: Document | None = None
     api: ApiServer | None = None
+    api_rules: EngineRules | None = None
     tunnel: TunnelClient | None = None
     status_line: str = ""
     stop_timeout_s: float = STOP_TIMEOUT_S
@@ -268,11 +270,16 @@ class Daemon:
         settings = EngineSettings(
             max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
             storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
+            storm_cooldown_s=rules_config.storm_cooldown_s,
+            storm_cooldown_max_s=rules_config.storm_cooldown_max_s,
             latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
             timezone=place.timezone)
         engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
         self._tell(hub, [str(p) for p in problems], log_too=True)
         unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
+        if self.config.api is not None:  # the LAN API's rules, in before their timers resume
+            self.api_rules = EngineRules(engine, hub, writer, doc)
+            unresolved += await self.api_rules.load_saved()
         traces: dict[str, list[str]] = {}
         for row in snapshot.traces:
             traces.setdefault(row.rule_id, []).append(row.body)
@@ -312,7 +319,12 @@ class Daemon:
         for notice in self._boot_notices:
             hub.bus.publish(notice)
         self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
-        engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        try:
+            engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+        except Exception:  # a rule must never take the hub down: run without rules, say so
+            log.exception("event=rules_failed")
+            self._tell(hub, ["the rules could not be loaded; see the log"], log_too=False)
+            engine = None
         if engine is not None:
             tasks.append(self.start_component(group, "rules", supervise("rules", engine.run)))
             try:

@@ -54,6 +54,8 @@ The pieces
 
 ``rules.parse`` (YAML → ``rules.model`` with file:line:field errors), ``rules.resolve``
 (references → ids), ``rules.evaluate`` (pure matching and compiled conditions),
-``rules.engine`` (``RuleEngine``: index, modes, loop breaker, timers, persistence, traces,
-dry runs), ``rules.sun`` (NOAA sun times), ``rules.schedule`` (local time and DST).
+``rules.engine`` (``RuleEngine``: loading and changing rules one at a time, timers,
+persistence, traces, dry runs), ``rules.runner`` (the hot path: firing and running),
+``rules.breaker`` (the storm breaker and its cool-downs), ``rules.sun`` (NOAA sun times),
+``rules.schedule`` (local time and DST).
 """

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Mapping
-from typing import Any, Protocol
+from typing import Protocol
 
 from hubd.core.model import Context
 from rules.evaluate import Check
@@ -52,8 +52,8 @@ class StopRun(Exception):
 class Run:
     """One execution of a rule's actions: its context, trace and (when resumed) where it was."""
 
-    __slots__ = ("context", "is_cancelled", "is_parked", "resume", "resume_deadline", "rule_id",
-                 "run_id", "task", "trace")
+    __slots__ = ("context", "is_parked", "resume", "resume_deadline", "rule_id", "run_id", "task",
+                 "trace")
 
     def __init__(self, rule_id: str, run_id: str, context: Context, trace: Trace,
                  resume: Path | None = None, resume_deadline: float | None = None) -> None:
@@ -64,13 +64,10 @@ class Run:
         self.resume = resume
         self.resume_deadline = resume_deadline
         self.is_parked = False  # waiting on a timer or a trigger (not on a command)
-        self.is_cancelled = False
-        # The run's task, or (a plain run) the send in flight: cancelling it ends the run.
-        self.task: asyncio.Future[Any] | None = None
+        self.task: asyncio.Task[None] | None = None
 
     def cancel(self) -> None:
         """End the run (restart mode, rule disabled or replaced, hub stopping)."""
-        self.is_cancelled = True
         if self.task is not None:
             self.task.cancel()
 

@@ -101,7 +101,8 @@ class Runner:
 
     def start(self, slot: Slot, trace: Trace, context: Context, resume: Path | None = None,
               resume_deadline: float | None = None) -> Run:
-        """Start a run now (plain runs without a task of their own)."""
+        """Start a run now: a task of the lean coroutine for plain runs, of the interpreter for
+        the others (and for every resumed run)."""
         slot.started += 1
         run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
         slot.runs.append(run)

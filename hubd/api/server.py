@@ -40,6 +40,7 @@ CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    response.headers["Server"] = "hubd"  # not the library's name and version
     response.headers.setdefault("Content-Security-Policy", CSP)
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "no-referrer")

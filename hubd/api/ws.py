@@ -134,7 +134,8 @@ async def websocket(request: web.Request) -> web.StreamResponse:
         for task in list(client.tasks):
             task.cancel()
         writer.cancel()
-        with contextlib.suppress(asyncio.CancelledError, ConnectionError):
+        # The writer may have died first on a broken connection: nothing is left to tell.
+        with contextlib.suppress(asyncio.CancelledError, ConnectionError, RuntimeError):
             await writer
         await ws.close()
     return ws

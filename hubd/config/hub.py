@@ -87,6 +87,8 @@ class RulesSection:
     max_depth: int = field(default=8, metadata=bounds(1, 100))
     storm_runs: int = field(default=20, metadata=bounds(1))
     storm_window_s: float = field(default=10.0, metadata=bounds(0.001))
+    storm_cooldown_s: float = field(default=60.0, metadata=bounds(1.0))
+    storm_cooldown_max_s: float = field(default=3600.0, metadata=bounds(1.0))
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,7 +2,8 @@
 
     HubError                      root: catch this to catch everything hubd raises
     ├── ConfigError               fatal; shown to the user with file, key (and line)
-    │   └── RuleError             a rule (file or API text) is wrong; only that rule is off
+    │   ├── RuleError             a rule (file or API text) is wrong; only that rule is off
+    │   └── SettingsError         (hubd.ctl) hubctl's own settings file is unreadable
     ├── StartError                fatal at start, not a file's fault: restarting cannot help
     │   └── StateDirectoryError   the state directory cannot be created or written
     ├── InvalidValueError         a value the model refuses (also a ValueError): say it, go on
@@ -11,6 +12,10 @@
     │   ├── CorruptDatabaseError  not a usable SQLite file: moved aside at start
     │   └── DuplicateError        a row with that key exists already (also a ValueError)
     ├── StillBusyError            settle() gave up: work still pending after its rounds
+    ├── ApiProblem                a LAN API call refused: answered as RFC 9457 problem+json
+    ├── HubCallError              (hubd.ctl) hubctl: the hub refused a call or cannot be reached
+    ├── RuleRejectedError         a rule sent to the API is wrong (its errors are located)
+    ├── UnknownRuleError, UnknownSceneError   the API was asked for a rule or scene not there
     ├── TransientError            retry with backoff (link down, busy, timeout on a transport)
     ├── LocalProtocolError        we built a frame or request the protocol forbids (a bug here)
     ├── RemoteProtocolError       the peer sent something the protocol forbids (count it, skip it)

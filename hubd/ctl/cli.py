@@ -351,3 +351,24 @@ def events(ctx: Ctx, since: int | None, fresh: bool, count: int) -> None:
 
     start = None if fresh else since if since is not None else ctx.settings().events_seq
     _run(follow(ctx, start, count))
+
+
+@main.group(invoke_without_command=True)
+@click.pass_context
+def tokens(click_ctx: click.Context) -> None:
+    """The paired clients and their tokens (admin)."""
+    if click_ctx.invoked_subcommand is not None:
+        return
+    ctx: Ctx = click_ctx.obj
+    body = _run(_with_hub(ctx, lambda hub: hub.call("GET", "/tokens")))
+    ctx.out(body, lambda b: render.table(("ID", "CLIENT", "SCOPE", "LAST USED"), [
+        (t["id"], t["client"], t["scope"], render.when(t["last_used"])) for t in b["tokens"]]))
+
+
+@tokens.command("revoke")
+@click.argument("token_id")
+@click.pass_obj
+def tokens_revoke(ctx: Ctx, token_id: str) -> None:
+    """Revoke a client's token at once."""
+    _run(_with_hub(ctx, lambda hub: hub.call("DELETE", f"/tokens/{token_id}")))
+    ctx.out({"revoked": token_id}, lambda b: f"revoked {b['revoked']}")

@@ -22,8 +22,10 @@ import aiohttp
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 
+from hubd.core.errors import HubError
 
-class HubCallError(Exception):
+
+class HubCallError(HubError):
     """A call failed: the hub's problem (code, detail) or a transport failure."""
 
     def __init__(self, message: str, *, status: int = 0, code: str = "",

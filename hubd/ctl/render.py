@@ -83,3 +83,8 @@ def trace(t: dict[str, Any]) -> str:
         lines.append(f"  [{s['path']}] {s['text']}: {s['status'] or 'running'}{took}"
                      + (f" — {s['detail']}" if s.get("detail") else ""))
     return "\n".join(lines)
+
+
+def when(ts: float | None) -> str:
+    """A timestamp for people, or ``never``."""
+    return "never" if ts is None else time.strftime("%Y-%m-%d %H:%M", time.localtime(ts))

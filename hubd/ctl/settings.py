@@ -8,8 +8,10 @@ import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from hubd.core.errors import ConfigError
 
-class SettingsError(Exception):
+
+class SettingsError(ConfigError):
     """The settings file cannot be read or written."""
 
 
@@ -40,14 +42,14 @@ def load(path: Path) -> CtlSettings:
     except FileNotFoundError:
         return CtlSettings()
     except (OSError, ValueError) as exc:
-        raise SettingsError(f"{path}: cannot read: {exc}") from exc
+        raise SettingsError(f"cannot read: {exc}", file=str(path)) from exc
     if not isinstance(data, dict):
-        raise SettingsError(f"{path}: not a settings object")
+        raise SettingsError("not a settings object", file=str(path))
     known = {k: v for k, v in data.items() if k in CtlSettings.__dataclass_fields__}
     try:
         return CtlSettings(**known)
     except TypeError as exc:
-        raise SettingsError(f"{path}: {exc}") from exc
+        raise SettingsError(str(exc), file=str(path)) from exc
 
 
 def save(path: Path, settings: CtlSettings) -> None:
@@ -60,4 +62,4 @@ def save(path: Path, settings: CtlSettings) -> None:
             json.dump(asdict(settings), out, indent=2)
         os.replace(temp, path)
     except OSError as exc:
-        raise SettingsError(f"{path}: cannot write: {exc}") from exc
+        raise SettingsError(f"cannot write: {exc}", file=str(path)) from exc

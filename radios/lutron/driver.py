@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from hubd.core.backoff import Backoff, BackoffPolicy
@@ -69,9 +70,11 @@ class LutronDriver:
     """Drives a RadioRA 2 main repeater (or compatible) over the Lutron Integration Protocol."""
 
     def __init__(self, settings: LutronSettings, clock: Clock | None = None, *,
-                 seed: int | None = None) -> None:
+                 seed: int | None = None,
+                 sleep: Callable[[float], Awaitable[None]] = asyncio.sleep) -> None:
         self.settings = settings
         self._clock = clock or SystemClock()
+        self._sleep = sleep  # the pause between attempts (tests: one that never returns)
         self.backoff = Backoff(BackoffPolicy(settings.backoff_min_s, settings.backoff_max_s,
                                              settings.stable_after_s), random.Random(seed))
         self._sink: RadioSink | None = None
@@ -138,7 +141,7 @@ class LutronDriver:
                     self._health(RadioStatus.RECONNECTING, lost.detail)
                 log.info("event=lutron_link_down reason=%r failures=%d up_s=%.1f retry_in_s=%.2f",
                          lost.detail, self.backoff.failures, up_s, delay)
-                await asyncio.sleep(delay)
+                await self._sleep(delay)
         finally:
             self._sink = self._mapper.sink = None
 

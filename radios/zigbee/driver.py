@@ -363,7 +363,8 @@ class ZigbeeDriver:
         for item in observations:
             if isinstance(item, AttributeValue):
                 echo = self._echoes.match(ieee, item.attribute, item.value, now)
-                self._report(Report(dev_id, item.attribute, item.value, ts, echo or context))
+                self._report(Report(dev_id, item.attribute, item.value, ts,
+                                    echo if echo is not None else context))
                 continue
             button = item.button
             if item.action is ButtonAction.HOLD:

@@ -90,8 +90,9 @@ class ZigbeeSettings:
     availability_mains_s: float = 2 * 3600.0
     availability_battery_s: float = 25 * 3600.0
     availability_check_interval_s: float = field(default=60.0, metadata=bounds(0.1))
-    # A device's reports this soon after a command to it are that command's echo: they carry its
-    # context (origin digital), so traces link and rule loops are seen by their depth.
+    # A report this soon after a command that is what the command asked for (its attribute and
+    # value) is that command's echo: it carries its context (origin digital), so traces link
+    # and rule loops are seen by their depth; any other report is physical (radios.zigbee.echoes).
     echo_window_s: float = 5.0
     backoff_min_s: float = field(default=1.0, metadata=bounds(0.01))
     backoff_max_s: float = field(default=30.0, metadata=bounds(0.01))
@@ -111,6 +112,9 @@ class ZigbeeSettings:
     # Device frames the hub takes in a second (burst as large); the excess is dropped and
     # counted, so a flood (or a CPU slower than the network) cannot eat the hub.
     max_frames_per_s: float = field(default=400.0, metadata=bounds(1.0))
+    # zigpy's Default Response to a device's frame waits this long, so that the command a rule
+    # sends in reaction is the first frame on the serial line (0: zigpy's own order).
+    default_response_hold_s: float = field(default=0.02, metadata=bounds(0.0, 1.0))
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
     # Bind + configure reporting of a newly joined device.
     configure_timeout_s: float = field(default=30.0, metadata=bounds(0.01))

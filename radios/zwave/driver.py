@@ -87,6 +87,7 @@ class ZwaveDriver:
         self._tasks: set[asyncio.Task[None]] = set()
         self._stick_lost = False
         self.inclusion = InclusionFlow()
+        self.pin_wanted = asyncio.Event()  # an S2 inclusion waits for enter_pin
         self.sessions = 0
         self.failures = 0
         self.last_event_ns = 0  # monotonic_ns when the latest server event arrived (benchmark)
@@ -176,7 +177,17 @@ class ZwaveDriver:
     async def include(self, request: InclusionRequest) -> None:
         """Start including one node as ``request`` says (S2 with PIN, S0, insecure...)."""
         self.inclusion = InclusionFlow(request)
+        self.pin_wanted.clear()
         await self.request("controller.begin_inclusion", {"options": request.options()})
+
+    async def enter_pin(self, pin: str | None) -> None:
+        """The PIN the user read on the device for the DSK shown (None aborts S2: the node
+        stays, without S2)."""
+        if pin is not None and not (len(pin) == 5 and pin.isdigit()):
+            raise ValueError("the S2 PIN is the five digits printed on the device")
+        self.pin_wanted.clear()
+        await self.request("controller.validate_dsk_and_enter_pin",
+                           {"pin": pin if pin is not None else False})
 
     async def exclude(self) -> None:
         """Start excluding: the next node whose button is pressed leaves the network."""
@@ -297,7 +308,12 @@ class ZwaveDriver:
             case "grant security classes":
                 self._answer("controller.grant_security_classes", self.inclusion.grant(body))
             case "validate dsk and enter pin":
-                self._answer("controller.validate_dsk_and_enter_pin", self.inclusion.pin(body))
+                answer = self.inclusion.pin(body)
+                if answer is None:
+                    log.info("event=zwave_s2_pin_wanted dsk=%s", self.inclusion.dsk)
+                    self.pin_wanted.set()
+                else:
+                    self._answer("controller.validate_dsk_and_enter_pin", answer)
             case _ if "inclusion" in name or "exclusion" in name:
                 log.info("event=zwave_controller what=%r", name)
             case _:

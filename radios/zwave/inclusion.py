@@ -6,7 +6,8 @@ classes`` and waits for ``controller.grant_security_classes`` → for S2 Access 
 Authenticated, the server sends ``validate dsk and enter pin`` with the DSK minus its first five
 digits, and waits for ``controller.validate_dsk_and_enter_pin`` with the PIN printed on the device
 (the first five digits of its DSK) → the node is added, interviewed, then ``ready``. Answering
-``False`` to either question aborts the bootstrap (the node stays, included insecurely).
+``False`` to either question aborts the bootstrap (the node stays, included insecurely). With no
+PIN in the request, the driver waits for ``enter_pin`` (zwave-js gives up after a few minutes).
 Strategy DEFAULT uses S2 when the device supports it, S0 only for devices that need it, else none.
 """
 
@@ -74,11 +75,12 @@ class InclusionFlow:
         return {"inclusionGrant": {"securityClasses": list(self.granted),
                                    "clientSideAuth": client_side_auth}}
 
-    def pin(self, body: Json) -> dict[str, object]:
-        """The answer to ``validate dsk and enter pin``: the PIN, or False to abort S2."""
+    def pin(self, body: Json) -> dict[str, object] | None:
+        """The answer to ``validate dsk and enter pin``: the PIN given with the request, or
+        None when the user must be asked (they compare the DSK and type the PIN)."""
         self.dsk = str(body.get("dsk", ""))
         if self.request.pin is None:
-            self.log.append(f"no PIN for DSK {self.dsk}: S2 bootstrap aborted")
-            return {"pin": False}
+            self.log.append(f"DSK {self.dsk}: waiting for the user's PIN")
+            return None
         self.log.append(f"PIN given for DSK {self.dsk}")
         return {"pin": self.request.pin}

@@ -52,7 +52,7 @@ async def test_a_component_that_ignores_cancellation_is_abandoned_at_the_deadlin
     async with asyncio.timeout(5):
         await task  # returns although the stubborn component still runs
     elapsed = time.monotonic() - started
-    assert 0.4 <= elapsed < 1.5, elapsed
+    assert 0.4 <= elapsed < 4.0, elapsed  # its 0.5 s, not forever (a loaded machine: slack)
     assert cancels == 1
     assert [t.get_name() for t in daemon.abandoned] == ["extra"]
     assert "event=stop_abandoned task=extra" in caplog.text

@@ -23,6 +23,11 @@ RULES = """\
 - id: lamp
   triggers: [{kind: state, device: Hall motion, attribute: is_active, to: true}]
   actions: [{kind: command, device: Living lamp, command: switch.on}]
+- id: waiter
+  triggers: [{kind: button, device: Kitchen remote, button: "1"}]
+  actions:
+    - {kind: wait, trigger: {kind: button, device: Kitchen remote, button: "2"}, timeout: 10m}
+    - {kind: command, device: Living lamp, command: switch.on}
 """
 
 LAMP_V2 = """\
@@ -37,7 +42,7 @@ async def _pending(harness: Harness) -> None:
     await harness.press("Kitchen remote")  # porch_later parks in its 2 min delay
     await harness.report("Front door", "contact.is_open", True)  # door_held's 3 min for
     assert sorted(t.rule_id for t in harness.persistence.timers.values()) == [
-        "door_held", "porch_later"]
+        "door_held", "porch_later", "waiter"]
 
 
 async def test_replacing_one_rule_keeps_every_other_rules_timers(harness: Harness) -> None:
@@ -45,9 +50,10 @@ async def test_replacing_one_rule_keeps_every_other_rules_timers(harness: Harnes
     assert harness.engine.put_rule(harness.engine.parse_rule(LAMP_V2)) == []
     await harness.report("Hall motion", "motion.is_active", True)
     assert harness.house.sent() == ["Kitchen light: switch.on"]  # the new lamp rule
+    await harness.press("Kitchen remote", "2")  # the waiting run goes on
+    assert harness.house.sent()[-1] == "Living lamp: switch.on"
     await harness.engine.advance(180)
-    assert harness.house.sent() == ["Kitchen light: switch.on", "Porch light: switch.on",
-                                    "Hall light: switch.on"]
+    assert harness.house.sent()[-2:] == ["Porch light: switch.on", "Hall light: switch.on"]
 
 
 async def test_replacing_a_rule_drops_only_its_own_timers(harness: Harness) -> None:
@@ -58,19 +64,21 @@ async def test_replacing_a_rule_drops_only_its_own_timers(harness: Harness) -> N
         "{kind: command, device: Porch light, command: switch.on}]\n")
     harness.engine.put_rule(replaced)
     await harness.engine.settle()
-    assert [t.rule_id for t in harness.persistence.timers.values()] == ["door_held"]
+    assert sorted(t.rule_id for t in harness.persistence.timers.values()) == [
+        "door_held", "waiter"]
     await harness.engine.advance(400)
     assert harness.house.sent() == ["Hall light: switch.on"]
+    assert [t.rule_id for t in harness.persistence.timers.values()] == ["waiter"]  # 10 min
     assert harness.engine.traces("porch_later")[-1].outcome is Outcome.CANCELLED
 
 
 async def test_removing_a_rule_keeps_the_others(harness: Harness) -> None:
     await _pending(harness)
     harness.engine.remove_rule("door_held")
-    assert [s.rule_id for s in harness.engine.statuses()] == ["porch_later", "lamp"]
+    assert [s.rule_id for s in harness.engine.statuses()] == ["porch_later", "lamp", "waiter"]
     await harness.engine.advance(200)
     assert harness.house.sent() == ["Porch light: switch.on"]
-    assert harness.persistence.timers == {}
+    assert [t.rule_id for t in harness.persistence.timers.values()] == ["waiter"]
     with pytest.raises(KeyError):
         harness.engine.remove_rule("door_held")
 

@@ -6,14 +6,17 @@ import gc
 import importlib
 import inspect
 import logging
+import os
 import subprocess
 import sys
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from tools.bench.__main__ import AREAS, RADIO_AREAS, NoBenchmark, run_area, supports_quick
+from tools.bench.footprint import cpu_s, phases, process_tree
 from tools.bench.report import Table, percentiles
 from tools.bench.soak import Sample, verdict
 
@@ -102,3 +105,27 @@ def test_soak_verdict_flat_and_growing() -> None:
     is_flat, why = verdict(start, Sample(8.0, 90 << 20, 110_000, 5 << 20))
     assert not is_flat
     assert "traced" in why and "objects" in why and "RSS" in why
+
+
+def test_footprint_reads_the_start_steps_from_hubds_log() -> None:
+    spawned = datetime(2026, 11, 26, 12, 0, 0, tzinfo=UTC).timestamp()
+    log = "\n".join([
+        "ts=2026-11-26T12:00:01.500Z level=info logger=hubd.daemon event=starting devices=3",
+        "ts=2026-11-26T12:00:01.600Z level=info logger=hubd.hub event=radio_health radio=lutron "
+        "status=ok detail=x",
+        "ts=2026-11-26T12:00:01.700Z level=info logger=rules event=rule_ran id=x",
+        "ts=2026-11-26T12:00:01.800Z level=info logger=hubd.daemon event=rules_loaded rules=2",
+        "ts=2026-11-26T12:00:02.000Z level=info logger=hubd.daemon event=ready status=x",
+        "ts=2026-11-26T12:00:03.000Z level=info logger=hubd.daemon event=starting devices=3",
+    ])
+    assert phases(log, spawned) == "starting 1.50, lutron ok 1.60, rules_loaded 1.80, ready 2.00"
+
+
+def test_footprint_counts_a_process_and_its_children() -> None:
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
+    try:
+        assert child.pid in process_tree(os.getpid())
+        assert cpu_s(os.getpid()) > 0
+    finally:
+        child.kill()
+        child.wait()

@@ -16,6 +16,7 @@ import asyncio
 import json
 import logging
 import os
+import shutil
 import socket
 import ssl
 import subprocess
@@ -41,6 +42,7 @@ GET_CLIENTS = 8
 FANOUT_SAMPLES = 300
 ZIGBEE_PAIRS = 10  # tools.bench.zigbee_sim's pairs: a sensor and a light each
 ZIGBEE_COMMANDS = 300
+CONSOLE_LOADS = 5
 
 
 def _config(root: Path, port: int, zigbee_path: str = "") -> str:
@@ -102,7 +104,8 @@ async def _hub(root: Path, zigbee_path: str = ""
                 stdout=subprocess.DEVNULL)
             if await button.wait() != 0:
                 raise RuntimeError("hubd pair-button failed")
-            async with session.post(f"{url}/api/v1/pair", json={"client": "bench"}) as resp:
+            async with session.post(f"{url}/api/v1/pair",
+                                    json={"client": "bench", "scope": "admin"}) as resp:
                 token = (await resp.json())["token"]
             yield url, session, {"Authorization": f"Bearer {token}"}, proc.pid
     finally:
@@ -178,6 +181,37 @@ async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, s
     return delays
 
 
+async def _console_loads(url: str, headers: dict[str, str]) -> list[float]:
+    """Seconds from opening the console (already paired) to its first live device state, on a
+    phone-sized screen in Debian's chromium; empty when chromium is not installed."""
+    chromium = shutil.which("chromium")
+    if chromium is None:
+        return []
+    from playwright.async_api import async_playwright
+
+    token = headers["Authorization"].removeprefix("Bearer ")
+    loads = []
+    async with async_playwright() as p:
+        browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+        try:
+            for _ in range(CONSOLE_LOADS):
+                context = await browser.new_context(ignore_https_errors=True,
+                                                    viewport={"width": 390, "height": 844})
+                await context.add_init_script(
+                    f"localStorage.setItem('hubd.token', {json.dumps(token)})")
+                page = await context.new_page()
+                started = time.perf_counter()
+                await page.goto(f"{url}/")
+                await page.wait_for_selector(".card .state")
+                await page.wait_for_function(
+                    "document.getElementById('connection').textContent === 'live'")
+                loads.append(time.perf_counter() - started)
+                await context.close()
+        finally:
+            await browser.close()
+    return loads
+
+
 async def _zigbee_round_trips(root: Path) -> list[float]:
     from tools.bench.zigbee import Coordinator
 
@@ -244,9 +278,11 @@ async def run() -> list[Table]:
             cpu_get_ms = (_cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
             one = await _fanout(url, session, headers, 1)
             twenty = await _fanout(url, session, headers, 20)
+            loads = await _console_loads(url, headers)
         (Path(tmp) / "zigbee").mkdir()
         zigbee = await _zigbee_round_trips(Path(tmp) / "zigbee")
     z50, z99, zmax = percentiles(zigbee)
+    c50, _, cmax = percentiles(loads)
     p50, p99, worst = percentiles(trips)
     f1, f20 = percentiles(one), percentiles(twenty)
     return [
@@ -269,4 +305,8 @@ async def run() -> list[Table]:
               [(1, *f1), (20, *f20)],
               f"Added by 19 more clients at p99: {f20[1] - f1[1]:.3f} ms (each delay measured "
               "per client, from the event's ts to its arrival)."),
+        Table("api: web console, open → first live state (390x844, Debian chromium)",
+              ("loads", "median ms", "max ms"), [(len(loads), c50, cmax)],
+              "From page.goto to device cards drawn and the WebSocket live (200 devices); "
+              "an already paired browser. No rows: chromium is not installed."),
     ]

@@ -251,5 +251,6 @@ async def run(quick: bool = False) -> list[Table]:
           "yes" if s.hwm_mib <= RSS_GOAL_MIB and s.hub_rss_mib <= HUB_GOAL_MIB else "NO")
          for label, s in starts],
         path=f"/proc of the running `hubd run` {settle_s:g} s after READY=1; whole hub = "
-             "hubd + its child processes + declared sidecars (none until Z-Wave lands)")
+             "hubd + its child processes + declared sidecars (none while Z-Wave is not in the "
+             "bench house: see ZWAVE in tools/bench/house.py)")
     return [start, memory]

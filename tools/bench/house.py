@@ -8,10 +8,11 @@ exercise every radio (``for`` durations, delays, restart mode, cross-radio comma
 hub.toml that configures all of it, with the LAN API on loopback. The daemon, in process or as
 ``hubd run``, reads that file.
 
-Z-Wave: ``ZWAVE`` is the hook for the Z-Wave area. When the Z-Wave radio lands, give it a
-function that starts its simulator (the Z-Wave JS mock controller) on the exit stack and returns
-the ``[radios.zwave]`` TOML and rules; the soak and the footprint then include it, and the
-footprint counts the sidecar's memory with hubd's (hubd spawns it: its child processes count).
+Z-Wave: ``ZWAVE`` is the hook for the Z-Wave area: a function that starts its simulator on the
+exit stack (``radios.zwave.sim.demo.demo_stick``) and returns the ``[radios.zwave]`` TOML (``url``
+and ``serial_path``, so that hubd spawns zwave-js-server), rules and device count; the soak and
+the footprint then include it, and the footprint counts the sidecar's memory with hubd's (a
+server hubd spawns is its child; one systemd runs goes in ``RadioPart.sidecar_pids``).
 """
 
 from __future__ import annotations

@@ -44,6 +44,7 @@ from tools.bench.report import Table
 STEP_S = 8.0  # house seconds per step
 STEP_REAL_S = 0.008  # real seconds each step gives the radios' byte streams
 SAMPLES = 5  # memory samples after the warm-up
+SETTLE_S = 0.3  # real seconds without stimuli before each sample
 TRACED_LIMIT_B = 256 * 1024
 OBJECTS_LIMIT = 0.005
 RSS_LIMIT_B = 4 * 1024 * 1024
@@ -97,19 +98,22 @@ class Probe:
     house: BenchHouse
     clock: ManualClock
     started_wall: float
-    snapshots: list[tracemalloc.Snapshot] = field(default_factory=list)
-    types: list[Counter[str]] = field(default_factory=list)
+    lines: list[dict[str, int]] = field(default_factory=list)  # traced bytes per source line
+    types: list[Counter[str]] = field(default_factory=list)  # live objects per type
 
     def sample(self) -> Sample:
         """Memory now, after a full collection; the simulators' logs cleared first."""
         self.house.forget_sim_logs()
         gc.collect()
         traced = 0
-        if tracemalloc.is_tracing():  # first: the snapshot's memory then counts in every RSS
+        if tracemalloc.is_tracing():  # before RSS: what it keeps then counts in every reading
             snapshot = tracemalloc.take_snapshot().filter_traces(
                 [tracemalloc.Filter(False, pattern) for pattern in NOT_HUB])
-            traced = sum(stat.size for stat in snapshot.statistics("filename"))
-            self.snapshots[1:] = [snapshot]
+            by_line = {_where(stat.traceback[0]): stat.size
+                       for stat in snapshot.statistics("lineno")}
+            del snapshot
+            traced = sum(by_line.values())
+            self.lines[1:] = [by_line]
         objects = gc.get_objects()
         self.types[1:] = [Counter(type(o).__qualname__ for o in objects)]
         count = len(objects) + gc.get_freeze_count()
@@ -118,17 +122,21 @@ class Probe:
 
     def growers(self) -> str:
         """The source lines and the object types that grew most from the first sample."""
-        lines = types = ""
-        if len(self.snapshots) == 2:
-            grew = [s for s in self.snapshots[1].compare_to(self.snapshots[0], "lineno")
-                    if s.size_diff > 0][:5]
-            lines = "; ".join(f"{'/'.join(frame.filename.rsplit('/', 2)[-2:])}:{frame.lineno} "
-                              f"+{stat.size_diff / 1024:.0f} KiB" for stat in grew
-                              for frame in stat.traceback[:1])
+        lines = types = "-"
+        if len(self.lines) == 2:
+            first, last = self.lines
+            grew = sorted(((size - first.get(where, 0), where) for where, size in last.items()),
+                          reverse=True)[:5]
+            lines = "; ".join(f"{where} +{diff / 1024:.0f} KiB" for diff, where in grew
+                              if diff > 0) or "-"
         if len(self.types) == 2:
             diff = self.types[1] - self.types[0]
-            types = ", ".join(f"{name} +{n}" for name, n in diff.most_common(5))
-        return f"grew most: {lines or '-'}\nobject types that grew: {types or '-'}"
+            types = ", ".join(f"{name} +{n}" for name, n in diff.most_common(5)) or "-"
+        return f"grew most: {lines}\nobject types that grew: {types}"
+
+
+def _where(frame: tracemalloc.Frame) -> str:
+    return f"{'/'.join(frame.filename.rsplit('/', 2)[-2:])}:{frame.lineno}"
 
 
 class House:
@@ -195,11 +203,12 @@ async def _soak(root: Path, steps: int, devices: int, zigbee_devices: int, *,
                 if n == warmup and not tracemalloc.is_tracing():
                     tracemalloc.start(1)
                 if n >= warmup and (n - warmup) % every == 0:
+                    await asyncio.sleep(SETTLE_S)  # what is in flight lands: count at rest
                     samples.append(probe.sample())
                 stimuli.step(n)
                 await engine.advance(STEP_S)
                 await asyncio.sleep(STEP_REAL_S)
-            await asyncio.sleep(0.1 if is_quick else 0.5)  # the last commands cross the lines
+            await asyncio.sleep(SETTLE_S)
             samples.append(probe.sample())
             growers = probe.growers()
         finally:

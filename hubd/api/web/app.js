@@ -407,18 +407,24 @@ async function loadDevices() {
 }
 
 async function start() {
-  const info = await (await fetch(`${api}/info`)).json();
-  $("hub-name").textContent = `${info.name} (${info.id})`;
-  if (!token) return showPair();
-  $("pair").hidden = true;
-  $("tabs").hidden = false;
-  showTab("devices");
-  try {
-    await loadDevices();
-  } catch (error) {
-    return;
+  const info = fetch(`${api}/info`).then((resp) => resp.json());
+  if (!token) {
+    showPair();
+  } else {
+    $("pair").hidden = true;
+    $("tabs").hidden = false;
+    showTab("devices");
+    // Subscribe first, then fetch the state: nothing that happens between is missed, and the
+    // WebSocket's handshake overlaps the devices' download.
+    connect(null);
+    try {
+      await loadDevices();
+    } catch (error) {
+      $("connection").textContent = error.message;
+    }
   }
-  connect(null);
+  const hub = await info;
+  $("hub-name").textContent = `${hub.name} (${hub.id})`;
 }
 
 start();

@@ -52,9 +52,6 @@ from radios.zigbee.settings import RadioType, ZigbeeSettings
 
 log = logging.getLogger(__name__)
 
-# Long enough for the rules to react to a frame before zigpy's Default Response to it goes out
-# (a few ms on a hub's CPU), short against anything a device could wait for.
-DEFAULT_RESPONSE_HOLD_S = 0.02
 def backup_path(database_path: Path) -> Path:
     """Where the network backup lives: ``zigbee.backup.json`` beside ``zigbee.db``."""
     return database_path.with_suffix(".backup.json")
@@ -149,7 +146,7 @@ class ZigpyAdapter:
         self._is_stopping = False
         self._is_lost = False
         self._tasks: set[asyncio.Task[None]] = set()
-        self._hold = DefaultResponseHold(DEFAULT_RESPONSE_HOLD_S)
+        self._hold = DefaultResponseHold(settings.default_response_hold_s)
         self._backup_lock = asyncio.Lock()
         self._ungate: Callable[[], None] | None = None
 
@@ -313,7 +310,8 @@ class ZigpyAdapter:
             for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
                 for name in _ATTRIBUTE_EVENTS:
                     detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
-                detachers.append(self._hold.install(cluster))
+                if self._settings.default_response_hold_s > 0:
+                    detachers.append(self._hold.install(cluster))
                 listener = _CommandListener(self, ieee, ep.endpoint_id, cluster.cluster_id)
                 cluster.add_listener(listener)
                 detachers.append(_remover(cluster, listener))

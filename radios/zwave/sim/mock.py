@@ -50,6 +50,7 @@ class MockStick:
         self.serial_port = serial_port
         self.control_port = control_port
         self.frames: asyncio.Queue[NodeFrame] = asyncio.Queue()
+        self.labels: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()  # id, DSK, PIN
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._answers: asyncio.Queue[dict[str, object]] = asyncio.Queue()
@@ -82,6 +83,9 @@ class MockStick:
             if message.get("ev") == "frame":
                 self.frames.put_nowait(NodeFrame(int(message["id"]), str(message["cc"]),
                                                  int(message["t_ns"])))
+            elif message.get("ev") == "dsk":
+                self.labels.put_nowait((int(message["id"]), str(message["dsk"]),
+                                        str(message["pin"])))
             else:
                 self._answers.put_nowait(message)
 

@@ -86,21 +86,26 @@ async function createNode(controller, id, kind) {
 	return node;
 }
 
-// The mock controller's own RemoveNode answers Ready and then nothing; this one excludes.
+// The mock controller's own RemoveNode answers Ready and then nothing (and stays "removing",
+// refusing the next inclusion); this one excludes the node queued by the control port.
 function excludeBehavior(pending) {
 	return {
 		async onHostMessage(controller, msg) {
 			if (!(msg instanceof serialapi.RemoveNodeFromNetworkRequest)) return;
-			if (msg.removeNodeType === serialapi.RemoveNodeType.Stop) return true;
-			const node = pending.node;
-			if (!node) return; // nothing to exclude: the default behaviour answers
-			pending.node = undefined;
 			const report = (status, nodeId) => controller.sendMessageToHost(
 				new serialapi.RemoveNodeFromNetworkRequestStatusReport({
 					callbackId: msg.callbackId, status, ...(nodeId ? { nodeId } : {}),
 				}));
 			const S = serialapi.RemoveNodeStatus;
+			if (msg.removeNodeType === serialapi.RemoveNodeType.Stop) {
+				// INS12350 REMOVE_NODE_STOP: a callback only when the host asked for one.
+				if (msg.callbackId !== 0) await report(S.Failed);
+				return true;
+			}
+			const node = pending.node;
 			await report(S.Ready);
+			if (!node) return true; // nobody presses a button: the host stops it in time
+			pending.node = undefined;
 			setTimeout(async () => {
 				await report(S.NodeFound);
 				await report(S.RemovingSlave, node.id);
@@ -112,6 +117,19 @@ function excludeBehavior(pending) {
 		},
 	};
 }
+
+// zwave-js 15.29's mock controller stays "adding" after an inclusion the host ended without a
+// Stop it recognises, and then refuses the next one; a new inclusion starts afresh, as a real
+// controller's does.
+const restartInclusion = {
+	async onHostMessage(controller, msg) {
+		if (msg instanceof serialapi.AddNodeToNetworkRequest
+			&& msg.addNodeType !== serialapi.AddNodeType.Stop) {
+			controller.state.set("inclusionState", 0); // MockControllerInclusionState.Idle
+		}
+		return undefined; // the default behaviour handles the request itself
+	},
+};
 
 const kindsById = new Map();
 
@@ -144,12 +162,16 @@ function splitter(write) {
 
 async function main() {
 	const { serial, port: mockPort } = await createAndOpenMockedZWaveSerialPort();
+	// The mock controller needs network keys of its own for nodes to run S2; the host's keys
+	// reach an included node through the S2 bootstrap, as on a real network.
+	const key = () => Uint8Array.from(require("node:crypto").randomBytes(16));
 	const controller = await MockController.create({
 		homeId: 0x7e570001, ownNodeId: 1, mockPort, serial,
+		securityKeys: { S0_Legacy: key(), S2_Unauthenticated: key(), S2_Authenticated: key(), S2_AccessControl: key() },
 	});
 	const pendingExclusion = { node: undefined };
 	controller.defineBehavior(...createDefaultMockControllerBehaviors());
-	controller.defineBehavior(excludeBehavior(pendingExclusion));
+	controller.defineBehavior(excludeBehavior(pendingExclusion), restartInclusion);
 
 	let initial = arg("--nodes", DEFAULT_NODES);
 	if (STATE_FILE && fs.existsSync(STATE_FILE)) initial = fs.readFileSync(STATE_FILE, "utf8");
@@ -241,6 +263,12 @@ async function handle(controller, pendingExclusion, req) {
 				setup: (node) => {
 					node.defineBehavior(...spec.behaviors(cc));
 					node.defineBehavior(recordFrames);
+					// What the label on a real device shows: the PIN, the first five digits of its DSK
+					// (the first 16 bytes of its public key as eight 16-bit groups). MockNode's own
+					// dsk/s2Pin getters in zwave-js 15.29 start one byte late, so compute it here.
+					const key = node.ecdhKeyPair.publicKey;
+					const pin = String((key[0] << 8) | key[1]).padStart(5, "0");
+					broadcast({ ev: "dsk", id: node.id, dsk: node.dsk, pin });
 				},
 			};
 			setTimeout(() => saveState(controller), 3000);
@@ -271,7 +299,11 @@ async function handle(controller, pendingExclusion, req) {
 				nodeId: self, type: 0x01, scale: 0x00, value: req.celsius,
 			}));
 		case "nodes":
-			return { nodes: [...controller.nodes.keys()] };
+			return {
+				nodes: [...controller.nodes.keys()],
+				inclusion: controller.state.get("inclusionState"),
+				pending: controller.nodePendingInclusion?.id ?? null,
+			};
 		default:
 			throw new Error(`unknown op ${req.op}`);
 	}

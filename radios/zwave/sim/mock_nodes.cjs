@@ -106,6 +106,20 @@ const KINDS = {
 		]),
 		behaviors: (cc) => [batteryBehaviour(cc, 80)],
 	},
+	// Included with S2 Access Control: zwave-js's mock runs the whole S2 bootstrap (KEX, ECDH
+	// public keys, the DSK the user confirms with the PIN, network keys, verification).
+	door_lock_s2: {
+		capabilities: () => ({
+			...caps(0x40, 0x03, 10, [
+				{ ccId: 0x9f, version: 1 },
+				{ ccId: CC.DoorLock, version: 4, supportedOperationTypes: [1], supportedDoorLockModes: [0x00, 0xff],
+					doorSupported: false, boltSupported: true, latchSupported: false },
+				CC.Supervision,
+			]),
+			securityClasses: new Set([2]), // SecurityClass.S2_AccessControl
+		}),
+		behaviors: () => [],
+	},
 	door_window: {
 		capabilities: () => caps(0x07, 0x01, 4, [notification({ [ACCESS_CONTROL]: [0x16, 0x17] }),
 			{ ccId: CC.Battery, version: 1 }]),

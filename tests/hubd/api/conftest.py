@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import ssl
 import threading
@@ -100,13 +101,15 @@ class RunningHub:
 
 
 async def start_hub(tmp_path: Path, *, zeroconf: bool = False, rate: float = 1000.0,
-                    burst: int = 1000) -> tuple[Daemon, asyncio.Task[None]]:
+                    burst: int = 1000, extra_toml: str = "",
+                    ready_timeout_s: float = 10.0) -> tuple[Daemon, asyncio.Task[None]]:
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
     (rules / "house.yaml").write_text(RULES_YAML)
     text = HUB_TOML.format(state=tmp_path / "state", rules=rules,
-                           zeroconf=str(zeroconf).lower(), rate=rate, burst=burst)
-    daemon = Daemon(parse_config(text, str(tmp_path / "hub.toml")), ready_timeout_s=10.0)
+                           zeroconf=str(zeroconf).lower(), rate=rate, burst=burst) + extra_toml
+    daemon = Daemon(parse_config(text, str(tmp_path / "hub.toml")),
+                    ready_timeout_s=ready_timeout_s)
     task = asyncio.get_running_loop().create_task(daemon.run())
     async with asyncio.timeout(15):
         while not daemon.ready.is_set():
@@ -137,7 +140,9 @@ async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
 class HubThread:
     """A daemon on its own event loop in a thread, for synchronous clients."""
 
-    def __init__(self, tmp_path: Path, *, zeroconf: bool = False) -> None:
+    def __init__(self, tmp_path: Path, *, zeroconf: bool = False, zigbee_devices: int = 0
+                 ) -> None:
+        self._zigbee_devices = zigbee_devices
         self._loop = asyncio.new_event_loop()
         self._ready = threading.Event()
         self._stop: asyncio.Event | None = None
@@ -154,8 +159,21 @@ class HubThread:
         self._loop.run_until_complete(self._main(tmp_path))
 
     async def _main(self, tmp_path: Path) -> None:
+        async with contextlib.AsyncExitStack() as stack:
+            extra = ""
+            if self._zigbee_devices:
+                # The simulated TI coordinator on a pty, its devices joining when asked.
+                from radios.zigbee.sim.demo import demo_coordinator
+
+                sim = await stack.enter_async_context(demo_coordinator(self._zigbee_devices))
+                extra = (f'[radios.zigbee]\npath = "{sim.path}"\nchannel = 15\n'
+                         "skip_bootloader = false\n")
+            await self._serve(tmp_path, extra)
+
+    async def _serve(self, tmp_path: Path, extra: str) -> None:
         try:
-            daemon, task = await start_hub(tmp_path, zeroconf=self._zeroconf)
+            daemon, task = await start_hub(tmp_path, zeroconf=self._zeroconf, extra_toml=extra,
+                                           ready_timeout_s=30.0)
         except BaseException as exc:
             self.error = exc
             self._ready.set()

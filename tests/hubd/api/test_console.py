@@ -24,7 +24,7 @@ pytestmark = pytest.mark.skipif(CHROMIUM is None, reason="Debian's chromium is n
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubThread]:
-    hub = HubThread(tmp_path_factory.mktemp("console"))
+    hub = HubThread(tmp_path_factory.mktemp("console"), zigbee_devices=2)
     yield hub
     hub.close()
 
@@ -32,6 +32,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[HubThread]:
 def test_the_console_is_served_with_a_strict_csp(live: HubThread) -> None:
     with urllib.request.urlopen(f"{live.url}/", context=client_ssl()) as reply:
         csp = reply.headers["Content-Security-Policy"]
+        assert reply.headers["Server"] == "hubd"
         page = reply.read().decode()
     assert "script-src 'self'" in csp and "unsafe-inline" not in csp
     assert "frame-ancestors 'none'" in csp
@@ -81,6 +82,16 @@ def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
             expect(page.locator("#rule-errors li").first).to_contain_text("line")
             expect(page.locator("#editor-lines li.bad").first).to_be_visible()
             page.screenshot(path=SHOTS / "rules.png", full_page=True)
+
+            # Add devices: open the Zigbee network and see the simulated devices join.
+            page.click("#tabs button[data-tab=join]")
+            page.select_option("#join-radio", "zigbee")
+            page.fill("#join-seconds", "30")
+            page.click("#join-form button[type=submit]")
+            expect(page.locator("#join-status")).to_contain_text("zigbee open for")
+            expect(page.locator("#join-list li").first).to_contain_text("joined",
+                                                                        timeout=30_000)
+            page.screenshot(path=SHOTS / "join.png", full_page=True)
 
             page.click("#tabs button[data-tab=health]")
             expect(page.locator("#health")).to_contain_text("virtual")

@@ -8,11 +8,11 @@ if TYPE_CHECKING:
     from hubd.core.events import Report
 
 import asyncio
+from pathlib import Path
 
-import pytest
+import aiohttp
 
-from rules.engine import RuleEngine
-from tests.hubd.api.conftest import RunningHub
+from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
 
 NEW_RULE = """
 id: porch-at-night
@@ -171,8 +171,6 @@ actions:
 """
 
 
-@pytest.mark.xfail(not hasattr(RuleEngine, "put_rule"), strict=True,
-                   reason="the engine on this branch can only reload every rule")
 async def test_replacing_one_rule_keeps_the_pending_runs_of_the_others(hub: RunningHub
                                                                         ) -> None:
     token = await hub.pair()
@@ -191,3 +189,32 @@ async def test_replacing_one_rule_keeps_the_pending_runs_of_the_others(hub: Runn
     assert status == 200
     _, body, _ = await hub.call("GET", "/rules/porch-later", token)
     assert body["is_running"], "the pending delay of porch-later was lost"
+
+
+async def test_a_pending_delay_of_an_api_rule_survives_a_restart(tmp_path: Path) -> None:
+    for round_ in range(2):
+        daemon, task = await start_hub(tmp_path)
+        assert daemon.api is not None and daemon.hub is not None
+        url, code = daemon.api.url, daemon.api.setup_code
+        try:
+            async with aiohttp.ClientSession(
+                    connector=aiohttp.TCPConnector(ssl=client_ssl())) as session:
+                if round_ == 0:
+                    async with session.post(f"{url}/api/v1/pair", json={
+                            "client": "t", "scope": "admin", "code": code}) as resp:
+                        token = (await resp.json())["token"]
+                    headers = {"Authorization": f"Bearer {token}"}
+                    async with session.put(f"{url}/api/v1/rules/porch-later", data=DELAYED,
+                                           headers={**headers,
+                                                    "Content-Type": "application/yaml"}) as resp:
+                        assert resp.status == 200
+                    daemon.hub.report(_door_open())
+                async with asyncio.timeout(5):
+                    while True:
+                        async with session.get(f"{url}/api/v1/rules/porch-later",
+                                               headers=headers) as resp:
+                            if (await resp.json())["is_running"]:
+                                break
+                        await asyncio.sleep(0.02)
+        finally:
+            await stop_hub(daemon, task)

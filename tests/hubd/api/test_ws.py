@@ -146,3 +146,18 @@ async def test_a_slow_client_is_disconnected_with_a_reason(hub: RunningHub) -> N
     # The hub goes on serving.
     status, _, _ = await hub.call("GET", "/health", token)
     assert status == 200
+
+
+async def test_a_huge_message_closes_the_socket_with_a_reason(hub: RunningHub) -> None:
+    token = await hub.pair("read")
+    async with connect(ws_url(hub), ssl=client_ssl(), max_size=None,
+                       additional_headers={"Authorization": f"Bearer {token}"}) as ws:
+        await receive(ws, "hello")
+        await ws.send(json.dumps({"id": 1, "type": "ping", "pad": "x" * 200_000}))
+        with pytest.raises(ConnectionClosed) as closed:
+            async with asyncio.timeout(5):
+                while True:
+                    await ws.recv()
+        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+    status, _, _ = await hub.call("GET", "/health", token)
+    assert status == 200

@@ -127,3 +127,15 @@ def test_a_different_key_is_refused(config: Path, tmp_path: Path) -> None:
     other.write_text(json.dumps(saved))
     result = run(other, "devices")
     assert result.exit_code == 1 and "someone may be in the middle" in result.output
+
+
+def test_tokens_listed_and_revoked(config: Path, live: HubThread, tmp_path: Path) -> None:
+    other = tmp_path / "other.json"
+    result = run(other, "pair", live.url, "--code", live.setup_code, "--client", "old phone")
+    assert result.exit_code == 0, result.output
+    listed = run_json(config, "tokens")["tokens"]
+    phone = next(t for t in listed if t["client"] == "old phone")
+    assert "old phone" in run(config, "tokens").stdout
+    assert run(config, "tokens", "revoke", phone["id"]).exit_code == 0
+    refused = run(other, "devices")
+    assert refused.exit_code == 1 and "unauthorized" in refused.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import pytest
@@ -56,13 +56,14 @@ async def sim() -> AsyncIterator[LutronSimulator]:
 
 @contextlib.asynccontextmanager
 async def running(simulator: LutronSimulator, transport: str, *, wait_ok: bool = True,
+                  sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
                   **overrides: Any) -> AsyncIterator[tuple[LutronDriver, Sink]]:
     """A driver connected to the simulator (fast timers unless overridden)."""
     options: dict[str, Any] = {"devices": DEMO_DEVICES, "fetch_integration_report": False,
                                "backoff_min_s": 0.05, "backoff_max_s": 0.2,
                                "login_timeout_s": 2.0, "hold_after_s": 0.2}
     options.update(overrides)
-    driver = LutronDriver(simulator.settings(transport, **options), seed=1)
+    driver = LutronDriver(simulator.settings(transport, **options), seed=1, sleep=sleep)
     sink = Sink()
     task = asyncio.create_task(driver.run(sink))
     try:

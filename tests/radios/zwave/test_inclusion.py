@@ -21,12 +21,12 @@ def test_default_grants_what_the_device_asks_and_gives_the_pin() -> None:
     assert flow.dsk.startswith("-23456")
 
 
-def test_a_restricted_grant_and_no_pin_aborts_s2() -> None:
+def test_a_restricted_grant_and_no_pin_asks_the_user() -> None:
     flow = InclusionFlow(InclusionRequest(grant=frozenset({SecurityClass.S0_LEGACY})))
     assert flow.grant(ASKED)["inclusionGrant"] == {"securityClasses": [7],
                                                    "clientSideAuth": False}
-    assert flow.pin({"dsk": "-1"}) == {"pin": False}
-    assert "aborted" in flow.log[-1]
+    assert flow.pin({"dsk": "-1"}) is None
+    assert "waiting for the user's PIN" in flow.log[-1]
 
 
 @pytest.mark.parametrize(("request_", "options"), [

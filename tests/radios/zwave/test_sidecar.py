@@ -96,8 +96,8 @@ def test_the_unit_exposure_is_at_most_2_and_systemd_knows_every_key(tmp_path: Pa
     assert float(found.group(1)) <= 2.0
     copy = tmp_path / UNIT.name
     true = shutil.which("true") or "/bin/true"
-    copy.write_text(UNIT.read_text().replace("/usr/bin/node", true)
-                    .replace("/usr/bin/python3", true))
+    copy.write_text(UNIT.read_text().replace("/opt/node/bin/node", true)
+                    .replace("/opt/hubd/bin/python3", true))
     done = subprocess.run(["systemd-analyze", "verify", str(copy)], capture_output=True,
                           text=True, timeout=30, check=False)
     assert [line for line in (done.stdout + done.stderr).splitlines()
