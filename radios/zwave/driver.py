@@ -57,6 +57,7 @@ from radios.zwave.settings import ZwaveSettings
 log = logging.getLogger(__name__)
 
 RADIO = "zwave"
+SPAWNED_BACKOFF_MAX_S = 2.0
 # zwave-js drops a message (ZW0202) with this reason while its serial port is closed.
 _PORT_CLOSED = "serial port is not open"
 _CONFIRMED = {SetValueStatus.SUCCESS, SetValueStatus.WORKING}
@@ -118,8 +119,12 @@ class ZwaveDriver:
             status = (RadioStatus.FAILED if self.failures >= settings.failed_after_attempts
                       else RadioStatus.RECONNECTING)
             self._health(status, reason)
-            delay_s = backoff_s(max(1, self.failures), settings.backoff_min_s,
-                                settings.backoff_max_s, self._rng)
+            # A server hubd spawned itself is known to be coming (Node takes seconds to load
+            # zwave-js): retrying a loopback connect every couple of seconds costs nothing.
+            cap_s = (min(settings.backoff_max_s, SPAWNED_BACKOFF_MAX_S) if settings.spawns_server
+                     else settings.backoff_max_s)
+            delay_s = backoff_s(max(1, self.failures), min(settings.backoff_min_s, cap_s),
+                                cap_s, self._rng)
             log.info("event=zwave_link_down reason=%r failures=%d retry_in_s=%.2f", reason,
                      self.failures, delay_s)
             await asyncio.sleep(delay_s)

@@ -34,7 +34,9 @@ class ZwaveSettings:
     # A device's reports this soon after a command to it are that command's echo (origin digital).
     echo_window_s: float = 5.0
     heartbeat_s: float = 20.0  # WebSocket ping; a missing pong ends the session
-    stop_timeout_s: float = 5.0  # SIGTERM to SIGKILL for the spawned server
+    # SIGTERM to SIGKILL for the spawned server: inside the 2.5 s the daemon gives a component
+    # to stop, or hubd could exit first and leave the server running.
+    stop_timeout_s: float = 2.0
 
     def __post_init__(self) -> None:
         parts = urlsplit(self.url)

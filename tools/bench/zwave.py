@@ -261,3 +261,10 @@ async def run() -> list[Table]:
             (base / sub).mkdir()
         return [await _local_control(base / "lc"), await _start_to_ready(base / "start"),
                 await _memory(base / "mem")]
+
+
+async def start_only() -> list[Table]:
+    """Only the start-to-READY table (``python -c`` while tuning the start)."""
+    with tempfile.TemporaryDirectory(prefix="hubd-bench-zwave-") as tmp:
+        (Path(tmp) / "start").mkdir()
+        return [await _start_to_ready(Path(tmp) / "start")]

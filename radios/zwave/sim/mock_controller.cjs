@@ -309,6 +309,13 @@ async function handle(controller, pendingExclusion, req) {
 	}
 }
 
+// A host that vanishes mid-exchange (zwave-js-server killed or restarted) leaves the mock
+// waiting for an ACK that never comes; zwave-js's mock then rejects a promise nobody awaits,
+// which would end this process. A real stick stays up for the next host: so does this one.
+process.on("unhandledRejection", (e) => {
+	console.error(`mock controller: host gone mid-exchange: ${e && e.message || e}`);
+});
+
 main().catch((e) => {
 	console.error(e);
 	process.exit(1);

@@ -114,7 +114,7 @@ def zwave_settings(stick: MockStick) -> ZwaveSettings:
     """Settings for a spawned server on the stick, with timers shrunk for tests."""
     return ZwaveSettings(url=f"ws://127.0.0.1:{free_port()}", serial_path=stick.url,
                          backoff_min_s=0.2, backoff_max_s=1.0, connect_timeout_s=2.0,
-                         command_timeout_s=10.0, stop_timeout_s=3.0)
+                         command_timeout_s=10.0)
 
 
 @pytest_asyncio.fixture(loop_scope="module", scope="module")
