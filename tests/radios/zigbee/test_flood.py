@@ -116,7 +116,7 @@ async def _flooded_hub(threaded: SimThread, tmp_path: Path) -> None:
               f"dropped {zigbee.driver.budget.dropped}, rss +{_rss_kib() - rss_before} KiB")
         assert len(taken) < FLOOD_BUDGET * (FLOOD_S + 1) + 30  # the rate, the burst, a margin
         assert peak_tasks - baseline_tasks < 100, (baseline_tasks, peak_tasks)
-        assert zigbee.driver.budget.dropped > 1000
+        assert zigbee.driver.budget.dropped > 5 * FLOOD_BUDGET  # most of the flood
         assert _rss_kib() - rss_before < 40 * 1024
         notices = zigbee.sink.of(Notice)
         assert any("dropped" in n.message for n in notices), notices
