@@ -14,7 +14,7 @@ from hubd.core.events import DeviceJoined, Notice, Report
 from radios.zigbee.ratelimit import FrameBudget
 from radios.zigbee.sim import DeviceKind, Simulator
 from tests.radios.zigbee.conftest import Running, start_driver
-from tests.radios.zigbee.test_driver import CONTACT, LIGHT, report
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT
 
 T = TypeVar("T")
 
@@ -65,7 +65,7 @@ async def _add(threaded: SimThread, z: Running, kind: DeviceKind, ieee: str) -> 
 
     await threaded.call(add())
     await z.driver.permit_join(60)
-    await z.sink.wait_for(DeviceJoined, lambda e: e.device.address == ieee)
+    await z.sink.wait_for(DeviceJoined, lambda e: e.device.address == ieee, timeout_s=30.0)
 
 
 async def _flood(sim: Simulator) -> None:
@@ -110,7 +110,9 @@ async def _flooded_hub(threaded: SimThread, tmp_path: Path) -> None:
             threaded.sim.device(CONTACT).open()
 
         await threaded.call(open_door())
-        await report(zigbee, CONTACT, "contact.is_open", True, after=mark)
+        await zigbee.sink.wait_for(
+            Report, lambda r: r.device_id.endswith(CONTACT) and r.value is True, 30.0,
+            after=mark)
         taken = [e for e in zigbee.sink.of(Report) if e.device_id.endswith(LIGHT)]
         print(f"flood: peak tasks {peak_tasks} (baseline {baseline_tasks}), taken {len(taken)}, "
               f"dropped {zigbee.driver.budget.dropped}, rss +{_rss_kib() - rss_before} KiB")
