@@ -24,13 +24,19 @@ FLOOD_BUDGET = 40.0
 
 
 def test_budget_refuses_past_the_rate_and_tells_start_and_end() -> None:
-    budget = FrameBudget(rate_per_s=10.0)
-    allowed = sum(budget.allow(0.0) for _ in range(30))
-    assert allowed == 10 and budget.dropped == 20
+    budget = FrameBudget(rate_per_s=40.0)
+    allowed = sum(budget.allow(0.0, source=n % 8) for n in range(80))
+    assert allowed == 40 and budget.dropped == 40
     assert budget.flood_started() and not budget.flood_started()  # once
-    assert budget.allow(0.1)  # a token came back in 0.1 s
+    assert budget.allow(0.1, source=1)  # tokens came back in 0.1 s
     assert budget.flood_ended(0.5) == 0  # not quiet long enough
-    assert budget.flood_ended(1.1) == 20 and budget.flood_ended(2.0) == 0
+    assert budget.flood_ended(1.1) == 40 and budget.flood_ended(2.0) == 0
+
+
+def test_one_chattering_device_cannot_starve_the_others() -> None:
+    budget = FrameBudget(rate_per_s=40.0)
+    assert sum(budget.allow(0.0, source=7) for _ in range(100)) == 10  # a quarter of it
+    assert all(budget.allow(0.0, source=n) for n in range(8, 20))  # the rest still come in
 
 
 def _rss_kib() -> int:
