@@ -325,10 +325,10 @@ class ZigbeeDriver:
         self._report(Notice(RADIO, message, self._clock.time(), Context.new(Origin.SYSTEM),
                             "warning"))
 
-    def frame_allowed(self) -> bool:
+    def frame_allowed(self, nwk: int) -> bool:
         """A device frame arrived: within the budget it comes in, past it it is dropped."""
         now = self._clock.monotonic()
-        if self.budget.allow(now):
+        if self.budget.allow(now, nwk):
             dropped = self.budget.flood_ended(now)
             if dropped:
                 self.notice(f"the flood of frames is over: {dropped} were dropped")

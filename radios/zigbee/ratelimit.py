@@ -43,20 +43,14 @@ class RateGate:
 
 
 @dataclass(slots=True)
-class FrameBudget:
-    """A token bucket: ``rate_per_s`` frames a second, bursts up to ``rate_per_s``; counts the
-    frames it refused and says when a flood starts and ends (pure: time comes in)."""
+class _Bucket:
+    """Tokens refilled at a rate, up to one second's worth."""
 
     rate_per_s: float
     tokens: float = 0.0
     last: float | None = None
-    dropped: int = 0  # over the driver's life
-    dropped_in_flood: int = 0  # since the current flood began
-    is_flooding: bool = False
-    last_drop: float = 0.0
 
-    def allow(self, now: float) -> bool:
-        """Whether a frame arriving now may come in."""
+    def take(self, now: float) -> bool:
         if self.last is None:
             self.tokens = self.rate_per_s
         else:
@@ -65,6 +59,38 @@ class FrameBudget:
         self.last = now
         if self.tokens >= 1.0:
             self.tokens -= 1.0
+            return True
+        return False
+
+
+SOURCE_SHARE = 0.25  # one device may use at most this share of the budget
+MAX_SOURCES = 1024  # buckets kept; spoofed source addresses cannot grow the table further
+
+
+@dataclass(slots=True)
+class FrameBudget:
+    """Token buckets: ``rate_per_s`` frames a second in all (bursts as large), and a quarter of
+    that for any one source, so one chattering device cannot starve the others; counts the
+    frames refused and says when a flood starts and ends (pure: time comes in)."""
+
+    rate_per_s: float
+    _total: _Bucket | None = None
+    _sources: dict[int, _Bucket] | None = None
+    dropped: int = 0  # over the driver's life
+    dropped_in_flood: int = 0  # since the current flood began
+    is_flooding: bool = False
+    last_drop: float = 0.0
+
+    def allow(self, now: float, source: int = -1) -> bool:
+        """Whether a frame arriving now from ``source`` (a network address) may come in."""
+        if self._total is None or self._sources is None:
+            self._total, self._sources = _Bucket(self.rate_per_s), {}
+        bucket = self._sources.get(source)
+        if bucket is None:
+            if len(self._sources) >= MAX_SOURCES:
+                self._sources.clear()
+            bucket = self._sources[source] = _Bucket(self.rate_per_s * SOURCE_SHARE)
+        if bucket.take(now) and self._total.take(now):
             return True
         self.dropped += 1
         self.dropped_in_flood += 1

@@ -91,8 +91,8 @@ class AdapterListener(Protocol):
         """Something the people of the house should know (zigbee.db rebuilt, a flood)."""
         ...
 
-    def frame_allowed(self) -> bool:
-        """A device frame arrived: may it come in (False: drop it, the hub is flooded)?"""
+    def frame_allowed(self, nwk: int) -> bool:
+        """A device frame arrived from ``nwk``: may it come in (False: drop it, a flood)?"""
         ...
 
 

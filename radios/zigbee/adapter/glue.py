@@ -235,11 +235,12 @@ class DefaultResponseHold:
 
 
 def gate_device_frames(app: zigpy.application.ControllerApplication,
-                       allow: Callable[[], bool]) -> Callable[[], None] | None:
+                       allow: Callable[[int], bool]) -> Callable[[], None] | None:
     """Drop device frames (``AF.IncomingMsg``, MT AF 3.2.1.3) that ``allow()`` refuses, before
     zigpy-znp parses them, spawns a task for them and zigpy answers and stores them.
 
-    Only device data is gated: the coordinator's answers (SRSPs, confirms) and ZDO traffic
+    ``allow`` gets the sender's network address. Only device data is gated: the coordinator's
+    answers (SRSPs, confirms) and ZDO traffic
     always pass, so the link and joins work through any flood. Returns what undoes it (None
     for radio libraries other than zigpy-znp).
     """
@@ -252,7 +253,8 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
     incoming = c.AF.IncomingMsg.Callback.header
 
     def gated(frame: Any) -> bool | None:
-        if frame.header == incoming and not allow():
+        # AF.IncomingMsg: GroupId (2), ClusterId (2), SrcAddr (2, little-endian), ...
+        if frame.header == incoming and not allow(int.from_bytes(frame.data[4:6], "little")):
             return False
         return received(frame)  # type: ignore[no-any-return]
 
