@@ -25,17 +25,23 @@ def run_and_kill(path: Path, marker: Path, statement: int | str, after_writes: i
     """Run the writer until the hook holds a write open at that statement, SIGKILL it; return
     the bound no persisted value may exceed, and where the kill landed."""
     marker.unlink(missing_ok=True)
-    proc = subprocess.Popen([sys.executable, "-m", "tests.hubd.store_crash_writer", str(path)],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                            env={**os.environ, ENV: spec(marker, statement, after_writes)})
-    try:
-        deadline = time.monotonic() + 20.0
-        while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.01)
-        landed = marker.read_text() if marker.exists() else ""
-        os.kill(proc.pid, signal.SIGKILL)
-    finally:
-        out, err = proc.communicate(timeout=10)
+    # Output to files, not pipes: nobody reads a pipe while we wait, and a writer blocked on a
+    # full one (64 KiB of "upto" lines) never reaches the write the hook waits for.
+    out_path, err_path = path.with_name("writer.out"), path.with_name("writer.err")
+    with out_path.open("w") as out_file, err_path.open("w") as err_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "tests.hubd.store_crash_writer", str(path)], cwd=ROOT,
+            stdout=out_file, stderr=err_file, text=True,
+            env={**os.environ, ENV: spec(marker, statement, after_writes)})
+        try:
+            deadline = time.monotonic() + 20.0
+            while not marker.exists() and proc.poll() is None and time.monotonic() < deadline:
+                time.sleep(0.01)
+            landed = marker.read_text() if marker.exists() else ""
+            os.kill(proc.pid, signal.SIGKILL)
+        finally:
+            proc.wait(timeout=10)
+    out, err = out_path.read_text(), err_path.read_text()
     assert proc.returncode == -signal.SIGKILL, err
     assert landed.startswith("in transaction"), f"the kill did not land in a write: {err}"
     bounds = [int(line.split()[1]) for line in out.splitlines() if line.startswith("upto ")]
