@@ -16,3 +16,4 @@ async def test_settle_raises_when_work_never_runs_dry() -> None:
 async def test_settle_returns_once_idle() -> None:
     rounds = iter([True, True, False])
     await settle(lambda: next(rounds), max_rounds=5)
+    assert next(rounds, None) is None  # it asked until idle, and no further
