@@ -19,8 +19,10 @@ from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.kinds import DeviceSpec
 from radios.zigbee.sim.mt import MtFrame
 from radios.zigbee.sim.nvram import SYS_ZSTACK, ExNv, NibField, NvStore, OsalNv, nib_get, osal
+from radios.zigbee.sim.security import forget_link_key, remember_link_key
 from radios.zigbee.sim.wire import format_ieee, ieee_bytes, short_bytes, u8, u16, u32
 from radios.zigbee.sim.zdo import LogicalType, NodeInfo, SimpleDescriptor, ZdoCluster, answer
+from radios.zigbee.sim.zdo_mt import callback_frames
 
 ZDO_ENDPOINT = 0
 BROADCAST_ADDRESSES = frozenset({0xFFFF, 0xFFFD, 0xFFFC, 0xFFFB})
@@ -186,8 +188,10 @@ class Network:
         self._zdo_callback(device.nwk, ZdoCluster.DEVICE_ANNCE, device.next_tsn(), body, True)
 
     def _remember(self, device: SimDevice) -> None:
-        """Record the device in the address manager table (NV), as Z-Stack does on join."""
-        entry_type = _ADDR_SECURITY if device.is_router else _ADDR_ASSOC
+        """Record the device in the address manager table (NV), as Z-Stack does on join, and
+        the link key of its trust-centre key exchange (security.py)."""
+        remember_link_key(self.nv, device.ieee, self.rng)
+        entry_type = _ADDR_SECURITY if device.is_router else _ADDR_ASSOC | _ADDR_SECURITY
         entry = u8(entry_type) + b"\x00" + u16(device.nwk) + ieee_bytes(device.ieee)
         free = None
         for sub_id, value in enumerate(self.nv.table(ExNv.ADDRMGR)):
@@ -200,6 +204,7 @@ class Network:
             self.nv.put((SYS_ZSTACK, ExNv.ADDRMGR, free), entry)
 
     def _forget(self, device: SimDevice) -> None:
+        forget_link_key(self.nv, device.ieee)
         for sub_id, value in enumerate(self.nv.table(ExNv.ADDRMGR)):
             if value[4:12] == ieee_bytes(device.ieee):
                 self.nv.put((SYS_ZSTACK, ExNv.ADDRMGR, sub_id), b"\xff" * 12)
@@ -331,7 +336,8 @@ class Network:
         neighbours = [d.node for d in self.devices.values() if self.is_reachable(d)]
         ext_pan = self.identity.extended_pan_id if self.identity else 0
         result = answer(
-            self.coordinator, cluster_id, payload, neighbours=neighbours, ext_pan=ext_pan
+            self.coordinator, cluster_id, payload, neighbours=neighbours, ext_pan=ext_pan,
+            rng=self.rng,
         )
         if result is not None and not (is_broadcast and result[1][:1] != b"\x00"):
             self._zdo_callback(0x0000, result[0], tsn, result[1], False)
@@ -359,8 +365,10 @@ class Network:
     def _zdo_callback(
         self, src: int, cluster_id: int, tsn: int, data: bytes, is_broadcast: bool
     ) -> None:
-        # ZDO.MsgCbIncoming only for clusters the host registered (ZDO.MsgCallbackRegister)
-        if 0xFFFF not in self.zdo_callbacks and cluster_id not in self.zdo_callbacks:
-            return
-        payload = u16(src) + u8(int(is_broadcast)) + u16(cluster_id) + u8(0) + u8(tsn)
-        self.radio.emit(Rsp.MSG_CB_INCOMING.frame(payload + u16(0x0000) + data))
+        # MsgCbIncoming for registered clusters, the per-cluster callback with ZDO_DIRECT_CB
+        is_direct = self.nv.get(osal(OsalNv.ZDO_DIRECT_CB)) == b"\x01"
+        for frame in callback_frames(
+            src, cluster_id, tsn, data, is_broadcast=is_broadcast,
+            registered=self.zdo_callbacks, is_direct=is_direct,
+        ):  # fmt: skip
+            self.radio.emit(frame)

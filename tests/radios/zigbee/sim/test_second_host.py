@@ -1,0 +1,72 @@
+"""zigbee-herdsman, a second host written elsewhere, runs a whole network on the ZNP simulator.
+
+Its zstack adapter starts the stick, forms a network, permits join, interviews the simulated
+devices with ZDO requests sent as MT commands (not as AF frames, as zigpy-znp does), switches
+a light and reads its report, hears a contact sensor, and backs the network up. The simulator
+must answer every request as Z-Stack does: no RPC error, no request it does not know.
+Selected alone with ``pytest -m secondhost``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from radios.zigbee.sim import DeviceKind, Simulator, ZStackConfig
+from tools.secondhost.harness import ROOT, run_host
+
+pytestmark = [
+    pytest.mark.secondhost,
+    pytest.mark.timeout(150),
+    pytest.mark.skipif(
+        shutil.which("node") is None or not (ROOT / "node_modules" / "zigbee-herdsman").is_dir(),
+        reason="zigbee-herdsman is installed by `make npm`",
+    ),
+]
+
+LIGHT = "00:0d:6f:00:00:00:10:01"
+CONTACT = "00:0d:6f:00:00:00:10:02"
+
+
+async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: Path) -> None:
+    sim = Simulator(ZStackConfig(seed=13))
+    path = await sim.start_tcp()
+    try:
+        sim.add_device(DeviceKind.ON_OFF_LIGHT, LIGHT)
+        sim.add_device(DeviceKind.CONTACT_SENSOR, CONTACT)
+        run = await run_host(
+            path, tmp_path / "herdsman", expect_devices=2, timeout_s=120,
+            on_trigger=lambda ieee: sim.device(ieee).open(),
+        )  # fmt: skip
+    finally:
+        await sim.close()
+    log = run.log_path.read_text(errors="replace")
+    assert run.returncode == 0, f"{run.names()}\n{run.events[-1]}\n{log[-3000:]}"
+    assert [line for line in log.splitlines() if line.startswith("error")] == []
+    started = run.of("started")[0].fields
+    assert started["result"] == "reset"  # a factory-fresh stick: a new network
+    assert started["version"]["type"] == "ZStack3x0"
+    assert started["network"]["panID"] == 0x1A62
+    assert started["network"]["channel"] == 15
+    joined = {e.fields["ieee"] for e in run.of("joined")}
+    assert joined == {"0x" + LIGHT.replace(":", ""), "0x" + CONTACT.replace(":", "")}
+    interviews = {e.fields["ieee"]: e.fields for e in run.of("interview")}
+    assert {i["status"] for i in interviews.values()} == {"successful"}
+    light = interviews["0x" + LIGHT.replace(":", "")]
+    assert (light["type"], light["model"]) == ("Router", "SIM-LIGHT")
+    assert light["manufacturer"] == "hubd-sim"
+    assert light["endpoints"][0]["in"] == [0x0000, 0x0003, 0x0004, 0x0005, 0x0006]
+    contact = interviews["0x" + CONTACT.replace(":", "")]
+    assert (contact["type"], contact["model"]) == ("EndDevice", "SIM-CONTACT")
+    command = run.of("command")[0].fields
+    assert (command["reported_on_off"], command["read_on_off"]) == (1, 1)
+    sensor = run.of("sensor")[0].fields
+    assert (sensor["cluster"], sensor["type"]) == ("ssIasZone", "commandStatusChangeNotification")
+    backup = {d["ieee"]: d for d in run.of("backup")[0].fields["devices"]}
+    assert set(backup) == {LIGHT.replace(":", ""), CONTACT.replace(":", "")}
+    assert all(d["has_link_key"] for d in backup.values())  # the TCLK entries of the joins
+    assert run.names()[-1] == "done"
+    assert sim.unknown_requests == []
+    assert sim.engine.malformed_requests == []
