@@ -40,6 +40,12 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
             path, tmp_path / "herdsman", expect_devices=2, timeout_s=120,
             on_trigger=lambda ieee: sim.device(ieee).open(),
         )  # fmt: skip
+        # herdsman again on the same stick and database: it resumes the network from NV
+        sim.device(LIGHT).switch(False)
+        again = await run_host(
+            path, tmp_path / "herdsman", expect_devices=2, timeout_s=60,
+            on_trigger=lambda ieee: sim.device(ieee).close(),
+        )  # fmt: skip
     finally:
         await sim.close()
     log = run.log_path.read_text(errors="replace")
@@ -68,5 +74,13 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
     assert set(backup) == {LIGHT.replace(":", ""), CONTACT.replace(":", "")}
     assert all(d["has_link_key"] for d in backup.values())  # the TCLK entries of the joins
     assert run.names()[-1] == "done"
+
+    assert again.returncode == 0, f"{again.names()}\n{again.events[-1]}"
+    assert again.of("started")[0].fields["result"] == "resumed"
+    assert {e.fields["ieee"] for e in again.of("known")} == joined
+    assert again.of("joined") == [] and again.of("interview") == []
+    assert again.of("command")[0].fields["reported_on_off"] == 1
+    assert len(again.of("sensor")) == 1
+    assert {d["ieee"] for d in again.of("backup")[0].fields["devices"]} == set(backup)
     assert sim.unknown_requests == []
     assert sim.engine.malformed_requests == []
