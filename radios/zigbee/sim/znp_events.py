@@ -16,7 +16,9 @@ from radios.zigbee.sim.events import (
     SendConfirmed,
 )
 from radios.zigbee.sim.mt import MtFrame
+from radios.zigbee.sim.nvram import OsalNv, osal
 from radios.zigbee.sim.wire import ieee_bytes, short_bytes, u8, u16, u32
+from radios.zigbee.sim.zdo_mt import callback_frames
 
 if TYPE_CHECKING:
     from radios.zigbee.sim.network import Network, Radio
@@ -30,10 +32,24 @@ class ZnpEvents:
         self.network = network
 
     def report(self, event: NetworkEvent, delay_s: float = 0.0) -> None:
-        """Queue the MT frame for this event, if Z-Stack sends one."""
-        frame = self.frame(event)
-        if frame is not None:
+        """Queue the MT frames for this event, if Z-Stack sends any."""
+        for frame in self.frames(event):
             self.radio.emit(frame, delay_s)
+
+    def frames(self, event: NetworkEvent) -> list[MtFrame]:
+        """Every MT frame Z-Stack sends for an event: a ZDO message can be both a
+        ZDO.MsgCbIncoming and its per-cluster callback (zdo_mt.py)."""
+        match event:
+            case ApsIncoming(profile_id=profile) if profile == ZDO_PROFILE:
+                is_direct = self.network.nv.get(osal(OsalNv.ZDO_DIRECT_CB)) == b"\x01"
+                tsn, data = event.payload[0], event.payload[1:]
+                return callback_frames(
+                    event.src_nwk, event.cluster_id, tsn, data,
+                    is_broadcast=event.is_broadcast, registered=self.network.zdo_callbacks,
+                    is_direct=is_direct,
+                )  # fmt: skip
+        frame = self.frame(event)
+        return [] if frame is None else [frame]
 
     def frame(self, event: NetworkEvent) -> MtFrame | None:
         """The MT frame Z-Stack sends for an event (None: it sends nothing)."""
