@@ -70,7 +70,7 @@ const controller = new Controller({
     databasePath: path.join(args.dir, "database.db"),
     databaseBackupPath: path.join(args.dir, "database.db.backup"),
     backupPath: path.join(args.dir, "coordinator_backup.json"),
-    adapter: { disableLED: false },
+    adapter: { disableLED: false, transmitPower: 5 },
     acceptJoiningDeviceHandler: async () => true,
 });
 

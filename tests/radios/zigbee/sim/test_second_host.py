@@ -56,6 +56,7 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
     assert started["version"]["type"] == "ZStack3x0"
     assert started["network"]["panID"] == 0x1A62
     assert started["network"]["channel"] == 15
+    assert started["network"]["extendedPanID"] == started["coordinator"]  # SYS.GetExtAddr
     joined = {e.fields["ieee"] for e in run.of("joined")}
     assert joined == {"0x" + LIGHT.replace(":", ""), "0x" + CONTACT.replace(":", "")}
     interviews = {e.fields["ieee"]: e.fields for e in run.of("interview")}
@@ -84,3 +85,9 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
     assert {d["ieee"] for d in again.of("backup")[0].fields["devices"]} == set(backup)
     assert sim.unknown_requests == []
     assert sim.engine.malformed_requests == []
+    # what herdsman asked that zigpy-znp never does
+    assert {
+        "SYS.GetExtAddr", "SYS.StackTune", "ZDO.ExtNwkInfo", "ZDO.ExtFindGroup",
+        "ZDO.ExtAddGroup", "ZDO.NodeDescReq", "ZDO.ActiveEpReq", "ZDO.SimpleDescReq",
+        "ZDO.BindReq",
+    } <= set(sim.requests_seen)
