@@ -5,7 +5,7 @@ reach the outbox whether or not the cloud is there), and connects again and agai
 
     how an attempt ended                          the next attempt after
     ───────────────────────────────────────────   ──────────────────────────────────────────
-    connected ≥ stable_after_s, then lost         backoff(1): the streak starts again
+    connected ≥ stable_after_s, then lost         full jitter over [0, 2·backoff(1)]: a new streak
     refused, timed out, lost early, bad bytes     backoff(n): full jitter, n = attempts in a row
     401/403, a refused certificate, 4001          slow retry (minutes) and a Notice, once a streak
     the relay said bye with retry_after_s         at least retry_after_s
@@ -136,6 +136,8 @@ class TunnelClient:
             else:
                 slow_noticed = slow_noticed and not end.was_open
                 delay_s = self.backoff(streak)
+                if streak == 1:  # every hub of a relay that died lost it at the same instant:
+                    delay_s = self.rng.uniform(0.0, 2.0 * delay_s)  # full jitter, not all at min
                 if end.retry_after_s is not None:
                     delay_s = max(delay_s, end.retry_after_s)
             log.log(logging.WARNING if end.kind is not End.STOPPED else logging.INFO,
