@@ -115,15 +115,22 @@ class StateMirror:
         self._changed: dict[tuple[str, str], int] = {}  # (device, attribute) -> version
         self._devices: dict[str, int] = {}  # device id -> version it last joined or left
 
-    def observe(self, event: object) -> None:
+    def observe(self, event: Uplinked) -> None:
         """Note a change (called for every uplinked event, before it is queued)."""
-        if isinstance(event, StateChanged):
-            self.version += 1
-            self._changed[(event.device_id, event.attribute)] = self.version
-        elif isinstance(event, DeviceJoined | DeviceLeft | AvailabilityChanged):
-            self.version += 1
-            did = event.device.id if isinstance(event, DeviceJoined) else event.device_id
-            self._devices[did] = self.version
+        match event:
+            case StateChanged():
+                self.version += 1
+                self._changed[(event.device_id, event.attribute)] = self.version
+            case DeviceJoined():
+                self.version += 1
+                self._devices[event.device.id] = self.version
+            case DeviceLeft() | AvailabilityChanged():
+                self.version += 1
+                self._devices[event.device_id] = self.version
+            case ButtonEvent() | CommandResult() | Notice() | RuleRan():
+                pass  # not state: nothing a resync sends
+            case _:
+                assert_never(event)
 
     def body(self, epoch: str | None, since: int | None) -> dict[str, Any]:
         """A delta since the cloud's version if it holds this epoch's, else a snapshot."""
