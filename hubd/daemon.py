@@ -35,11 +35,13 @@ from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import StateDirectoryError
+from hubd.core.errors import HubError, StateDirectoryError
 from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
+from hubd.ota.service import Reboot, UpdateService
+from hubd.otawire import TunnelUpdates, build_updates
 from hubd.store import CorruptDatabaseError, Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
@@ -105,6 +107,9 @@ class Daemon:
                                                                        init=False)
     _boot_notices: list[Notice] = field(default_factory=list, init=False)
     zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
+    # Updates (``[update]``): the service, and the OS's reboot (None: systemctl; tests: a fake).
+    updates: UpdateService | None = None
+    reboot: Reboot | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -159,6 +164,7 @@ class Daemon:
             store_task = self.start_component(group, "store", writer.run())
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(self.start_component(group, "extra", extra(hub)) for extra in self.extras)
+            self.updates = await self._updates(hub)
             tunnel = await self._tunnel(hub, writer)
             if tunnel is not None:
                 # Before the radios: the feeder hears every event from the first one.
@@ -231,9 +237,27 @@ class Daemon:
             return None
         state_dir = self.config.hub.state_dir
         await asyncio.to_thread(Identity(identity_dir(state_dir)).ensure_key)
-        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock)
+        updates = (TunnelUpdates(self.updates, self.config.update)
+                   if self.updates is not None and self.config.update is not None else None)
+        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock,
+                                            updates=updates)
         hub.bus.subscribe((TunnelHealth,), self._on_tunnel_health, name="status", inline=True)
         return tunnel
+
+    async def _updates(self, hub: Hub) -> UpdateService | None:
+        """The update service, if configured; a broken update.toml costs updates, not the hub."""
+        if self.config.update is None:
+            return None
+        try:
+            service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot)
+            await service.start()
+        except HubError as exc:
+            log.error("event=updates_unavailable error=%s", exc)
+            self._boot_notices.append(Notice("update", f"updates are off: {exc}",
+                                             self.clock.time(), Context.new(Origin.SYSTEM),
+                                             "error"))
+            return None
+        return service
 
     def _on_tunnel_health(self, health: TunnelHealth) -> None:
         """Keep the tunnel's health in systemd's STATUS= line."""
