@@ -32,15 +32,16 @@ HUB_TARGET = "hub"
 UPDATE_CAPABILITY = "update"
 
 
-def _failed(error: str, **extra: Any) -> dict[str, Any]:
-    return {"status": "failed", "latency_ms": 0.0, "error": error, **extra}
+def _failed(error: str, code: str, **extra: Any) -> dict[str, Any]:
+    # code: busy (an install runs), refused (the hub will not), invalid (bad args), off.
+    return {"status": "failed", "latency_ms": 0.0, "error": error, "code": code, **extra}
 
 
 async def run_update_command(updates: UpdateOffers | None, command: CommandReceived
                              ) -> dict[str, Any]:
     """Run one update command; the result body for the cloud (never raises a HubError)."""
     if updates is None:
-        return _failed("this hub takes no updates (no [update] in its configuration)")
+        return _failed("this hub takes no updates (no [update] in its configuration)", "off")
     args = command.args
     origin = Origin.CLOUD.value
     try:
@@ -50,7 +51,7 @@ async def run_update_command(updates: UpdateOffers | None, command: CommandRecei
                 if not isinstance(url, str) or not (size is None or (
                         isinstance(size, int) and not isinstance(size, bool) and size > 0)):
                     return _failed("offer needs url (a string) and size_bytes (a positive "
-                                   "integer, optional)")
+                                   "integer, optional)", "invalid")
                 status = updates.offer(url, size, origin)
                 return {"status": "accepted", "latency_ms": 0.0, "error": None,
                         "update": status.as_json()}
@@ -63,8 +64,8 @@ async def run_update_command(updates: UpdateOffers | None, command: CommandRecei
                         "update": updates.status().as_json()}
             case _:
                 return _failed(f"unknown update command {command.name!r} (offer, status, "
-                               "reboot)")
+                               "reboot)", "invalid")
     except UpdateBusyError as exc:
-        return _failed(str(exc), busy=True, update=updates.status().as_json())
+        return _failed(str(exc), "busy", update=updates.status().as_json())
     except HubError as exc:
-        return _failed(str(exc), update=updates.status().as_json())
+        return _failed(str(exc), "refused", update=updates.status().as_json())

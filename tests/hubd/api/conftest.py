@@ -9,19 +9,17 @@ import ssl
 import threading
 import urllib.request
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hubd.config import parse_config
 from hubd.daemon import Daemon
-from hubd.ota.bootenv import BootPlan, FileBootEnv
 from hubd.ota.service import Reboot
-from tests.hubd.ota.conftest import SLOT_BYTES, bundle_bytes, image
+from tests.hubd.ota.conftest import Slots
 
 HUB_TOML = """
 [hub]
@@ -74,47 +72,6 @@ def client_ssl() -> ssl.SSLContext:
     context.check_hostname = False
     context.verify_mode = ssl.CERT_NONE
     return context
-
-
-@dataclass
-class Slots:
-    """A hub's slots, boot env and keys as files; what the fake reboot was asked."""
-
-    root: Path
-    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
-    reboots: list[str] = field(default_factory=list)
-
-    def __post_init__(self) -> None:
-        (self.root / "keys").mkdir(parents=True)
-        (self.root / "keys/release.pub").write_text(
-            self.key.public_key().public_bytes_raw().hex())
-        (self.root / "slot-a").write_bytes(image("1.0").ljust(SLOT_BYTES, b"\0"))
-        (self.root / "slot-b").write_bytes(image("0.9").ljust(SLOT_BYTES, b"\0"))
-        (self.root / "os-release").write_text('IMAGE_VERSION="1.0"\n')
-        self.env.set(BootPlan(("A", "B"), {"A": 3, "B": 3}).values())
-        r = self.root
-        (r / "update.toml").write_text(
-            f'board = "hub-test"\nslot_a = "{r}/slot-a"\nslot_b = "{r}/slot-b"\n'
-            f"slot_size_bytes = {SLOT_BYTES}\n"
-            f'bootenv_path = "{r}/bootenv"\nkeys_dir = "{r}/keys"\n'
-            f'update_dir = "{r}/data/update"\ndata_dir = "{r}/data/hubd"\n'
-            f'os_release = "{r}/os-release"\nbooted_slot = "A"\n')
-
-    @property
-    def env(self) -> FileBootEnv:
-        return FileBootEnv(self.root / "bootenv")
-
-    def bundle(self, version: str, **kwargs: str) -> bytes:
-        return bundle_bytes(image(version), version, [self.key], **kwargs)
-
-    def toml(self) -> str:
-        return f'\n[update]\nconfig = "{self.root}/update.toml"\n'
-
-    def files(self) -> dict[str, bytes]:
-        return {name: (self.root / name).read_bytes() for name in ("slot-a", "slot-b", "bootenv")}
-
-    async def reboot(self) -> None:
-        self.reboots.append("reboot")
 
 
 @dataclass

@@ -17,9 +17,9 @@ from websockets.asyncio.client import connect
 
 from hubd.core.events import UpdatePhase, UpdateProgress
 from hubd.ota.bootenv import BootPlan, choose_slot
-from tests.hubd.api.conftest import RunningHub, Slots, client_ssl, start_hub, stop_hub
+from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
 from tests.hubd.api.test_ws import receive, ws_url
-from tests.hubd.ota.conftest import SLOT_BYTES, bundle_bytes, image, slot_version
+from tests.hubd.ota.conftest import SLOT_BYTES, Slots, bundle_bytes, image, slot_version
 
 
 @pytest.fixture
