@@ -96,6 +96,19 @@ def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
             page.click("#tabs button[data-tab=health]")
             expect(page.locator("#health")).to_contain_text("virtual")
             page.screenshot(path=SHOTS / "health.png", full_page=True)
+
+            # An admin uploads a bundle, sees its progress over the WebSocket, restarts into it.
+            page.click("#tabs button[data-tab=update]")
+            expect(page.locator("#update-running")).to_contain_text("running 1 from slot A")
+            page.set_input_files("#update-file", files=[{
+                "name": "hubd-1.1.bundle", "mimeType": "application/octet-stream",
+                "buffer": live.slots.bundle("1.1")}])
+            page.click("#update-form button[type=submit]")
+            expect(page.locator("#update-phase")).to_contain_text("update 1.1: committed")
+            page.screenshot(path=SHOTS / "update.png", full_page=True)
+            page.click("#update-reboot")
+            expect(page.locator("#update-phase")).to_contain_text("rebooting")
+            assert live.slots.reboots == ["reboot"]
             assert not [e for e in errors if "Content Security Policy" in e], errors
         finally:
             browser.close()
