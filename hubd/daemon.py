@@ -251,7 +251,7 @@ class Daemon:
         try:
             service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot)
             await service.start()
-        except HubError as exc:
+        except (HubError, OSError) as exc:  # e.g. no access to the slot devices
             log.error("event=updates_unavailable error=%s", exc)
             self._boot_notices.append(Notice("update", f"updates are off: {exc}",
                                              self.clock.time(), Context.new(Origin.SYSTEM),

@@ -40,7 +40,7 @@ def test_the_console_is_served_with_a_strict_csp(live: HubThread) -> None:
 
 
 def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import FilePayload, expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -100,9 +100,9 @@ def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
             # An admin uploads a bundle, sees its progress over the WebSocket, restarts into it.
             page.click("#tabs button[data-tab=update]")
             expect(page.locator("#update-running")).to_contain_text("running 1 from slot A")
-            page.set_input_files("#update-file", files=[{
-                "name": "hubd-1.1.bundle", "mimeType": "application/octet-stream",
-                "buffer": live.slots.bundle("1.1")}])
+            bundle: FilePayload = {"name": "hubd-1.1.bundle", "buffer": live.slots.bundle("1.1"),
+                                   "mimeType": "application/octet-stream"}
+            page.set_input_files("#update-file", files=[bundle])
             page.click("#update-form button[type=submit]")
             expect(page.locator("#update-phase")).to_contain_text("update 1.1: committed")
             page.screenshot(path=SHOTS / "update.png", full_page=True)

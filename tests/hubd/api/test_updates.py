@@ -151,3 +151,29 @@ async def test_a_hub_without_update_settings_says_so(hub: RunningHub) -> None:
     status, problem, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
                                         data=b"HUBDUPD1")
     assert status == 503
+
+
+async def test_a_chunked_upload_past_the_cap_is_refused(updating: tuple[RunningHub, Slots]
+                                                        ) -> None:
+    hub, slots = updating
+    token = await hub.pair("admin")
+
+    async def endless() -> AsyncIterator[bytes]:
+        for _ in range(100):  # no Content-Length: the cap is enforced while spooling
+            yield b"\0" * 65536
+
+    before = slots.files()
+    status, problem, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
+                                        data=endless())
+    assert status == 422 and "larger than" in problem["reason"]
+    assert slots.files() == before
+    assert not (slots.root / "data/update/incoming.bundle").exists()
+
+
+async def test_an_unreadable_update_toml_costs_updates_not_the_hub(tmp_path: Path) -> None:
+    daemon, task = await start_hub(
+        tmp_path, extra_toml=f'\n[update]\nconfig = "{tmp_path}/missing.toml"\n')
+    try:
+        assert daemon.ready.is_set() and daemon.updates is None
+    finally:
+        await stop_hub(daemon, task)
