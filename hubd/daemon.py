@@ -165,6 +165,8 @@ class Daemon:
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(self.start_component(group, "extra", extra(hub)) for extra in self.extras)
             self.updates = await self._updates(hub)
+            if self.updates is not None:
+                tasks.append(self.start_component(group, "updates", self.updates.run()))
             tunnel = await self._tunnel(hub, writer)
             if tunnel is not None:
                 # Before the radios: the feeder hears every event from the first one.

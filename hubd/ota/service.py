@@ -67,10 +67,22 @@ class UpdateService:
         self._past_verify = asyncio.Event()
         self._status = UpdateStatus("", "", UpdatePhase.IDLE, "", 0, 0, "", False, 0, None)
         self._origin = Origin.SYSTEM.value
+        self._is_stopping = False  # read by the install's thread: abort at the next chunk
 
     async def start(self) -> None:
-        """Read what runs and what the updater remembers (in a thread: files, /proc)."""
+        """Read what runs and what the updater remembers (in a thread: files, /proc); an
+        update committed before hubd restarted is still there to reboot into."""
         self._status = await asyncio.to_thread(self._read_status, self._status)
+        pending = await asyncio.to_thread(self._committed)
+        if pending is not None:
+            self._status = replace(self._status, phase=UpdatePhase.COMMITTED, version=pending)
+
+    def _committed(self) -> str | None:
+        updater = self._open_updater()
+        pending = UpdateState.load(updater.state_path).pending
+        if pending is None or pending.get("slot") == updater.booted:
+            return None
+        return str(pending.get("version", ""))
 
     def _read_status(self, status: UpdateStatus) -> UpdateStatus:
         updater = self._open_updater()
@@ -81,6 +93,18 @@ class UpdateService:
     def status(self) -> UpdateStatus:
         """The current status."""
         return self._status
+
+    async def run(self) -> None:
+        """Serve until cancelled (a daemon component); a stop aborts an install under way at
+        its next chunk, its slot left disarmed, so hubd stops within its budget."""
+        try:
+            await asyncio.Event().wait()
+        finally:
+            self._is_stopping = True
+            task = self._task
+            if task is not None and not task.done():
+                task.cancel()
+                await asyncio.wait([task], timeout=2.0)
 
     def begin(self, chunks: AsyncIterable[bytes], total_bytes: int | None, origin: str
               ) -> asyncio.Task[UpdateStatus]:
@@ -145,6 +169,8 @@ class UpdateService:
             loop = asyncio.get_running_loop()
 
             def phases(phase: UpdatePhase, done: int, total: int) -> None:
+                if self._is_stopping:
+                    raise UpdateError("hubd stopped during the install")
                 loop.call_soon_threadsafe(self._progress, phase, done, total)
 
             installed = await asyncio.to_thread(updater.install, spool, phases=phases)
@@ -160,6 +186,11 @@ class UpdateService:
         except asyncio.CancelledError:
             self._set(UpdatePhase.FAILED, self._status.version, 0, 0, "cancelled")
             raise
+        except Exception as exc:  # the source's own failure (an upload's connection...)
+            reason = f"{type(exc).__name__}: {exc}"
+            self._set(UpdatePhase.FAILED, self._status.version, 0, 0, reason)
+            log.exception("event=update_failed")
+            raise UpdateError(reason) from exc
         finally:
             self._status = replace(self._status, is_busy=False)
             with contextlib.suppress(FileNotFoundError):

@@ -5,6 +5,7 @@ nothing; one install at a time."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -177,3 +178,71 @@ async def test_an_unreadable_update_toml_costs_updates_not_the_hub(tmp_path: Pat
         assert daemon.ready.is_set() and daemon.updates is None
     finally:
         await stop_hub(daemon, task)
+
+
+async def test_a_committed_update_survives_a_restart_of_hubd(tmp_path: Path) -> None:
+    slots = Slots(tmp_path / "hw")
+    connector = aiohttp.TCPConnector(ssl=client_ssl())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
+        assert daemon.api is not None and daemon.updates is not None
+        hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
+        token = await hub.pair("admin")
+        committed = asyncio.Event()
+        assert daemon.hub is not None
+        daemon.hub.bus.subscribe(
+            (UpdateProgress,), lambda p: committed.set() if p.phase is UpdatePhase.COMMITTED
+            else None, name="test", inline=True)
+        status, body, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
+                                         data=slots.bundle("1.1"))
+        assert status == 202, body
+        async with asyncio.timeout(10):
+            await committed.wait()
+        await stop_hub(daemon, task)
+        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
+        try:
+            assert daemon.api is not None
+            hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
+            status, body, _ = await hub.call("GET", "/update", token)
+            assert body["phase"] == "committed" and body["version"] == "1.1"
+            status, body, _ = await hub.call("POST", "/update/reboot", token)
+            assert status == 202 and slots.reboots == ["reboot"]
+        finally:
+            await stop_hub(daemon, task)
+
+
+async def test_stopping_hubd_mid_upload_aborts_it_and_changes_nothing(tmp_path: Path) -> None:
+    slots = Slots(tmp_path / "hw")
+    before = slots.files()
+    bundle = slots.bundle("1.1")
+    receiving, release = asyncio.Event(), asyncio.Event()
+    phases: list[UpdateProgress] = []
+
+    def on_progress(progress: UpdateProgress) -> None:
+        phases.append(progress)
+        if progress.phase is UpdatePhase.RECEIVING:
+            receiving.set()
+
+    async def held() -> AsyncIterator[bytes]:
+        yield bundle[:1000]
+        await release.wait()
+        yield bundle[1000:]
+
+    connector = aiohttp.TCPConnector(ssl=client_ssl())
+    async with aiohttp.ClientSession(connector=connector) as session:
+        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
+        assert daemon.api is not None and daemon.hub is not None
+        daemon.hub.bus.subscribe((UpdateProgress,), on_progress, name="test", inline=True)
+        hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
+        token = await hub.pair("admin")
+        upload = asyncio.create_task(hub.call("POST", "/update/bundle", token, headers=OCTETS,
+                                              data=held()))
+        async with asyncio.timeout(5):
+            await receiving.wait()
+        await stop_hub(daemon, task)
+        release.set()
+        with contextlib.suppress(aiohttp.ClientError):
+            await upload
+    assert phases[-1].phase is UpdatePhase.FAILED
+    assert slots.files() == before
+    assert not (slots.root / "data/update/incoming.bundle").exists()
