@@ -142,11 +142,6 @@ class UpdateService:
             return task.result()
         return self._status
 
-    async def install(self, chunks: AsyncIterable[bytes], total_bytes: int | None,
-                      origin: str) -> UpdateStatus:
-        """Install to the end (committed), or raise why not."""
-        return await self.begin(chunks, total_bytes, origin)
-
     async def reboot(self, origin: str) -> None:
         """Reboot into the committed update (UpdateError if none is committed)."""
         if self._status.phase not in (UpdatePhase.COMMITTED, UpdatePhase.REBOOTING):
@@ -179,7 +174,7 @@ class UpdateService:
         except (HubError, OSError) as exc:
             reason = str(exc) if isinstance(exc, HubError) else f"{exc.strerror or exc}"
             self._set(UpdatePhase.FAILED, self._status.version, 0, 0, reason)
-            log.error("event=update_failed phase_reason=%r", reason)
+            log.error("event=update_failed reason=%r", reason)
             if isinstance(exc, OSError):
                 raise UpdateError(reason) from exc
             raise
