@@ -34,7 +34,7 @@ from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.config.check import check_radio_libraries
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import StateDirectoryError
+from hubd.core.errors import HubError, StateDirectoryError
 from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
@@ -48,12 +48,13 @@ from rules.engine import EngineSettings, RuleEngine
 from rules.model import RuleProblem
 from rules.parse import Document, read_rules_dir
 
-# The LAN API, the cloud tunnel and each radio but the virtual one are imported where the config
+# The LAN API, the tunnel, updates and each radio but the virtual one are imported where the config
 # turns them on: a hub without them never pays their start time or memory (aiohttp, websockets,
 # cbor2, serialx, zigpy).
 if TYPE_CHECKING:
     from hubd.api.server import ApiServer
     from hubd.apirules import EngineRules
+    from hubd.ota.service import Reboot, UpdateService
     from hubd.tunnel.client import TunnelClient
     from radios.zigbee.driver import ZigbeeDriver
     from radios.zwave.sidecar import ServerProcess
@@ -111,6 +112,9 @@ class Daemon:
     # Set by `hubd run`: the file whose radio-library checks (zigpy's schema) the daemon still
     # owes, done with the import of those libraries (see _zigbee_driver); a ConfigError stops it.
     config_path: Path | None = None
+    # Updates (``[update]``): the service, and the OS's reboot (None: systemctl; tests: a fake).
+    updates: UpdateService | None = None
+    reboot: Reboot | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -166,6 +170,9 @@ class Daemon:
             store_task = self.start_component(group, "store", writer.run())
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(self.start_component(group, "extra", extra(hub)) for extra in self.extras)
+            self.updates = await self._updates(hub)
+            if self.updates is not None:
+                tasks.append(self.start_component(group, "updates", self.updates.run()))
             tunnel = await self._tunnel(hub, writer)
             if tunnel is not None:
                 # Before the radios: the feeder hears every event from the first one.
@@ -243,15 +250,36 @@ class Daemon:
         settings = self.config.tunnel
         if settings is None:
             return None
+        from hubd.otawire import TunnelUpdates
         from hubd.tunnel.client import identity_dir
         from hubd.tunnel.identity import Identity
         from hubd.tunnel_ports import build_tunnel
 
         state_dir = self.config.hub.state_dir
         await asyncio.to_thread(Identity(identity_dir(state_dir)).ensure_key)
-        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock)
+        updates = (TunnelUpdates(self.updates, self.config.update)
+                   if self.updates is not None and self.config.update is not None else None)
+        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock,
+                                            updates=updates)
         hub.bus.subscribe((TunnelHealth,), self._on_tunnel_health, name="status", inline=True)
         return tunnel
+
+    async def _updates(self, hub: Hub) -> UpdateService | None:
+        """The update service, if configured; a broken update.toml costs updates, not the hub."""
+        if self.config.update is None:
+            return None
+        from hubd.otawire import build_updates
+
+        try:
+            service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot)
+            await service.start()
+        except (HubError, OSError) as exc:  # e.g. no access to the slot devices
+            log.error("event=updates_unavailable error=%s", exc)
+            self._boot_notices.append(Notice("update", f"updates are off: {exc}",
+                                             self.clock.time(), Context.new(Origin.SYSTEM),
+                                             "error"))
+            return None
+        return service
 
     def _on_tunnel_health(self, health: TunnelHealth) -> None:
         """Keep the tunnel's health in systemd's STATUS= line."""

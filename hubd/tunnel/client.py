@@ -38,7 +38,7 @@ from hubd.core.model import Context, Origin
 from hubd.tunnel.connection import Connection, ConnectionEnd, End
 from hubd.tunnel.feeder import Feeder
 from hubd.tunnel.identity import Identity, IdentityError
-from hubd.tunnel.ports import Executor, Outbox
+from hubd.tunnel.ports import Executor, Outbox, UpdateOffers
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
 from hubd.tunnel.session import CommandLedger
 from hubd.tunnel.settings import TunnelSettings
@@ -65,12 +65,14 @@ class TunnelClient:
 
     def __init__(self, settings: TunnelSettings, identity: Identity, bus: Bus, outbox: Outbox,
                  executor: Executor, mirror: StateMirror, clock: Clock, backoff: Backoff,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, updates: UpdateOffers | None = None
+                 ) -> None:
         self.settings = settings
         self.identity = identity
         self.bus = bus
         self.outbox = outbox
         self.executor = executor
+        self.updates = updates  # None: this hub takes no updates from the cloud
         self.mirror = mirror
         self.clock = clock
         self.backoff = backoff

@@ -152,6 +152,7 @@ class HubRecord:
     duplicates: int = 0
     streams: set[asyncio.Queue[tuple[int, Body]]] = field(default_factory=set)
     recent: deque[tuple[int, Body]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    update: Body | None = None  # the last update progress the hub reported
 
 
 class EventLog:
@@ -190,7 +191,9 @@ class EventLog:
     @staticmethod
     def _apply_event(record: HubRecord, body: Body) -> None:
         kind = body.get("type")
-        if kind == "state":
+        if kind == "update":
+            record.update = dict(body)
+        elif kind == "state":
             record.values[(str(body.get("device")), str(body.get("attribute")))] = body.get("new")
         elif kind == "device_joined" and isinstance(body.get("device"), dict):
             device = body["device"]

@@ -7,6 +7,7 @@
     POST /api/v1/hubs/{hub}/commands  {device, capability, name, args, deadline_ms} -> result
     GET  /api/v1/hubs/{hub}/state     the last known state
     GET  /api/v1/hubs/{hub}/events    server-sent events, one per hub event, from now on
+    POST/GET /api/v1/hubs/{hub}/update, POST .../update/reboot   updates (tools/relay/updates.py)
     GET  /metrics, /healthz, /readyz  Prometheus text; liveness; readiness (503 while draining)
 
 A command to a hub without a tunnel is answered 503 at once; one with no answer by its deadline
@@ -30,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from hubd.core.errors import HubError
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL, CloseCode
+from tools.relay import updates
 from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
 from tools.relay.fleet import (
     CommandExpired,
@@ -191,6 +193,7 @@ class Relay:
         app.router.add_post("/api/v1/hubs/{hub}/commands", self.command)
         app.router.add_get("/api/v1/hubs/{hub}/state", self.state)
         app.router.add_get("/api/v1/hubs/{hub}/events", self.stream)
+        app.router.add_routes(updates.routes(self))
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
