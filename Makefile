@@ -14,11 +14,13 @@ DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server
 NPM_STAMP := node_modules/.installed
 all: test
 
-$(STAMP): setup.cfg constraints.txt
+$(STAMP): setup.cfg constraints.txt tools/relay/pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	# The cloud relay is its own distribution (not in the hub's wheel): editable, for tests and bench.
+	$(BIN)/pip install --quiet -c constraints.txt -e tools/relay
 	@touch $@
 
 system-deps:

@@ -1,14 +1,19 @@
-"""The relay fleet on NATS: cross-relay command round trip, and a herd across a relay restart.
+"""The relay fleet on NATS: cross-relay command round trip, a herd across a relay SIGKILL, and idle
+tunnels per process.
 
-nats-server (JetStream) and two relays (``hubd-relay serve --nats``, uvloop) run in their own
-processes; the hubs are a herd of simulated hubs (tools.relay.herd: the hub's own session, no
-radios) in this process, which answer commands at once, so the round trip is the fleet's.
+nats-server (JetStream) and the relays (``hubd-relay serve --nats``, uvloop) run in their own
+processes; the herd of simulated hubs (tools.relay.herd: the hub's own session, no radios, the
+production backoff) is split over child processes (tools.bench.fleet_herd), so it uses both cores
+and no process meets the open-file cap. The hubs answer commands at once, so a round trip is the
+fleet's.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import random
 import shutil
 import signal
 import socket
@@ -17,19 +22,24 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import aiohttp
 
+from tools.bench.fleet_check import Herd, stored_ids
 from tools.bench.report import Table, percentiles
 from tools.relay.ca import CertificateAuthority
-from tools.relay.herd import SimHub, herd_contexts
 
-HUBS = 1_000
+HUBS = 5_000
+HERD_PROCESSES = 2
+EVENTS_PER_S = 200.0  # over the whole herd, throughout
+COMMANDS_PER_S = 40.0
+STEADY_S = 5.0  # traffic before the kill, at least
+STABLE_S = 31.0  # the hubs' stable_after_s (30 s) and a margin: the kill finds every tunnel stable
 ROUND_TRIPS = 500
-DRAIN_SPREAD_S = 10.0
+IDLE_TUNNELS = 19_000  # this container: 20,000 open files per process (hard limit)
+IDLE_CLIENT_PROCESSES = 4
 
 
 def _port() -> int:
@@ -51,13 +61,19 @@ def _process(args: list[str], ready: bytes | None = None) -> Iterator[subprocess
     finally:
         if process.poll() is None:
             process.terminate()
-            process.wait(30)
+            process.wait(60)
 
 
 def _relay(ca_dir: Path, tunnel: int, api: int, nats_url: str) -> list[str]:
     return [sys.executable, "-m", "tools.relay", "serve", str(ca_dir), "--tunnel-port",
-            str(tunnel), "--api-port", str(api), "--nats", nats_url, "--drain-spread-s",
-            str(DRAIN_SPREAD_S)]
+            str(tunnel), "--api-port", str(api), "--nats", nats_url]
+
+
+def _rss_kib(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmRSS")
 
 
 async def _wait_port(port: int) -> None:
@@ -70,15 +86,23 @@ async def _wait_port(port: int) -> None:
     raise RuntimeError(f"nothing listens on {port}")
 
 
-async def _until(predicate: Callable[[], bool]) -> None:
-    while not predicate():  # noqa: ASYNC110 - polls the herd's state, there is no event
-        await asyncio.sleep(0.02)
+async def _until(predicate: Callable[[], bool], timeout_s: float, what: str) -> None:
+    async with asyncio.timeout(timeout_s):
+        while not predicate():  # noqa: ASYNC110 - polls the herd's reports, there is no event
+            await asyncio.sleep(0.05)
 
 
-async def _round_trips(api: int, hub_id: str, context: ssl.SSLContext) -> list[float]:
+async def _get(http: aiohttp.ClientSession, api: int, path: str, context: ssl.SSLContext
+               ) -> dict[str, object]:
+    async with http.get(f"https://127.0.0.1:{api}{path}", ssl=context) as response:
+        answer: dict[str, object] = await response.json()
+        return answer
+
+
+async def _round_trips(api: int, hub_id: str, context: ssl.SSLContext, count: int) -> list[float]:
     samples = []
     async with aiohttp.ClientSession() as http:
-        for n in range(ROUND_TRIPS + 50):
+        for n in range(count + 50):
             async with http.post(f"https://127.0.0.1:{api}/api/v1/hubs/{hub_id}/commands",
                                  json={"device": "x", "capability": "switch", "name": "on",
                                        "deadline_ms": 2000}, ssl=context) as response:
@@ -88,61 +112,175 @@ async def _round_trips(api: int, hub_id: str, context: ssl.SSLContext) -> list[f
     return samples
 
 
-async def run() -> list[Table]:
-    """The fleet's figures."""
-    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
-    with tempfile.TemporaryDirectory() as tmp:
-        root = Path(tmp)
-        ca = CertificateAuthority.init(root / "ca")
-        nats_port = _port()
-        ports = [(_port(), _port()), (_port(), _port())]
-        nats_url = f"nats://127.0.0.1:{nats_port}"
-        context = ssl.create_default_context(cafile=str(ca.ca_path))
-        with _process([binary, "-js", "-sd", str(root / "js"), "-a", "127.0.0.1", "-p",
-                       str(nats_port)]):
-            await _wait_port(nats_port)
-            with _process(_relay(root / "ca", *ports[0], nats_url), b"tunnels on") as first, \
-                    _process(_relay(root / "ca", *ports[1], nats_url), b"tunnels on"):
-                ids = [f"bench-{n:05d}" for n in range(HUBS)]
-                contexts = await asyncio.to_thread(herd_contexts, ca, ids, root / "herd")
-                urls = [f"wss://127.0.0.1:{t}/" for t, _ in ports]
-                hubs = [SimHub(i, contexts[i], urls) for i in ids]
-                tasks = [asyncio.create_task(h.run()) for h in hubs]
-                started = time.perf_counter()
-                await _until(lambda: sum(h.is_connected for h in hubs) == HUBS)
-                up_s = time.perf_counter() - started
-                # A hub on relay b commanded through relay a (over NATS), and through relay b.
-                target = next(h.hub_id for h in hubs if h.relay_url == urls[1])
-                far = await _round_trips(ports[0][1], target, context)
-                near = await _round_trips(ports[1][1], target, context)
-                on_first = sum(1 for h in hubs if h.relay_url == urls[0])
-                before = {h.hub_id: h.attempts for h in hubs}
-                stopped = time.perf_counter()
-                first.send_signal(signal.SIGTERM)  # drain: bye with retry_after over 10 s
-                await _until(lambda: not any(h.relay_url == urls[0] for h in hubs))
-                drained_s = time.perf_counter() - stopped
-                await _until(lambda: sum(h.is_connected for h in hubs) >= 0.99 * HUBS)
-                back_99_s = time.perf_counter() - stopped
-                await _until(lambda: sum(h.is_connected for h in hubs) == HUBS)
-                back_all_s = time.perf_counter() - stopped
-                per_second = Counter(int(t - stopped) for h in hubs for t in h.attempt_times
-                                     if t >= stopped)
-                attempts = sum(h.attempts - before[h.hub_id] for h in hubs)
-                for task in tasks:
-                    task.cancel()
-                await asyncio.gather(*tasks, return_exceptions=True)
+async def _commands(api: int, targets: list[str], context: ssl.SSLContext,
+                    stop: asyncio.Event, log: list[tuple[float, int, float]]) -> None:
+    """Commands through one relay's API to hubs it holds, at COMMANDS_PER_S, until stopped."""
+    rng = random.Random()
+    async with aiohttp.ClientSession() as http:
+        while not stop.is_set():
+            started = time.time()
+            try:
+                async with http.post(
+                        f"https://127.0.0.1:{api}/api/v1/hubs/{rng.choice(targets)}/commands",
+                        json={"device": "x", "capability": "switch", "name": "on",
+                              "deadline_ms": 2000}, ssl=context) as response:
+                    await response.read()
+                    status = response.status
+            except aiohttp.ClientError:
+                status = 0
+            log.append((started, status, time.time() - started))
+            await asyncio.sleep(1 / COMMANDS_PER_S)
+
+
+def _histogram(attempts: list[float], killed: float) -> tuple[list[tuple[object, ...]], int]:
+    """Reconnect attempts per second after the kill (rows with a bar), and the peak."""
+    buckets: dict[int, int] = {}
+    for t in attempts:
+        if t >= killed:
+            buckets[int(t - killed)] = buckets.get(int(t - killed), 0) + 1
+    peak = max(buckets.values(), default=0)
+    rows: list[tuple[object, ...]] = [
+        (f"{s}-{s + 1}", buckets.get(s, 0), "#" * round(40 * buckets.get(s, 0) / max(peak, 1)))
+        for s in range(max(buckets, default=-1) + 1)]
+    return rows, peak
+
+
+async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
+                processes: int, round_trips: int, stable_s: float) -> list[Table]:
+    ports = [(_port(), _port()), (_port(), _port())]
+    urls = [f"wss://127.0.0.1:{t}/" for t, _ in ports]
+    context = ssl.create_default_context(cafile=str(ca.ca_path))
+    with _process(_relay(root / "ca", *ports[0], nats_url), b"tunnels on") as first, \
+            _process(_relay(root / "ca", *ports[1], nats_url), b"tunnels on"):
+        herd = Herd(root, hubs, processes, EVENTS_PER_S, urls)
+        await herd.start()
+        try:
+            started = time.perf_counter()
+            await _until(lambda: herd.up() == hubs, 900, "the herd up")
+            up_s = time.perf_counter() - started
+            stable_at = time.perf_counter() + stable_s  # every tunnel up long enough: backoff(1)
+            async with aiohttp.ClientSession() as http:
+                on_b = await _get(http, ports[1][1], "/api/v1/hubs", context)
+                asked = time.perf_counter()
+                fleet = await _get(http, ports[0][1], "/api/v1/fleet/hubs", context)
+                presence_s = time.perf_counter() - asked
+            targets = [str(h) for h in on_b["online"]]  # type: ignore[attr-defined]
+            listed = len(fleet["online"])  # type: ignore[arg-type]
+            far = await _round_trips(ports[0][1], targets[0], context, round_trips)
+            near = await _round_trips(ports[1][1], targets[0], context, round_trips)
+            herd.say("go")  # events from every hub, at random, from now on
+            stop, log = asyncio.Event(), []  # type: ignore[var-annotated]
+            commanding = asyncio.create_task(_commands(ports[1][1], targets, context, stop, log))
+            await asyncio.sleep(max(STEADY_S, stable_at - time.perf_counter()))
+            moved = herd.on(0)
+            killed = time.time()
+            first.send_signal(signal.SIGKILL)  # mid-traffic: events and commands in flight
+            await _until(lambda: herd.on(0) == 0, 60, "relay a's hubs gone")  # as reported
+            await _until(lambda: herd.up() == hubs, 600, "every hub back")
+            back_all = time.time()
+            await asyncio.sleep(2.0)
+            stop.set()
+            await commanding
+            finals = await herd.stop()
+        finally:
+            await herd.close()
+    welcomes = [min(t for t in f if t >= killed) - killed for final in finals
+                for f in final["welcomes"].values() if any(t >= killed for t in f)]
+    welcomes.sort()
+    attempts = [t for final in finals for t in final["attempts"]]
+    rows, peak = _histogram(attempts, killed)
+    expected = {f"{hub}:{seq}" for final in finals for hub, n in final["events"].items()
+                for seq in range(1, n + 1)}
+    stored = await stored_ids(nats_url)
+    during = [(s, d) for t, s, d in log if killed <= t <= back_all]
+    ok = [d for s, d in during if s == 200]
     return [
         Table("fleet: command round trip to a (simulated) hub, relay-measured",
               ("path", "samples", "p50 ms", "p99 ms", "max ms"),
               [("relay a → NATS → relay b → hub (cross-relay)", len(far), *percentiles(far)),
                ("relay b → hub (single relay)", len(near), *percentiles(near))],
-              "nats-server and both relays in their own processes; the herd in the bench's."),
-        Table(f"fleet: herd of {HUBS} hubs on 2 relays; one relay drained (SIGTERM)",
-              ("hubs up from cold s", "hubs moved", "drained in s", "99 % back s", "all back s",
-               "reconnect attempts", "peak attempts/s"),
-              [(up_s, on_first, drained_s, back_99_s, back_all_s, attempts,
-                max(per_second.values(), default=0))],
-              f"Drain spread {DRAIN_SPREAD_S:.0f} s: each hub told to come back at a uniform "
-              "moment within it, then tries the relays in turn (a load balancer's spread). "
-              "Times from the SIGTERM."),
+              f"With {hubs} idle hubs on the two relays.",
+              "the relay's API handler: request in → NATS request → other relay → tunnel → hub "
+              "→ result back"),
+        Table(f"fleet: herd of {hubs} hubs on 2 relays; relay a SIGKILLed mid-traffic",
+              ("hubs up from cold s", "on relay a", "99 % back s", "all back s",
+               "attempts after kill", "peak attempts/s", "every hub back",
+               "fleet presence lists (ms)"),
+              [(up_s, moved, welcomes[int(0.99 * (len(welcomes) - 1))] if welcomes else 0.0,
+                welcomes[-1] if welcomes else 0.0, sum(1 for t in attempts if t >= killed), peak,
+                finals_up(finals) == hubs and len(welcomes) >= moved,
+                f"{listed} ({presence_s * 1e3:.0f})")],
+              f"Production backoff (full jitter 1-120 s, hub's own session); {processes} herd "
+              f"processes; events {EVENTS_PER_S:.0f}/s and commands {COMMANDS_PER_S:.0f}/s "
+              "throughout. 99 % back: the 99th percentile of a moved hub's first welcome.",
+              "SIGKILL of relay a → each of its hubs welcomed by relay b"),
+        Table("fleet: reconnect attempts per second after the SIGKILL (the whole herd)",
+              ("s after kill", "attempts", ""), rows,
+              "A hub whose tunnel was up ≥ 30 s retries at full jitter over [0, 2 s]; a refused "
+              "or timed-out attempt then waits full jitter over a doubling window (1-120 s).",
+              "each connect attempt of a simulated hub, by its start time"),
+        Table("fleet: nothing lost, nothing twice (read back from JetStream), commands on",
+              ("events emitted", "in JetStream", "lost", "stored twice", "unexpected",
+               "commands to hubs on b during the herd", "failed", "p50 ms", "p99 ms"),
+              [(len(expected), len(stored), len(expected - set(stored)),
+                len(stored) - len(set(stored)), len(set(stored) - expected), len(during),
+                len(during) - len(ok), *percentiles(ok)[:2])],
+              "Every event's Nats-Msg-Id (<hub>:<seq>) read back from the stream.",
+              "hub outbox → relay → JetStream (dedupe on the message id) → read back"),
     ]
+
+
+def finals_up(finals: list[dict[str, object]]) -> int:
+    """Hubs connected at the end, over every herd process."""
+    return sum(int(str(f["up"])) for f in finals)
+
+
+async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
+    tunnel, api = _port(), _port()
+    with _process(_relay(root / "ca", tunnel, api, nats_url), b"tunnels on") as relay:
+        await _wait_port(api)
+        base = _rss_kib(relay.pid)
+        share = count // processes
+        clients = [await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "tools.bench.tunnel_clients", str(root / "ca"),
+            f"wss://127.0.0.1:{tunnel}/", str(share), str(20_000 + n * share),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
+            for n in range(processes)]
+        try:
+            lines = [(await c.stdout.readline()).split() for c in clients]  # type: ignore[union-attr]
+            opened = sum(int(line[1]) for line in lines if line and line[0] == b"ready")
+            rss = _rss_kib(relay.pid)
+            files = len(await asyncio.to_thread(os.listdir, f"/proc/{relay.pid}/fd"))
+            seconds = max(float(line[2]) for line in lines if line)
+        finally:
+            for client in clients:
+                assert client.stdin is not None
+                client.stdin.close()
+                await client.wait()
+    return Table("fleet: idle mTLS tunnels held by one relay process (uvloop, on NATS)",
+                 ("tunnels", "open files", "relay RSS MiB", "KiB per tunnel", "s to open all"),
+                 [(opened, files, rss // 1024, (rss - base) / max(opened, 1), seconds)],
+                 f"Clients split over {processes} processes. This container caps open files at "
+                 "20,000 per process (ulimit -Hn): one socket per tunnel, so 20,000 cannot be "
+                 "held in one process here.",
+                 "relay RSS after the tunnels are open, minus before; a tunnel = one hub's mTLS "
+                 "WebSocket, welcomed, NATS subscriptions made")
+
+
+async def run(quick: bool = False) -> list[Table]:
+    """The fleet's figures (quick: a few dozen hubs, to check it runs)."""
+    binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        ca = CertificateAuthority.init(root / "ca")
+        nats_port = _port()
+        nats_url = f"nats://127.0.0.1:{nats_port}"
+        with _process([binary, "-js", "-sd", str(root / "js"), "-a", "127.0.0.1", "-p",
+                       str(nats_port)]):
+            await _wait_port(nats_port)
+            tables = await _herd(root, ca, nats_url, 40 if quick else HUBS,
+                                 1 if quick else HERD_PROCESSES, 20 if quick else ROUND_TRIPS,
+                                 0.0 if quick else STABLE_S)
+            tables.append(await _idle(root, nats_url, 100 if quick else IDLE_TUNNELS,
+                                      2 if quick else IDLE_CLIENT_PROCESSES))
+    return tables

@@ -104,3 +104,44 @@ def hub(tmp_path: Path) -> FakeHub:
     (tmp_path / "data/hubd").mkdir(parents=True)
     (tmp_path / "data/hubd/hubd.sqlite3").write_text("state of 1.0")
     return fake
+
+
+@dataclass
+class Slots:
+    """A hub's slots, boot env and keys as files; what the fake reboot was asked."""
+
+    root: Path
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    reboots: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        (self.root / "keys").mkdir(parents=True)
+        (self.root / "keys/release.pub").write_text(
+            self.key.public_key().public_bytes_raw().hex())
+        (self.root / "slot-a").write_bytes(image("1.0").ljust(SLOT_BYTES, b"\0"))
+        (self.root / "slot-b").write_bytes(image("0.9").ljust(SLOT_BYTES, b"\0"))
+        (self.root / "os-release").write_text('IMAGE_VERSION="1.0"\n')
+        self.env.set(BootPlan(("A", "B"), {"A": 3, "B": 3}).values())
+        r = self.root
+        (r / "update.toml").write_text(
+            f'board = "hub-test"\nslot_a = "{r}/slot-a"\nslot_b = "{r}/slot-b"\n'
+            f"slot_size_bytes = {SLOT_BYTES}\n"
+            f'bootenv_path = "{r}/bootenv"\nkeys_dir = "{r}/keys"\n'
+            f'update_dir = "{r}/data/update"\ndata_dir = "{r}/data/hubd"\n'
+            f'os_release = "{r}/os-release"\nbooted_slot = "A"\n')
+
+    @property
+    def env(self) -> FileBootEnv:
+        return FileBootEnv(self.root / "bootenv")
+
+    def bundle(self, version: str, **kwargs: str) -> bytes:
+        return bundle_bytes(image(version), version, [self.key], **kwargs)
+
+    def toml(self) -> str:
+        return f'\n[update]\nconfig = "{self.root}/update.toml"\n'
+
+    def files(self) -> dict[str, bytes]:
+        return {name: (self.root / name).read_bytes() for name in ("slot-a", "slot-b", "bootenv")}
+
+    async def reboot(self) -> None:
+        self.reboots.append("reboot")
