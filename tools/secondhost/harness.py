@@ -59,10 +59,14 @@ async def run_host(
     adapter: str = "zstack",
     expect_devices: int,
     on_trigger: Callable[[int], None],
+    on_started: Callable[[HostEvent], None] | None = None,
     timeout_s: float = 90.0,
     node: str = "node",
 ) -> HostRun:
-    """Start herdsman on ``path``, answer its triggers, and return what it printed."""
+    """Start herdsman on ``path``, answer its triggers, and return what it printed.
+
+    With ``on_started``, herdsman waits after starting until that callback has run (it may put
+    devices on the network herdsman has just restored)."""
     await asyncio.to_thread(state_dir.mkdir, parents=True, exist_ok=True)
     log_path = state_dir / "herdsman.log"
     env = {**os.environ, "NODE_PATH": str(ROOT / "node_modules")}
@@ -70,19 +74,24 @@ async def run_host(
         process = await asyncio.create_subprocess_exec(
             node, str(SCRIPT), "--adapter", adapter, "--path", tcp_url(path),
             "--dir", str(state_dir), "--expect", str(expect_devices),
-            "--timeout-s", str(int(timeout_s)),
-            stdout=asyncio.subprocess.PIPE, stderr=log, cwd=ROOT, env=env,
+            "--timeout-s", str(int(timeout_s)), *(["--hold"] if on_started else []),
+            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE, stderr=log,
+            cwd=ROOT, env=env,
         )  # fmt: skip
         events: list[HostEvent] = []
         try:
             async with asyncio.timeout(timeout_s + 10):
-                assert process.stdout is not None
+                assert process.stdout is not None and process.stdin is not None
                 async for line in process.stdout:
                     events_log.write(line)
                     event = _decode(line)
                     events.append(event)
                     if event.event == "trigger":
                         on_trigger(int(str(event.fields["ieee"]), 16))  # herdsman writes 0x...
+                    elif event.event == "started" and on_started is not None:
+                        on_started(event)
+                        process.stdin.write(b"go\n")
+                        await process.stdin.drain()
                 returncode = await process.wait()
         finally:
             if process.returncode is None:

@@ -11,7 +11,9 @@
 //
 // The adapter is herdsman's: zstack (TI Z-Stack, ZNP) or ember (Silicon Labs EmberZNet, EZSP).
 // Run it again on the same --dir and stick: herdsman resumes the network, knows the devices from
-// its database ("known" lines) and goes straight to control.
+// its database ("known" lines) and goes straight to control. On the same --dir and a blank stick
+// it restores its backup onto it; with --hold it waits after "started" for a line on stdin (time
+// for the harness to put the devices on the restored network).
 // When a device without a switch (a contact sensor) is interviewed, the script prints
 // {"event": "trigger", "ieee": ...} and waits for the device to send something: the harness
 // reads that line and makes the simulated device act (open the door).
@@ -31,6 +33,7 @@ const { values: args } = parseArgs({
         expect: { type: "string", default: "1" },
         "timeout-s": { type: "string", default: "90" },
         channel: { type: "string", default: "15" },
+        hold: { type: "boolean", default: false },
     },
 });
 if (!args.path || !args.dir) {
@@ -136,6 +139,15 @@ function nextMessage(predicate) {
     });
 }
 
+function nextStdinLine() {
+    return new Promise((resolve) => {
+        process.stdin.once("data", () => {
+            process.stdin.pause();
+            resolve();
+        });
+    });
+}
+
 async function controlLight(device, endpoint) {
     await endpoint.bind("genOnOff", controller.getDevicesByType("Coordinator")[0].getEndpoint(1));
     await endpoint.configureReporting("genOnOff", [
@@ -169,6 +181,9 @@ try {
     const version = await controller.getCoordinatorVersion();
     const network = await controller.getNetworkParameters();
     emit("started", { result, coordinator: coordinator?.ieeeAddr, version, network });
+    if (args.hold) {
+        await nextStdinLine(); // the harness puts the devices on the restored stick meanwhile
+    }
     // After a restart the devices are in herdsman's database already: nothing to join
     for (const device of controller.getDevices()) {
         if (device.type !== "Coordinator" && device.interviewState === "SUCCESSFUL") {
@@ -194,7 +209,8 @@ try {
     await controller.backup();
     const backup = JSON.parse(fs.readFileSync(path.join(args.dir, "coordinator_backup.json"), "utf8"));
     emit("backup", {
-        devices: backup.devices.map((d) => ({ ieee: d.ieee_address, nwk: d.nwk_address, has_link_key: Boolean(d.link_key) })),
+        // link_key is the key herdsman derived from the TCLK seed and entry (a simulator's: no secret)
+        devices: backup.devices.map((d) => ({ ieee: d.ieee_address, nwk: d.nwk_address, link_key: d.link_key?.key ?? null })),
     });
     await controller.stop();
     emit("done");

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from radios.zigbee.sim import DeviceKind, Simulator, ZStackConfig
-from tools.secondhost.harness import ROOT, run_host
+from radios.zigbee.sim.clusters import ClusterId
+from tools.secondhost.harness import ROOT, HostEvent, run_host
 
 pytestmark = [
     pytest.mark.secondhost,
@@ -48,6 +49,29 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
         )  # fmt: skip
     finally:
         await sim.close()
+
+    # ... and on a blank stick: herdsman restores its backup onto it; the devices are there
+    blank = Simulator(ZStackConfig(ieee=0x00124B00000000FE, seed=14))
+    blank_path = await blank.start_tcp()
+    nwks = {int(str(e.fields["ieee"]), 16): int(e.fields["nwk"]) for e in run.of("joined")}
+
+    def devices_on_the_restored_network(started: HostEvent) -> None:
+        for ieee, kind in ((LIGHT, DeviceKind.ON_OFF_LIGHT), (CONTACT, DeviceKind.CONTACT_SENSOR)):
+            nwk = nwks[int(ieee.replace(":", ""), 16)]
+            blank.add_device(kind, ieee, is_joined=True, nwk=nwk)
+        # The sensor itself was not reset: it is still enrolled with its CIE (ZCL 8.2.2.3.1)
+        zone = blank.device(CONTACT).endpoint.cluster(ClusterId.IAS_ZONE)
+        assert zone is not None
+        zone.values[0x0000] = 1
+
+    try:
+        restored = await run_host(
+            blank_path, tmp_path / "herdsman", expect_devices=2, timeout_s=60,
+            on_trigger=lambda ieee: blank.device(ieee).open(),
+            on_started=devices_on_the_restored_network,
+        )  # fmt: skip
+    finally:
+        await blank.close()
     log = run.log_path.read_text(errors="replace")
     assert run.returncode == 0, f"{run.names()}\n{run.events[-1]}\n{log[-3000:]}"
     assert [line for line in log.splitlines() if line.startswith("error")] == []
@@ -73,7 +97,7 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
     assert (sensor["cluster"], sensor["type"]) == ("ssIasZone", "commandStatusChangeNotification")
     backup = {d["ieee"]: d for d in run.of("backup")[0].fields["devices"]}
     assert set(backup) == {LIGHT.replace(":", ""), CONTACT.replace(":", "")}
-    assert all(d["has_link_key"] for d in backup.values())  # the TCLK entries of the joins
+    assert all(d["link_key"] for d in backup.values())  # the TCLK entries of the joins
     assert run.names()[-1] == "done"
 
     assert again.returncode == 0, f"{again.names()}\n{again.events[-1]}"
@@ -85,6 +109,15 @@ async def test_herdsman_forms_joins_interviews_controls_and_backs_up(tmp_path: P
     assert {d["ieee"] for d in again.of("backup")[0].fields["devices"]} == set(backup)
     assert sim.unknown_requests == []
     assert sim.engine.malformed_requests == []
+
+    assert restored.returncode == 0, f"{restored.names()}\n{restored.events[-1]}"
+    assert restored.of("started")[0].fields["result"] == "restored"
+    assert restored.of("started")[0].fields["coordinator"] == started["coordinator"]
+    assert restored.of("command")[0].fields["reported_on_off"] == 1
+    assert len(restored.of("sensor")) == 1
+    after = {d["ieee"]: d for d in restored.of("backup")[0].fields["devices"]}
+    assert after == backup  # backup -> restore -> backup keeps every device and its key
+    assert blank.unknown_requests == []
     # what herdsman asked that zigpy-znp never does
     assert {
         "SYS.GetExtAddr", "SYS.StackTune", "ZDO.ExtNwkInfo", "ZDO.ExtFindGroup",
