@@ -71,5 +71,5 @@ async def run(quick: bool = False) -> list[Table]:
         with process([binary, "-js", "-sd", str(root / "js"), "-a", "127.0.0.1", "-p",
                       str(nats_port)]):
             await wait_port(nats_port)
-            return [await _idle(root, f"nats://127.0.0.1:{nats_port}", 100 if quick else count,
-                                2 if quick else CLIENT_PROCESSES)]
+            return [await _idle(root, f"nats://127.0.0.1:{nats_port}", 50 if quick else count,
+                                1 if quick else CLIENT_PROCESSES)]
