@@ -1,5 +1,5 @@
-"""The relay fleet on NATS: cross-relay command round trip, a herd across a relay SIGKILL, and idle
-tunnels per process.
+"""The relay fleet on NATS: cross-relay command round trip and a herd across a relay SIGKILL (the
+idle tunnels per process: area fleet_idle).
 
 nats-server (JetStream) and the relays (``hubd-relay serve --nats``, uvloop) run in their own
 processes; the herd of simulated hubs (tools.relay.herd: the hub's own session, no radios, the
@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -33,24 +34,27 @@ from tools.relay.ca import CertificateAuthority
 
 HUBS = 5_000
 HERD_PROCESSES = 2
-EVENTS_PER_S = 200.0  # over the whole herd, throughout
-COMMANDS_PER_S = 40.0
+EVENTS_PER_S = 50.0  # over the whole herd, throughout
+COMMANDS_PER_S = 10.0
 STEADY_S = 5.0  # traffic before the kill, at least
 STABLE_S = 31.0  # the hubs' stable_after_s (30 s) and a margin: the kill finds every tunnel stable
 ROUND_TRIPS = 500
-IDLE_TUNNELS = 19_000  # this container: 20,000 open files per process (hard limit)
-IDLE_CLIENT_PROCESSES = 4
+LOGS = Path(tempfile.gettempdir())  # the relays' logs of the last run: hubd-bench-relay-*.log
 
 
-def _port() -> int:
+def port() -> int:
+    """A free loopback port."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
 
 
 @contextlib.contextmanager
-def _process(args: list[str], ready: bytes | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+def process(args: list[str], ready: bytes | None = None, log: Path | None = None
+             ) -> Iterator[subprocess.Popen[bytes]]:
+    """A child process, until the block ends (ready: wait for that on its first line)."""
+    with (log.open("wb") if log else contextlib.nullcontext(subprocess.DEVNULL)) as stderr:
+        process = subprocess.Popen(args, stdout=subprocess.PIPE, stderr=stderr)
     try:
         if ready is not None:
             assert process.stdout is not None
@@ -64,19 +68,14 @@ def _process(args: list[str], ready: bytes | None = None) -> Iterator[subprocess
             process.wait(60)
 
 
-def _relay(ca_dir: Path, tunnel: int, api: int, nats_url: str) -> list[str]:
+def relay_args(ca_dir: Path, tunnel: int, api: int, nats_url: str) -> list[str]:
+    """The command line of a relay on NATS."""
     return [sys.executable, "-m", "tools.relay", "serve", str(ca_dir), "--tunnel-port",
             str(tunnel), "--api-port", str(api), "--nats", nats_url]
 
 
-def _rss_kib(pid: int) -> int:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1])
-    raise RuntimeError("no VmRSS")
-
-
-async def _wait_port(port: int) -> None:
+async def wait_port(port: int) -> None:
+    """Until something listens on a loopback port."""
     for _ in range(500):
         with contextlib.suppress(OSError):
             _, writer = await asyncio.open_connection("127.0.0.1", port)
@@ -133,25 +132,37 @@ async def _commands(api: int, targets: list[str], context: ssl.SSLContext,
 
 
 def _histogram(attempts: list[float], killed: float) -> tuple[list[tuple[object, ...]], int]:
-    """Reconnect attempts per second after the kill (rows with a bar), and the peak."""
+    """Reconnect attempts per second after the kill (rows with a bar; a run of empty seconds is
+    one row), and the peak."""
     buckets: dict[int, int] = {}
     for t in attempts:
         if t >= killed:
             buckets[int(t - killed)] = buckets.get(int(t - killed), 0) + 1
     peak = max(buckets.values(), default=0)
-    rows: list[tuple[object, ...]] = [
-        (f"{s}-{s + 1}", buckets.get(s, 0), "#" * round(40 * buckets.get(s, 0) / max(peak, 1)))
-        for s in range(max(buckets, default=-1) + 1)]
+    rows: list[tuple[object, ...]] = []
+    second, last = 0, max(buckets, default=-1)
+    while second <= last:
+        if second in buckets:
+            n = buckets[second]
+            rows.append((f"{second}-{second + 1}", n, "#" * max(1, round(40 * n / peak))))
+            second += 1
+        else:
+            empty = second
+            while second not in buckets:
+                second += 1
+            rows.append((f"{empty}-{second}", 0, ""))
     return rows, peak
 
 
 async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
                 processes: int, round_trips: int, stable_s: float) -> list[Table]:
-    ports = [(_port(), _port()), (_port(), _port())]
+    ports = [(port(), port()), (port(), port())]
     urls = [f"wss://127.0.0.1:{t}/" for t, _ in ports]
     context = ssl.create_default_context(cafile=str(ca.ca_path))
-    with _process(_relay(root / "ca", *ports[0], nats_url), b"tunnels on") as first, \
-            _process(_relay(root / "ca", *ports[1], nats_url), b"tunnels on"):
+    with process(relay_args(root / "ca", *ports[0], nats_url), b"tunnels on",
+                  LOGS / "hubd-bench-relay-a.log") as first, \
+            process(relay_args(root / "ca", *ports[1], nats_url), b"tunnels on",
+                     LOGS / "hubd-bench-relay-b.log"):
         herd = Herd(root, hubs, processes, EVENTS_PER_S, urls)
         await herd.start()
         try:
@@ -194,6 +205,7 @@ async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
     stored = await stored_ids(nats_url)
     during = [(s, d) for t, s, d in log if killed <= t <= back_all]
     ok = [d for s, d in during if s == 200]
+    failed = Counter(s for s, _ in during if s != 200)  # 0: no HTTP answer at all
     return [
         Table("fleet: command round trip to a (simulated) hub, relay-measured",
               ("path", "samples", "p50 ms", "p99 ms", "max ms"),
@@ -221,10 +233,12 @@ async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
               "each connect attempt of a simulated hub, by its start time"),
         Table("fleet: nothing lost, nothing twice (read back from JetStream), commands on",
               ("events emitted", "in JetStream", "lost", "stored twice", "unexpected",
-               "commands to hubs on b during the herd", "failed", "p50 ms", "p99 ms"),
+               "commands to hubs on b during the herd", "failed (n: status)", "p50 ms",
+               "p99 ms"),
               [(len(expected), len(stored), len(expected - set(stored)),
                 len(stored) - len(set(stored)), len(set(stored) - expected), len(during),
-                len(during) - len(ok), *percentiles(ok)[:2])],
+                " ".join(f"{n}: {s}" for s, n in sorted(failed.items())) or "0",
+                *percentiles(ok)[:2])],
               "Every event's Nats-Msg-Id (<hub>:<seq>) read back from the stream.",
               "hub outbox → relay → JetStream (dedupe on the message id) → read back"),
     ]
@@ -235,52 +249,18 @@ def finals_up(finals: list[dict[str, object]]) -> int:
     return sum(int(str(f["up"])) for f in finals)
 
 
-async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
-    tunnel, api = _port(), _port()
-    with _process(_relay(root / "ca", tunnel, api, nats_url), b"tunnels on") as relay:
-        await _wait_port(api)
-        base = _rss_kib(relay.pid)
-        share = count // processes
-        clients = [await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "tools.bench.tunnel_clients", str(root / "ca"),
-            f"wss://127.0.0.1:{tunnel}/", str(share), str(20_000 + n * share),
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
-            for n in range(processes)]
-        try:
-            lines = [(await c.stdout.readline()).split() for c in clients]  # type: ignore[union-attr]
-            opened = sum(int(line[1]) for line in lines if line and line[0] == b"ready")
-            rss = _rss_kib(relay.pid)
-            files = len(await asyncio.to_thread(os.listdir, f"/proc/{relay.pid}/fd"))
-            seconds = max(float(line[2]) for line in lines if line)
-        finally:
-            for client in clients:
-                assert client.stdin is not None
-                client.stdin.close()
-                await client.wait()
-    return Table("fleet: idle mTLS tunnels held by one relay process (uvloop, on NATS)",
-                 ("tunnels", "open files", "relay RSS MiB", "KiB per tunnel", "s to open all"),
-                 [(opened, files, rss // 1024, (rss - base) / max(opened, 1), seconds)],
-                 f"Clients split over {processes} processes. This container caps open files at "
-                 "20,000 per process (ulimit -Hn): one socket per tunnel, so 20,000 cannot be "
-                 "held in one process here.",
-                 "relay RSS after the tunnels are open, minus before; a tunnel = one hub's mTLS "
-                 "WebSocket, welcomed, NATS subscriptions made")
-
-
 async def run(quick: bool = False) -> list[Table]:
     """The fleet's figures (quick: a few dozen hubs, to check it runs)."""
     binary = shutil.which("nats-server") or "/usr/sbin/nats-server"
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         ca = CertificateAuthority.init(root / "ca")
-        nats_port = _port()
+        nats_port = port()
         nats_url = f"nats://127.0.0.1:{nats_port}"
-        with _process([binary, "-js", "-sd", str(root / "js"), "-a", "127.0.0.1", "-p",
+        with process([binary, "-js", "-sd", str(root / "js"), "-a", "127.0.0.1", "-p",
                        str(nats_port)]):
-            await _wait_port(nats_port)
-            tables = await _herd(root, ca, nats_url, 40 if quick else HUBS,
-                                 1 if quick else HERD_PROCESSES, 20 if quick else ROUND_TRIPS,
-                                 0.0 if quick else STABLE_S)
-            tables.append(await _idle(root, nats_url, 100 if quick else IDLE_TUNNELS,
-                                      2 if quick else IDLE_CLIENT_PROCESSES))
-    return tables
+            await wait_port(nats_port)
+            hubs = int(os.environ.get("HUBD_BENCH_FLEET_HUBS", HUBS))
+            return await _herd(root, ca, nats_url, 20 if quick else hubs,
+                               1 if quick else HERD_PROCESSES, 20 if quick else ROUND_TRIPS,
+                               0.0 if quick else STABLE_S)
