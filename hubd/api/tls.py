@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 
 VALID_DAYS = 3650
 
@@ -51,17 +51,17 @@ def spki_pin(cert_der: bytes) -> str:
 
 def _der_element(der: bytes, at: int) -> tuple[int, int, int]:
     """(tag, start of contents, end) of the DER element at ``at`` (X.690 §8.1: definite
-    lengths only, as DER requires); ValueError if it overruns ``der``."""
+    lengths only, as DER requires); InvalidValueError if it overruns ``der``."""
     if at + 2 > len(der):
-        raise ValueError("truncated DER")
+        raise InvalidValueError("truncated DER")
     tag, length, start = der[at], der[at + 1], at + 2
     if length & 0x80:  # long form: the low bits count the length's own bytes
         count = length & 0x7F
         if count == 0 or count > 4 or start + count > len(der):
-            raise ValueError("bad DER length")
+            raise InvalidValueError("bad DER length")
         length, start = int.from_bytes(der[start:start + count], "big"), start + count
     if start + length > len(der):
-        raise ValueError("truncated DER")
+        raise InvalidValueError("truncated DER")
     return tag, start, start + length
 
 
@@ -76,13 +76,13 @@ def _spki_der(cert_der: bytes) -> bytes:
     for _ in range(2):  # into Certificate, then into tbsCertificate
         tag, at, _ = _der_element(cert_der, at)
         if tag != _SEQUENCE:
-            raise ValueError("not a DER certificate")
+            raise InvalidValueError("not a DER certificate")
     tag, _, _ = _der_element(cert_der, at)
     for _ in range(6 if tag == _VERSION else 5):  # [version], serialNumber ... subject
         _, _, at = _der_element(cert_der, at)
     tag, _, end = _der_element(cert_der, at)
     if tag != _SEQUENCE:
-        raise ValueError("no SubjectPublicKeyInfo in the certificate")
+        raise InvalidValueError("no SubjectPublicKeyInfo in the certificate")
     return cert_der[at:end]
 
 
