@@ -134,6 +134,8 @@ class Daemon:
                              {d.id: (d.name, d.room) for d in self.config.devices})
         for driver in self._drivers():
             hub.add_driver(driver)
+        if self.config.radios.zigbee is not None:
+            hub.expect_radio("zigbee")  # its driver comes once zigpy is imported (_zigbee_driver)
         radio_names = [*hub.drivers, *(["zigbee"] if self.config.radios.zigbee else [])]
         log.info("event=starting devices=%d radios=%s state_dir=%s", len(snapshot.devices),
                  ",".join(radio_names) or "none", self.config.hub.state_dir)

@@ -53,7 +53,12 @@ class Hub:
     def add_driver(self, driver: RadioDriver) -> None:
         """Own a radio: its devices' commands go to it."""
         self.drivers[driver.name] = driver
-        self._radio_seen.setdefault(driver.name, asyncio.Event())
+        self.expect_radio(driver.name)
+
+    def expect_radio(self, name: str) -> None:
+        """A radio whose driver comes later (its modules still loading): wait_radios waits for
+        it from now on."""
+        self._radio_seen.setdefault(name, asyncio.Event())
 
     # -- the sink ----------------------------------------------------------------------------
 
@@ -104,13 +109,7 @@ class Hub:
             seen.set()
 
     async def wait_radios(self, timeout_s: float, names: Iterable[str] | None = None) -> list[str]:
-        """Wait until each radio has said how it is (ok or not); return those that did not.
-
-        A named radio that is not added yet is waited for too: the daemon adds the Zigbee driver
-        only once its library is imported, while the other radios already connect."""
-        if names is not None:
-            for name in names:
-                self._radio_seen.setdefault(name, asyncio.Event())
+        """Wait until each radio has said how it is (ok or not); return those that did not."""
         waiting = {n: e for n, e in self._radio_seen.items() if names is None or n in names}
         try:
             async with asyncio.timeout(timeout_s):
