@@ -140,6 +140,22 @@ def _read_exactly(stream: BinaryIO, count: int, what: str) -> bytes:
     return data
 
 
+def header_length(prefix: bytes) -> int | None:
+    """How many bytes the header that prefix begins takes, once prefix tells (else None).
+
+    A manifest length over the limit gives the 12 bytes that let read_header refuse it."""
+    fixed = len(MAGIC) + 4
+    if len(prefix) < fixed:
+        return None
+    length = int.from_bytes(prefix[len(MAGIC):fixed], "big")
+    if length > MAX_MANIFEST_BYTES:
+        return fixed
+    count_at = fixed + length
+    if len(prefix) <= count_at:
+        return None
+    return count_at + 1 + prefix[count_at] * (KEY_ID_BYTES + SIGNATURE_BYTES)
+
+
 def read_header(stream: BinaryIO) -> Header:
     """Read magic, manifest and signatures, leaving stream at the payload; verifies nothing."""
     if _read_exactly(stream, len(MAGIC), "magic") != MAGIC:

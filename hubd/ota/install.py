@@ -43,6 +43,7 @@ from hubd.ota.bundle import (
     MAX_MANIFEST_BYTES,
     MAX_SIGNATURES,
     SIGNATURE_BYTES,
+    Header,
     Manifest,
     Version,
     read_header,
@@ -121,18 +122,10 @@ class Updater:
                        phases: PhaseProgress = _no_phases) -> Installed:
         """The same from any stream; a non-seekable one has its payload checked while written."""
         phases(UpdatePhase.VERIFYING, 0, 0)
-        header = read_header(stream)
-        kid = verify_header(header, self.trusted)
+        header, kid, state = self._check_header(stream)
         manifest = header.manifest
         size = manifest.size
-        state = UpdateState.load(self.state_path)
-        if state.pending is not None and state.pending.get("slot") == self.booted:
-            # The other slot is the only known-good one while this trial runs: keep it.
-            raise BundleRejectedError(f"slot {self.booted} runs an update that is not marked "
-                                      "good yet; the fallback slot cannot be overwritten")
         target = other_slot(self.booted)
-        capacity = self._capacity(target)
-        self._check_policy(manifest, state, capacity)
         if stream.seekable():
             self._check_payload(stream, manifest,
                                 lambda n: phases(UpdatePhase.VERIFYING, n, size))
@@ -169,6 +162,23 @@ class Updater:
         log.info("event=update_committed slot=%s version=%s key=%s", target, manifest.version,
                  kid.hex())
         return Installed(target, manifest.version, kid.hex())
+
+    def check_header(self, stream: BinaryIO) -> Manifest:
+        """Step 1 without the payload: signature, board, version, size (BundleRejectedError).
+
+        What a bundle's first bytes can already refuse, before the rest of it is fetched."""
+        return self._check_header(stream)[0].manifest
+
+    def _check_header(self, stream: BinaryIO) -> tuple[Header, bytes, UpdateState]:
+        header = read_header(stream)
+        kid = verify_header(header, self.trusted)
+        state = UpdateState.load(self.state_path)
+        if state.pending is not None and state.pending.get("slot") == self.booted:
+            # The other slot is the only known-good one while this trial runs: keep it.
+            raise BundleRejectedError(f"slot {self.booted} runs an update that is not marked "
+                                      "good yet; the fallback slot cannot be overwritten")
+        self._check_policy(header.manifest, state, self._capacity(other_slot(self.booted)))
+        return header, kid, state
 
     def _capacity(self, slot: str) -> int:
         if self.config.slot_size_bytes:

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
 import logging
 import os
 from collections.abc import AsyncIterable, Callable
@@ -34,7 +35,7 @@ from hubd.core.errors import BundleRejectedError, HubError, UpdateBusyError, Upd
 from hubd.core.events import UpdatePhase, UpdateProgress
 from hubd.core.model import Context, Origin
 from hubd.core.update import UpdateStatus
-from hubd.ota.bundle import read_header
+from hubd.ota.bundle import header_length
 from hubd.ota.install import Updater
 from hubd.ota.state import UpdateState
 
@@ -158,9 +159,7 @@ class UpdateService:
         spool = self.spool_dir / SPOOL_NAME
         try:
             updater = await asyncio.to_thread(self._open_updater)
-            await self._receive(chunks, spool, updater.max_bundle_bytes())
-            version = await asyncio.to_thread(_version_of, spool)
-            self._status = replace(self._status, version=version)
+            await self._receive(chunks, spool, updater)
             loop = asyncio.get_running_loop()
 
             def phases(phase: UpdatePhase, done: int, total: int) -> None:
@@ -193,8 +192,12 @@ class UpdateService:
             with contextlib.suppress(HubError, OSError):
                 self._status = await asyncio.to_thread(self._read_status, self._status)
 
-    async def _receive(self, chunks: AsyncIterable[bytes], spool: Path, cap: int) -> None:
-        """Spool chunks to a file (0600) in batches, refusing a byte past cap."""
+    async def _receive(self, chunks: AsyncIterable[bytes], spool: Path, updater: Updater
+                       ) -> None:
+        """Spool chunks to a file (0600) in batches, refusing a byte past the slot's cap, and
+        the whole bundle as soon as its header (signature, board, version) says no."""
+        cap = updater.max_bundle_bytes()
+        head: bytearray | None = bytearray()  # the first bytes, until the header is checked
         await asyncio.to_thread(spool.parent.mkdir, parents=True, exist_ok=True)
         fd = await asyncio.to_thread(os.open, spool, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
         try:
@@ -209,6 +212,15 @@ class UpdateService:
                     raise BundleRejectedError(f"the bundle is larger than the {cap} bytes the "
                                               "inactive slot can take")
                 batch += chunk
+                if head is not None:
+                    head += chunk
+                    length = header_length(bytes(head))
+                    if length is not None and len(head) >= length:
+                        # Before the rest of a large bundle is fetched: a bad one stops here.
+                        manifest = await asyncio.to_thread(updater.check_header,
+                                                           io.BytesIO(bytes(head[:length])))
+                        self._status = replace(self._status, version=str(manifest.version))
+                        head = None
                 if len(batch) >= WRITE_BATCH_BYTES:
                     await asyncio.to_thread(_write_all, fd, bytes(batch))
                     batch.clear()
@@ -238,12 +250,6 @@ class UpdateService:
                                total_bytes=total, reason=reason)
         self._publish(UpdateProgress(phase, version, done, total, reason, self._clock.time(),
                                      Context.new(self._origin)))
-
-
-def _version_of(spool: Path) -> str:
-    """The version a spooled bundle's manifest names (unverified: for the progress reports)."""
-    with open(spool, "rb") as stream:
-        return str(read_header(stream).manifest.version)
 
 
 def _write_all(fd: int, data: bytes) -> None:

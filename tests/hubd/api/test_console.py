@@ -104,7 +104,8 @@ def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
                                    "mimeType": "application/octet-stream"}
             page.set_input_files("#update-file", files=[bundle])
             page.click("#update-form button[type=submit]")
-            expect(page.locator("#update-phase")).to_contain_text("update 1.1: committed")
+            expect(page.locator("#update-phase")).to_contain_text("update 1.1: committed",
+                                                                  timeout=30_000)
             page.screenshot(path=SHOTS / "update.png", full_page=True)
             page.click("#update-reboot")
             expect(page.locator("#update-phase")).to_contain_text("rebooting")

@@ -160,6 +160,7 @@ async def test_a_chunked_upload_past_the_cap_is_refused(updating: tuple[RunningH
     token = await hub.pair("admin")
 
     async def endless() -> AsyncIterator[bytes]:
+        yield slots.bundle("1.1")  # a good header, then far more than it signs
         for _ in range(100):  # no Content-Length: the cap is enforced while spooling
             yield b"\0" * 65536
 
@@ -246,3 +247,25 @@ async def test_stopping_hubd_mid_upload_aborts_it_and_changes_nothing(tmp_path: 
     assert phases[-1].phase is UpdatePhase.FAILED
     assert slots.files() == before
     assert not (slots.root / "data/update/incoming.bundle").exists()
+
+
+async def test_a_bad_signature_is_refused_from_the_first_bytes(
+        updating: tuple[RunningHub, Slots]) -> None:
+    hub, slots = updating
+    token = await hub.pair("admin")
+    bundle = bundle_bytes(image("1.1"), "1.1", [Ed25519PrivateKey.generate()])
+    never = asyncio.Event()
+
+    async def head_only() -> AsyncIterator[bytes]:
+        yield bundle[:2000]  # the header and a little: the rest would never come
+        await never.wait()
+        yield bundle[2000:]
+
+    before = slots.files()
+    async with asyncio.timeout(10):
+        status, problem, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
+                                            data=head_only())
+    assert status == 422 and "no valid signature" in problem["reason"]
+    assert slots.files() == before
+    status, body, _ = await hub.call("GET", "/update", token)
+    assert body["phase"] == "failed" and not body["is_busy"]
