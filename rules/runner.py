@@ -174,7 +174,9 @@ class Runner:
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
         self._traces.unsaved(trace)
-        if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
+        # A run, or a refusal people should see, is said on the bus (if anyone listens: the
+        # trace has it all anyway).
+        if outcome is not Outcome.CONDITIONS_FALSE and self._bus.wants(RuleRan):
             if context is None:
                 context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
                                   trace.depth)

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from enum import StrEnum
+from typing import NamedTuple
 
 from hubd.core.errors import InvalidValueError
 
@@ -203,6 +204,8 @@ def validate_args(capability: str, name: str, args: Mapping[str, Value]) -> dict
     spec = COMMANDS.get(f"{capability}.{name}")
     if spec is None:
         raise InvalidValueError(f"unknown command {capability}.{name}")
+    if not args and not spec.args:  # switch.on, lock.lock: the common case has nothing to check
+        return {}
     known = {a.name for a in spec.args}
     extra = sorted(set(args) - known)
     if extra:
@@ -271,9 +274,9 @@ def new_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):08x}"
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What caused something: a chain from a tap or a sensor through rules to radio frames."""
+class Context(NamedTuple):
+    """What caused something: a chain from a tap or a sensor through rules to radio frames (a
+    NamedTuple: one is made per rule run and per command, see ``hubd.core.events``)."""
 
     id: str
     origin: str

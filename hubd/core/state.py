@@ -7,7 +7,8 @@ daemon writes them to SQLite in batches, so the hot path never waits on the disk
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from hubd.core.errors import InvalidValueError, UnknownDeviceError
 from hubd.core.events import (
@@ -21,9 +22,9 @@ from hubd.core.events import (
 from hubd.core.model import Device, Value, validate_value
 
 
-@dataclass(frozen=True, slots=True)
-class StateEntry:
-    """The last known value of one attribute and when it changed."""
+class StateEntry(NamedTuple):
+    """The last known value of one attribute and when it changed (a NamedTuple: one is made
+    per change, see ``hubd.core.events``)."""
 
     device_id: str
     attribute: str
