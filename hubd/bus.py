@@ -84,7 +84,13 @@ class Bus:
         self.published += 1
         for sub in self._subscribers(type(event)):
             if sub.queue is None:
-                self._call_inline(sub, event)
+                try:
+                    sub.handler(event)
+                except Exception:
+                    sub.failed += 1
+                    log.exception("event=subscriber_failed subscriber=%s event_type=%s",
+                                  sub.name, type(event).__name__)
+                sub.delivered += 1
                 continue
             try:
                 sub.queue.put_nowait(event)
@@ -94,16 +100,6 @@ class Bus:
                     sub.is_overflowing = True
                     log.warning("event=bus_overflow subscriber=%s dropped=%d", sub.name,
                                 sub.dropped)
-
-    @staticmethod
-    def _call_inline(sub: Subscription, event: object) -> None:
-        try:
-            sub.handler(event)
-        except Exception:
-            sub.failed += 1
-            log.exception("event=subscriber_failed subscriber=%s event_type=%s", sub.name,
-                          type(event).__name__)
-        sub.delivered += 1
 
     async def _pump(self, sub: Subscription) -> None:
         queue = sub.queue

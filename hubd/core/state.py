@@ -87,7 +87,7 @@ class StateStore:
         """Fold an event into state; a Report whose value changed yields a StateChanged."""
         match event:
             case Report():
-                return self._apply_report(event)
+                return self.apply_report(event)
             case DeviceJoined():
                 old = self._devices.get(event.device.id)
                 device = event.device
@@ -108,7 +108,8 @@ class StateStore:
         self.version += 1
         return None
 
-    def _apply_report(self, report: Report) -> StateChanged | None:
+    def apply_report(self, report: Report) -> StateChanged | None:
+        """``apply`` for a Report, the hot path's one event: the StateChanged if it changed."""
         key = (report.device_id, report.attribute)
         old = self._values.get(key)
         if old is not None and old.value == report.value:
