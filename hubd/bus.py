@@ -68,16 +68,29 @@ class Bus:
         if sub.task is not None:
             sub.task.cancel()
 
-    def publish(self, event: object) -> None:
-        """Queue an event for every subscriber of its type; never blocks."""
-        self.published += 1
-        cls = type(event)
+    def _subscribers(self, cls: type) -> list[Subscription]:
         subs = self._by_type.get(cls)
         if subs is None:
             subs = self._by_type[cls] = [s for s in self._subs if issubclass(cls, s.types)]
-        for sub in subs:
+        return subs
+
+    def wants(self, cls: type) -> bool:
+        """Whether anyone subscribes to events of this type now: a publisher whose event costs
+        something to build (a rule run's summary) builds it only for someone."""
+        return bool(self._subscribers(cls))
+
+    def publish(self, event: object) -> None:
+        """Queue an event for every subscriber of its type; never blocks."""
+        self.published += 1
+        for sub in self._subscribers(type(event)):
             if sub.queue is None:
-                self._call_inline(sub, event)
+                try:
+                    sub.handler(event)
+                except Exception:
+                    sub.failed += 1
+                    log.exception("event=subscriber_failed subscriber=%s event_type=%s",
+                                  sub.name, type(event).__name__)
+                sub.delivered += 1
                 continue
             try:
                 sub.queue.put_nowait(event)
@@ -87,16 +100,6 @@ class Bus:
                     sub.is_overflowing = True
                     log.warning("event=bus_overflow subscriber=%s dropped=%d", sub.name,
                                 sub.dropped)
-
-    @staticmethod
-    def _call_inline(sub: Subscription, event: object) -> None:
-        try:
-            sub.handler(event)
-        except Exception:
-            sub.failed += 1
-            log.exception("event=subscriber_failed subscriber=%s event_type=%s", sub.name,
-                          type(event).__name__)
-        sub.delivered += 1
 
     async def _pump(self, sub: Subscription) -> None:
         queue = sub.queue

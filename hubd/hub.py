@@ -67,7 +67,7 @@ class Hub:
         try:
             match event:
                 case Report():
-                    changed = self.state.apply(event)
+                    changed = self.state.apply_report(event)
                     if changed is not None:
                         self.bus.publish(changed)
                     return

@@ -32,7 +32,6 @@ from hubd.core.state import StateEntry, StateStore
 from rules.breaker import is_storm_reason, storm_reason, trip
 from rules.host import Execute, LiveHost
 from rules.model import (
-    CommandAction,
     HubStartedTrigger,
     Rule,
     RuleProblem,
@@ -201,7 +200,7 @@ class RuleEngine:
         if rule is None:
             return
         slot.enable(self._host.compile(rule.conditions))
-        slot.is_plain = all(isinstance(a, CommandAction) for a in rule.actions)
+        slot.plain = self._host.plain_steps(rule.actions)
         if self._sub is None:
             return  # registered by run(), which needs the loop for schedules
         self._watch_triggers(slot)

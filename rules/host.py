@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import NamedTuple
 
 from hubd.bus import Bus
 from hubd.core.clock import Clock
 from hubd.core.events import CommandResult, Notice
-from hubd.core.model import Capability, Command, rule_origin
+from hubd.core.model import Capability, Command, Value, rule_origin
 from hubd.core.state import StateStore
-from rules.actions import Path, Run, describe_command
+from rules.actions import MAX_STEPS_TRACED, Path, Run, describe_command
 from rules.evaluate import Check, Env, compile_conditions
-from rules.model import CommandAction, Condition, Trigger
+from rules.model import Action, CommandAction, Condition, Trigger
 from rules.persistence import NO_DEADLINE, RulePersistence
 from rules.schedule import Place
 from rules.timers import TimerHeap
@@ -23,6 +24,17 @@ from rules.watch import Watch, Watcher
 log = logging.getLogger(__name__)
 
 Execute = Callable[[Command], Awaitable[CommandResult]]
+
+
+class PlainStep(NamedTuple):
+    """One command of a plain rule, prepared at load: what each run sends and traces."""
+
+    path: str
+    text: str
+    device: str
+    capability: Capability
+    name: str
+    args: Mapping[str, Value]
 
 
 def _settle(future: asyncio.Future[bool], value: bool, run: Run) -> None:
@@ -98,14 +110,31 @@ class LiveHost:
             cached = self._texts[id(action)] = (action, describe_command(action, self.name_of))
         return cached[1]
 
+    def _parts(self, command: str) -> tuple[Capability, str]:
+        parts = self._commands.get(command)
+        if parts is None:
+            capability, _, name = command.partition(".")
+            parts = self._commands[command] = (Capability(capability), name)
+        return parts
+
     def command_of(self, run: Run, action: CommandAction) -> Command:
         """The Command a command action sends in this run (its context, a deadline)."""
-        parts = self._commands.get(action.command)
-        if parts is None:
-            capability, _, name = action.command.partition(".")
-            parts = self._commands[action.command] = (Capability(capability), name)
-        return Command(action.device, parts[0], parts[1], action.args, run.context,
+        capability, name = self._parts(action.command)
+        return Command(action.device, capability, name, action.args, run.context,
                        self._clock.monotonic() + self._deadline_s)
+
+    def plain_steps(self, actions: tuple[Action, ...]) -> tuple[PlainStep, ...] | None:
+        """A rule's actions prepared for the lean run if they are only commands (and few
+        enough to trace each), else None: the run then goes through the interpreter."""
+        if len(actions) > MAX_STEPS_TRACED:
+            return None
+        steps = []
+        for i, action in enumerate(actions):
+            if not isinstance(action, CommandAction):
+                return None
+            steps.append(PlainStep(str(i), self.describe(action), action.device,
+                                   *self._parts(action.command), action.args))
+        return tuple(steps)
 
     async def command(self, run: Run, action: CommandAction, note: StepNote) -> None:
         """Hand a command to the daemon's executor; the note gets the CommandResult."""

@@ -23,19 +23,18 @@ from collections.abc import Callable
 from hubd.bus import Bus
 from hubd.core.clock import Clock
 from hubd.core.events import RuleRan
-from hubd.core.model import Context
+from hubd.core.model import Command, Context
 from hubd.core.state import StateStore
-from rules.actions import Path, Run, StopRun, begin_step, run_actions
+from rules.actions import Path, Run, StopRun, run_actions
 from rules.breaker import is_hub_caused, is_storm
 from rules.evaluate import Env
-from rules.host import Execute, LiveHost, failed, record
-from rules.model import Action, CommandAction
+from rules.host import Execute, LiveHost, PlainStep, failed, record
 from rules.modes import Admission, admit
 from rules.persistence import TimerLedger
 from rules.schedule import Place
 from rules.settings import EngineSettings
 from rules.slot import Slot
-from rules.trace import Outcome, Trace, TriggerInfo
+from rules.trace import Outcome, StepNote, Trace, TriggerInfo
 from rules.tracekeep import TraceKeeper
 
 log = logging.getLogger(__name__)
@@ -106,28 +105,30 @@ class Runner:
         slot.started += 1
         run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
         slot.runs.append(run)
-        rule = slot.resolved
         loop = asyncio.get_running_loop()
-        if rule is not None and slot.is_plain and resume is None:
-            run.task = loop.create_task(self._plain(slot, run, rule.actions))
+        if slot.plain is not None and resume is None:
+            run.task = loop.create_task(self._plain(slot, run, slot.plain))
         else:
             run.task = loop.create_task(self._interpret(slot, run))
         return run
 
-    async def _plain(self, slot: Slot, run: Run, actions: tuple[Action, ...]) -> None:
-        """A run made only of commands: each awaited in turn, in this one coroutine."""
-        host, clock = self._host, self._clock
+    async def _plain(self, slot: Slot, run: Run, steps: tuple[PlainStep, ...]) -> None:
+        """A run made only of commands, prepared at load: each awaited in turn, in this one
+        coroutine, its step note opened before the send and closed when the radio answered."""
+        clock, execute, notes = self._clock, self._execute, run.trace.steps
+        deadline_s = self._settings.command_deadline_s
         outcome, reason = Outcome.DONE, ""
         try:
-            for i, action in enumerate(actions):
-                if not isinstance(action, CommandAction):
-                    continue
-                note = begin_step(host, run, (i,), "command", host.describe(action))
+            for step in steps:
+                note = StepNote(step.path, "command", step.text, clock.time())
+                notes.append(note)
+                command = Command(step.device, step.capability, step.name, step.args,
+                                  run.context, clock.monotonic() + deadline_s)
                 try:
-                    record(note, await self._execute(host.command_of(run, action)))
+                    record(note, await execute(command))
                 except Exception as exc:  # an executor must not raise; if one does, go on
-                    log.exception("event=rule_command_raised rule=%s command=%s", run.rule_id,
-                                  action.command)
+                    log.exception("event=rule_command_raised rule=%s command=%s.%s",
+                                  run.rule_id, step.capability, step.name)
                     failed(note, exc)
                 note.end_ts = clock.time()
         except asyncio.CancelledError:
@@ -174,7 +175,9 @@ class Runner:
         trace.end_ts = self._clock.time()
         slot.traces.append(trace)
         self._traces.unsaved(trace)
-        if outcome is not Outcome.CONDITIONS_FALSE:  # a run, or a refusal people should see
+        # A run, or a refusal people should see, is said on the bus (if anyone listens: the
+        # trace has it all anyway).
+        if outcome is not Outcome.CONDITIONS_FALSE and self._bus.wants(RuleRan):
             if context is None:
                 context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
                                   trace.depth)

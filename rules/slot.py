@@ -7,6 +7,7 @@ from collections import deque
 from hubd.core.model import Context, rule_origin
 from rules.actions import Run
 from rules.evaluate import Check
+from rules.host import PlainStep
 from rules.model import Rule
 from rules.timers import Timer
 from rules.trace import Trace
@@ -20,17 +21,18 @@ def _never(env: object) -> bool:
 class Slot:
     """One loaded rule (as written and as resolved) and everything live about it."""
 
-    __slots__ = ("check", "cool_timer", "disabled_until", "dropped", "is_enabled", "is_plain",
-                 "is_skip_logged", "is_unresolved", "last_storm", "origin", "queue", "reason",
-                 "resolved", "rule", "run_times", "runs", "skipped", "started", "strikes",
-                 "traces", "watches")
+    __slots__ = ("check", "cool_timer", "disabled_until", "dropped", "is_enabled",
+                 "is_skip_logged", "is_unresolved", "last_storm", "origin", "plain", "queue",
+                 "reason", "resolved", "rule", "run_times", "runs", "skipped", "started",
+                 "strikes", "traces", "watches")
 
     def __init__(self, rule: Rule, traces_per_rule: int) -> None:
         self.rule = rule
         self.resolved: Rule | None = None
         self.is_enabled = False
         self.is_unresolved = False
-        self.is_plain = False  # only commands: runs skip the interpreter
+        # Only commands, prepared at load: runs skip the interpreter (see rules.runner).
+        self.plain: tuple[PlainStep, ...] | None = None
         self.reason = "not loaded yet"
         self.origin = rule_origin(rule.id)
         self.check: Check = _never

@@ -3,20 +3,26 @@
 Drivers report ``Report`` (an observed attribute value), ``ButtonEvent``, ``DeviceJoined``,
 ``DeviceLeft``, ``AvailabilityChanged`` and ``RadioHealth``. ``StateStore.apply`` turns a Report
 into a ``StateChanged`` only when the value really changed. The bus dispatches on the type.
+
+The records made for every event on the hot path (``Report``, ``StateChanged``,
+``CommandResult``, ``RuleRan``; ``Context`` and ``StateEntry`` likewise) are typed NamedTuples:
+as immutable as a frozen dataclass, matched the same way, but built in one tuple allocation,
+where a frozen dataclass's ``__init__`` sets each field through ``object.__setattr__`` (three to
+four times the cost, and a third of the hub's own work per event). The rarer events stay frozen,
+slotted dataclasses.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Never, NoReturn
+from typing import NamedTuple, Never, NoReturn
 
 from hubd.core.errors import InvalidValueError
 from hubd.core.model import ButtonAction, Command, CommandStatus, Context, Device, Value
 
 
-@dataclass(frozen=True, slots=True)
-class Report:
+class Report(NamedTuple):
     """A radio observed an attribute's value (it may be the same as before)."""
 
     device_id: str
@@ -26,8 +32,7 @@ class Report:
     context: Context
 
 
-@dataclass(frozen=True, slots=True)
-class StateChanged:
+class StateChanged(NamedTuple):
     """An attribute of a device took a new value."""
 
     device_id: str
@@ -78,8 +83,7 @@ class AvailabilityChanged:
     context: Context
 
 
-@dataclass(frozen=True, slots=True)
-class CommandResult:
+class CommandResult(NamedTuple):
     """How a command ended, and how long it took from hand-off to the radio's answer."""
 
     command: Command
@@ -127,8 +131,7 @@ class Notice:
     level: str = "info"
 
 
-@dataclass(frozen=True, slots=True)
-class RuleRan:
+class RuleRan(NamedTuple):
     """A rule run ended (or was refused: loop depth, run mode, storm); its trace has the detail."""
 
     rule_id: str

@@ -11,8 +11,10 @@ from __future__ import annotations
 import itertools
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
+from types import MappingProxyType
+from typing import NamedTuple
 
 from hubd.core.errors import InvalidValueError
 
@@ -203,6 +205,8 @@ def validate_args(capability: str, name: str, args: Mapping[str, Value]) -> dict
     spec = COMMANDS.get(f"{capability}.{name}")
     if spec is None:
         raise InvalidValueError(f"unknown command {capability}.{name}")
+    if not args and not spec.args:  # switch.on, lock.lock: the common case has nothing to check
+        return {}
     known = {a.name for a in spec.args}
     extra = sorted(set(args) - known)
     if extra:
@@ -271,9 +275,9 @@ def new_id() -> str:
     return f"{_ID_PREFIX}{next(_ids):08x}"
 
 
-@dataclass(frozen=True, slots=True)
-class Context:
-    """What caused something: a chain from a tap or a sensor through rules to radio frames."""
+class Context(NamedTuple):
+    """What caused something: a chain from a tap or a sensor through rules to radio frames (a
+    NamedTuple: one is made per rule run and per command, see ``hubd.core.events``)."""
 
     id: str
     origin: str
@@ -299,17 +303,34 @@ class CommandStatus(StrEnum):
     EXPIRED = "expired"
 
 
-@dataclass(frozen=True, slots=True)
-class Command:
-    """Something to make a device do: ``switch.on``, ``level.set`` with ``level_pct``..."""
-
+class _CommandFields(NamedTuple):
     device_id: str
     capability: Capability
     name: str
-    args: Mapping[str, Value] = field(default_factory=dict)
-    context: Context = field(default_factory=lambda: Context.new(Origin.DIGITAL))
-    deadline: float | None = None  # monotonic seconds; past it the command is not sent
-    id: str = field(default_factory=new_id)
+    args: Mapping[str, Value]
+    context: Context
+    deadline: float | None  # monotonic seconds; past it the command is not sent
+    id: str
+
+
+NO_ARGS: Mapping[str, Value] = MappingProxyType({})
+
+
+class Command(_CommandFields):
+    """Something to make a device do: ``switch.on``, ``level.set`` with ``level_pct``...
+
+    Immutable and typed like the events (a NamedTuple: one is made per command, see
+    ``hubd.core.events``); left out, ``context`` is a new digital one and ``id`` a new id.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, device_id: str, capability: Capability, name: str,
+                args: Mapping[str, Value] = NO_ARGS, context: Context | None = None,
+                deadline: float | None = None, id: str = "") -> Command:
+        return tuple.__new__(cls, (device_id, capability, name, args,
+                                   context or Context.new(Origin.DIGITAL), deadline,
+                                   id or new_id()))
 
     @property
     def qualified_name(self) -> str:

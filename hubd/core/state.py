@@ -7,7 +7,8 @@ daemon writes them to SQLite in batches, so the hot path never waits on the disk
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
+from typing import NamedTuple
 
 from hubd.core.errors import InvalidValueError, UnknownDeviceError
 from hubd.core.events import (
@@ -21,9 +22,9 @@ from hubd.core.events import (
 from hubd.core.model import Device, Value, validate_value
 
 
-@dataclass(frozen=True, slots=True)
-class StateEntry:
-    """The last known value of one attribute and when it changed."""
+class StateEntry(NamedTuple):
+    """The last known value of one attribute and when it changed (a NamedTuple: one is made
+    per change, see ``hubd.core.events``)."""
 
     device_id: str
     attribute: str
@@ -86,7 +87,7 @@ class StateStore:
         """Fold an event into state; a Report whose value changed yields a StateChanged."""
         match event:
             case Report():
-                return self._apply_report(event)
+                return self.apply_report(event)
             case DeviceJoined():
                 old = self._devices.get(event.device.id)
                 device = event.device
@@ -107,7 +108,8 @@ class StateStore:
         self.version += 1
         return None
 
-    def _apply_report(self, report: Report) -> StateChanged | None:
+    def apply_report(self, report: Report) -> StateChanged | None:
+        """``apply`` for a Report, the hot path's one event: the StateChanged if it changed."""
         key = (report.device_id, report.attribute)
         old = self._values.get(key)
         if old is not None and old.value == report.value:

@@ -20,6 +20,17 @@ async def test_fan_out_by_type_in_order() -> None:
     await bus.close()
 
 
+async def test_wants_says_whether_anyone_subscribes_to_a_type_now() -> None:
+    bus = Bus()
+    assert not bus.wants(int)
+    sub = bus.subscribe((int,), lambda event: None, name="ints", inline=True)
+    assert bus.wants(int)
+    assert not bus.wants(str)
+    bus.unsubscribe(sub)
+    assert not bus.wants(int)
+    await bus.close()
+
+
 async def test_failing_subscriber_is_counted_and_others_go_on() -> None:
     bus = Bus()
     seen: list[int] = []

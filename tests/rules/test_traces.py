@@ -137,3 +137,34 @@ async def test_each_run_is_announced_on_the_bus(harness: Harness) -> None:
     assert [(r.rule_id, r.outcome, r.commands) for r in ran] == [("night_door", "done", 2)]
     assert ran[0].context.origin == "rule:night_door" and ran[0].context.depth == 1
     assert ran[0].end_ts - ran[0].trigger_ts == pytest.approx(300)
+
+
+PLAIN = """\
+- id: door_light
+  mode: parallel
+  max_runs: 50
+  triggers: [{kind: state, device: Front door, attribute: is_open, to: true}]
+  actions:
+    - {kind: command, device: Porch light, command: switch.on}
+    - {kind: command, device: Hall light, command: level.set, args: {level_pct: 40}}
+"""
+
+
+async def test_a_plain_run_is_traced_alike_and_announced_only_to_listeners(
+        harness: Harness) -> None:
+    from hubd.core.events import RuleRan
+
+    await harness.start(PLAIN)
+    await harness.report("Front door", "contact.is_open", True)  # nobody listens: no RuleRan
+    ran: list[RuleRan] = []
+    harness.house.bus.subscribe((RuleRan,), ran.append, name="ran")
+    await harness.report("Front door", "contact.is_open", False)
+    await harness.report("Front door", "contact.is_open", True)
+    await harness.house.bus.drain()
+    first, second = harness.engine.traces("door_light")
+    for trace in (first, second):
+        assert trace.outcome is Outcome.DONE
+        assert [(s.path, s.kind, s.text, s.status) for s in trace.steps] == [
+            ("0", "command", "switch.on Porch light", "confirmed"),
+            ("1", "command", "level.set Hall light {'level_pct': 40.0}", "confirmed")]
+    assert [(r.run_id, r.commands) for r in ran] == [(second.run_id, 2)]

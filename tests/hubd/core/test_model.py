@@ -3,7 +3,15 @@
 import pytest
 
 from hubd.core.errors import ConfigError, DeviceError
-from hubd.core.model import Context, Origin, rule_origin, validate_args, validate_value
+from hubd.core.model import (
+    Capability,
+    Command,
+    Context,
+    Origin,
+    rule_origin,
+    validate_args,
+    validate_value,
+)
 
 
 def test_validate_args_coerces_and_checks_ranges() -> None:
@@ -45,3 +53,24 @@ def test_errors_say_where() -> None:
     err = ConfigError("must be a number", file="hub.toml", key="zigbee.baudrate", line=3)
     assert str(err) == "hub.toml:3: zigbee.baudrate: must be a number"
     assert str(DeviceError("zwave:5", "no ack")) == "zwave:5: no ack"
+
+
+def test_a_command_left_without_context_or_id_gets_fresh_ones() -> None:
+    first = Command("virtual:1", Capability.SWITCH, "on")
+    second = Command("virtual:1", Capability.SWITCH, "on")
+    assert first.context.origin == Origin.DIGITAL
+    assert first.context.depth == 0
+    assert first.id != second.id
+    assert first.context.id != second.context.id
+    assert (dict(first.args), first.deadline, first.qualified_name) == ({}, None, "switch.on")
+    ctx = Context.new(Origin.PHYSICAL)
+    given = Command("virtual:1", Capability.LEVEL, "set", {"level_pct": 5.0}, ctx, 9.0, "c1")
+    assert (given.context, given.deadline, given.id) == (ctx, 9.0, "c1")
+
+
+def test_a_command_is_immutable() -> None:
+    command = Command("virtual:1", Capability.SWITCH, "on")
+    with pytest.raises(AttributeError):
+        command.name = "off"  # type: ignore[misc]
+    with pytest.raises(TypeError):
+        command.args["speed"] = 1  # type: ignore[index]
