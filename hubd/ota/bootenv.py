@@ -48,7 +48,8 @@ class BootEnv(Protocol):
 
 def _check(values: Mapping[str, str]) -> None:
     for name, value in values.items():
-        if not name.isidentifier() or any(c in value for c in "\n\0="):
+        # A value may hold "=" (every backend splits a line at its first one), not a newline.
+        if not name.isidentifier() or any(c in value for c in "\n\0"):
             raise UpdateError(f"boot variable {name}={value!r} cannot be stored")
 
 
