@@ -3,12 +3,14 @@
 Theory of operation (one update, slot A booted, B inactive):
 
 1. **Verify** (nothing written yet): header signature by a trusted key; board; version not older
-   than the running one nor below the floor; size within the slot. A seekable bundle's payload is
-   hashed too, so a tampered image is refused before the slot is touched.
+   than the running one nor below the floor; the image's size within the slot. A seekable
+   bundle's payload (as carried: compressed or not) is hashed too, so a tampered image is
+   refused before the slot is touched.
 2. **Disarm B**: BOOT_ORDER="A", BOOT_B_LEFT=0, one write. From here until step 5 B cannot boot,
    whatever happens to its bytes; a power cut during the write boots A.
-3. **Stream** the payload into B in chunks, hashing as it goes, refusing a byte past the
-   manifest's size (and so past the slot's), then fsync.
+3. **Stream** the payload into B in chunks, decompressing a zstd one on the fly (hubd.ota.payload)
+   and hashing the image as it goes, refusing a byte past the manifest's image size (and so
+   past the slot's: the cap is on the decompressed size), then fsync.
 4. **Check**: the hash of what was written must equal the signed one, and so must the hash of
    the slot read back from the device after fsync (its cached pages dropped first); otherwise
    B stays disarmed. update.json records B as pending.
@@ -50,6 +52,7 @@ from hubd.ota.bundle import (
     verify_header,
 )
 from hubd.ota.config import UpdateConfig
+from hubd.ota.payload import PayloadReader
 from hubd.ota.state import UpdateState, drop_snapshot, restore_snapshot, take_snapshot
 
 log = logging.getLogger(__name__)
@@ -128,7 +131,7 @@ class Updater:
         target = other_slot(self.booted)
         if stream.seekable():
             self._check_payload(stream, manifest,
-                                lambda n: phases(UpdatePhase.VERIFYING, n, size))
+                                lambda n: phases(UpdatePhase.VERIFYING, n, manifest.carried_size))
             stream.seek(header.payload_offset)
         plan = BootPlan.read(self.env)
         # Step 2: disarm the target before its first byte changes.
@@ -207,12 +210,12 @@ class Updater:
 
     def _check_payload(self, stream: BinaryIO, manifest: Manifest,
                        hashed: Callable[[int], None]) -> None:
-        digest, size = hashlib.sha256(), 0
-        while chunk := stream.read(min(CHUNK_BYTES, manifest.size + 1 - size)):
+        digest, size, carried = hashlib.sha256(), 0, manifest.carried_size
+        while chunk := stream.read(min(CHUNK_BYTES, carried + 1 - size)):
             digest.update(chunk)
             size += len(chunk)
-            hashed(min(size, manifest.size))
-        if size != manifest.size or digest.hexdigest() != manifest.sha256:
+            hashed(min(size, carried))
+        if size != carried or digest.hexdigest() != manifest.carried_sha256:
             raise BundleRejectedError("image does not match its signed size and sha256 "
                                       "(tampered or truncated)")
 
@@ -225,15 +228,21 @@ class Updater:
         except OSError as exc:
             raise UpdateError(f"cannot open slot {_slot_of(self.config, path)} at {path}: "
                               f"{exc.strerror}") from exc
+        payload = PayloadReader(stream, manifest, CHUNK_BYTES)
         try:
-            while written < manifest.size:
-                chunk = stream.read(min(CHUNK_BYTES, manifest.size - written))
-                if not chunk:
-                    raise UpdateError(f"bundle ended after {written} of {manifest.size} bytes")
+            # One byte more than the image may hold, so a payload that decompresses to more
+            # than the signed size is caught at the first byte too many.
+            while chunk := payload.read(min(CHUNK_BYTES, manifest.size - written + 1)):
+                if written + len(chunk) > manifest.size:
+                    raise UpdateError(f"bundle carries more than the {manifest.size} bytes "
+                                      "signed")
                 digest.update(chunk)
                 os.write(fd, chunk)
                 written += len(chunk)
                 progress(written, manifest.size)
+            if written < manifest.size:
+                raise UpdateError(f"bundle ended after {written} of {manifest.size} bytes")
+            payload.finish()
             if stream.read(1):
                 raise UpdateError(f"bundle carries more than the {manifest.size} bytes signed")
             os.fsync(fd)
