@@ -89,7 +89,7 @@ async def _first_frame(zigbee: Running) -> None:
             asyncio.get_running_loop().create_task(run())
 
     zigbee.sink.report = react  # type: ignore[method-assign]
-    await _quiet(zigbee)  # onboarding chatter (binds, reads) is over
+    await zigbee.driver.onboarded()  # onboarding chatter (binds, reads) is over
     frames.clear()
     door.open()
     await asyncio.wait_for(done.wait(), 10)
@@ -104,12 +104,3 @@ async def _first_frame(zigbee: Running) -> None:
                      if ieee == door.ieee and is_default_response(data))
     assert command_at < answer_at, frames
 
-
-async def _quiet(zigbee: Running) -> None:
-    """Until the host has sent the simulator nothing for a while (onboarding is over)."""
-    async with asyncio.timeout(20):
-        while True:
-            seen = len(zigbee.sim.requests_seen)
-            await asyncio.sleep(0.2)
-            if len(zigbee.sim.requests_seen) == seen:
-                return
