@@ -37,6 +37,11 @@ class LineTransport:
         self._tx_free_at = 0.0
         self.bytes_in = 0
         self.bytes_out = 0
+        # Benchmarks stamp frames at the line, not after the engine's decoding: called with
+        # the loop's time when bytes from the host reach the engine (the last byte crossed
+        # the emulated line) and when the engine's bytes are handed to the line.
+        self.on_bytes_in: Callable[[float], None] | None = None
+        self.on_bytes_out: Callable[[float], None] | None = None
         engine.set_wakeup(self._kick)
 
     @property
@@ -52,7 +57,10 @@ class LineTransport:
         """Bytes arrived from the host."""
         self.bytes_in += len(data)
         if not self.byte_time_s:
-            self.engine.receive_data(data, self._loop.time())
+            now = self._loop.time()
+            if self.on_bytes_in is not None:
+                self.on_bytes_in(now)
+            self.engine.receive_data(data, now)
             self._flush()
             return
         # The last byte is in only after the whole chunk has crossed the line
@@ -61,7 +69,10 @@ class LineTransport:
         self._loop.call_at(self._rx_free_at, self._feed_now, data)
 
     def _feed_now(self, data: bytes) -> None:
-        self.engine.receive_data(data, self._loop.time())
+        now = self._loop.time()
+        if self.on_bytes_in is not None:
+            self.on_bytes_in(now)
+        self.engine.receive_data(data, now)
         self._flush()
 
     def _kick(self) -> None:
@@ -77,6 +88,8 @@ class LineTransport:
         self._arm_timer()
 
     def _send(self, data: bytes) -> None:
+        if self.on_bytes_out is not None:
+            self.on_bytes_out(self._loop.time())
         if not self.byte_time_s:
             self._write(data)
             return
