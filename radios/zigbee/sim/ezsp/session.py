@@ -177,6 +177,10 @@ class AshSession:
         self._deadline = None
         self._write(Error(code))
 
+    def inject(self, raw: bytes) -> None:
+        """Put raw bytes on the line, below framing (garbage, for fault injection)."""
+        self._out += raw
+
     def forget_line(self) -> None:
         """The line went away (unplug): drop half-received bytes and pending output."""
         self._deframer = Deframer()
