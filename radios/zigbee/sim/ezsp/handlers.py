@@ -28,6 +28,7 @@ HAVE_TRUST_CENTER_LINK_KEY = 0x0010
 KEY_NETWORK, KEY_TC_LINK = 0x01, 0x02  # sl_zb_sec_man_key_type_t
 MFG_STRING, MFG_BOARD_NAME, MFG_MANUF_ID, MFG_CUSTOM_EUI_64 = 0x01, 0x02, 0x03, 0x0C
 VALUE_FREE_BUFFERS, VALUE_VERSION_INFO = 0x03, 0x11
+NV3_RESTORED_EUI64 = 0xE12A  # NVM3 key CREATOR_STACK_RESTORED_EUI64
 VALUE_NWK_FRAME_COUNTER, VALUE_APS_FRAME_COUNTER = 0x23, 0x24
 CONFIG_DEFAULTS = {
     0x01: 75, 0x02: 16, 0x03: 10, 0x04: 2, 0x05: 8, 0x06: 8, 0x07: 16, 0x0C: 2, 0x0D: 5,
@@ -216,12 +217,18 @@ def _get_token_info(ncp: Ncp, args: Args) -> tuple[Value, ...]:
 
 @handles("getTokenData")
 def _get_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    # NV3 keys this firmware does not expose (the restored-EUI64 token among them)
+    # Of the NV3 tokens, the host reads only the restored EUI64 (a rewritable custom EUI64)
+    if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0):
+        return (EmberStatus.SUCCESS, ncp.tokens.restored_eui64)
     return (EmberStatus.NOT_FOUND, b"")
 
 
 @handles("setTokenData")
 def _set_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    data = as_bytes(args[2])
+    if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0) and len(data) == 8:
+        ncp.tokens.restored_eui64 = data  # used from the next boot on
+        return (EmberStatus.SUCCESS,)
     return (EmberStatus.NOT_FOUND,)
 
 

@@ -21,13 +21,14 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hubd.core.errors import RemoteProtocolError
-from radios.zigbee.sim.events import NetworkEvent
+from radios.zigbee.sim.devices import SimDevice
+from radios.zigbee.sim.events import ApsIncoming, NetworkEvent
 from radios.zigbee.sim.ezsp import callbacks
 from radios.zigbee.sim.ezsp.commands import BY_ID, BY_NAME, Command, EzspStatus
 from radios.zigbee.sim.ezsp.framing import ResetCode
 from radios.zigbee.sim.ezsp.layouts import Value, decode, encode
 from radios.zigbee.sim.ezsp.session import AshSession, FrameReceived, ResetRequested
-from radios.zigbee.sim.ezsp.state import Ram, Tokens
+from radios.zigbee.sim.ezsp.state import BLANK_EUI64, Ram, Tokens
 from radios.zigbee.sim.mt import MtFrame
 from radios.zigbee.sim.network import Identity, Network
 from radios.zigbee.sim.nvram import NvStore
@@ -86,6 +87,21 @@ class EzspNetwork(Network):
         stored = self.ncp.tokens.network
         return stored.extended_pan_id if stored is not None else None
 
+    def device_sent(
+        self, device: SimDevice, src_ep: int, dst_ep: int, cluster_id: int, data: bytes
+    ) -> None:
+        """A device transmitted to the coordinator: incomingMessageHandler, whatever endpoint.
+
+        Unlike Z-Stack's afIncomingData, EmberZNet hands the host every APS data frame; its
+        endpoint table (addEndpoint, RAM only, gone after each reset) answers ZDO alone."""
+        if not self.is_reachable(device):
+            return
+        descriptor = self.endpoints.get(dst_ep)
+        profile = descriptor.profile if descriptor is not None else device.descriptor.profile
+        self.sink.report(
+            ApsIncoming(device.nwk, device.ieee, profile, cluster_id, src_ep, dst_ep, data)
+        )
+
 
 class Ncp:
     """An EmberZNet NCP: ASH bytes in, responses and callbacks out."""
@@ -110,6 +126,7 @@ class Ncp:
         self.requests_seen: list[str] = []
         self.unknown_requests: list[UnknownRequest] = []
         self.malformed_requests: list[str] = []
+        self.legacy_frames: list[bytes] = []  # legacy-header frames other than version
         self.aps_sequence = self.rng.randrange(256)
         self._now = 0.0
         self._seq = 0
@@ -117,6 +134,7 @@ class Ncp:
         self._order = itertools.count()
         self._wakeup: Callable[[], None] | None = None
         self._held: _Pending | None = None
+        self._eui64 = self._boot_eui64()
 
     # --- sans-I/O surface ------------------------------------------------------------------
 
@@ -218,7 +236,12 @@ class Ncp:
             self._legacy_version(frame[3:])
             return
         else:
-            frame_id, params = -1, frame
+            # Any other legacy frame (a host that reset its protocol to v4): invalidCommand,
+            # in the legacy header the host reads
+            self.legacy_frames.append(frame)
+            status = EzspStatus.ERROR_INVALID_FRAME_ID
+            self.ash.send(bytes((self._seq, FC_RESPONSE, 0x58, status)), self._now)
+            return
         command = BY_ID.get(frame_id)
         self.requests_seen.append(command.name if command else f"0x{frame_id:04x}")
         if command is None or command.is_callback:
@@ -273,6 +296,7 @@ class Ncp:
     def reset(self, code: int = ResetCode.POWER_ON) -> None:
         """Boot or re-boot: RAM is gone, tokens stay, RSTACK says why (after boot time)."""
         self.ram = Ram()
+        self._eui64 = self._boot_eui64()
         self._timers.clear()
         network = self.network
         network.endpoints.clear()
@@ -297,9 +321,13 @@ class Ncp:
 
     @property
     def eui64(self) -> int:
-        """The EUI64 the stack uses: the custom one if written, else the chip's."""
-        if self.tokens.custom_eui64 != b"\xff" * 8:
-            return int.from_bytes(self.tokens.custom_eui64, "little")
+        """The EUI64 the stack booted with: restored (NV3), else custom (MFG), else the chip's."""
+        return self._eui64
+
+    def _boot_eui64(self) -> int:
+        for token in (self.tokens.restored_eui64, self.tokens.custom_eui64):
+            if token != BLANK_EUI64:
+                return int.from_bytes(token, "little")
         return self.config.ieee
 
     def next_aps_sequence(self) -> int:

@@ -37,6 +37,7 @@ class Tokens:
     """Flash: survives every reset and unplug; ``tokenFactoryReset`` wipes the stack part."""
 
     custom_eui64: bytes = BLANK_EUI64  # MFG_CUSTOM_EUI_64, write-once in the user page
+    restored_eui64: bytes = BLANK_EUI64  # NV3 CREATOR_STACK_RESTORED_EUI64, rewritable
     network: StoredNetwork | None = None
     network_key: bytes = bytes(16)
     network_key_seq: int = 0
@@ -49,8 +50,7 @@ class Tokens:
 
     def factory_reset(self) -> None:
         """tokenFactoryReset: the stack tokens go, the manufacturing tokens stay."""
-        custom = self.custom_eui64
-        fresh = Tokens(custom_eui64=custom)
+        fresh = Tokens(custom_eui64=self.custom_eui64, restored_eui64=self.restored_eui64)
         for name in fresh.__dataclass_fields__:
             setattr(self, name, getattr(fresh, name))
 
