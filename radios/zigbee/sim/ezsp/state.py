@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 BLANK_EUI64 = b"\xff" * 8
 WELL_KNOWN_TC_KEY = b"ZigBeeAlliance09"
@@ -48,11 +49,48 @@ class Tokens:
     key_table: list[LinkKey] = field(default_factory=list)
     children: dict[int, tuple[int, int]] = field(default_factory=dict)  # eui64 -> (nwk, type)
 
+    def to_json(self) -> dict[str, Any]:
+        """The tokens as JSON (bytes as hex), for the demo's state file."""
+        raw = asdict(self)
+        for name in ("custom_eui64", "restored_eui64", "network_key", "tc_link_key"):
+            raw[name] = getattr(self, name).hex()
+        raw["key_table"] = [
+            {**asdict(k), "key": k.key.hex()} for k in self.key_table
+        ]
+        raw["children"] = [[ieee, nwk, kind] for ieee, (nwk, kind) in self.children.items()]
+        return raw
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> Tokens:
+        """Tokens back from ``to_json``; ValueError if the file is not such a dump."""
+        try:
+            network = raw["network"]
+            return cls(
+                custom_eui64=bytes.fromhex(raw["custom_eui64"]),
+                restored_eui64=bytes.fromhex(raw["restored_eui64"]),
+                network=StoredNetwork(**network) if network is not None else None,
+                network_key=bytes.fromhex(raw["network_key"]),
+                network_key_seq=int(raw["network_key_seq"]),
+                nwk_frame_counter=int(raw["nwk_frame_counter"]),
+                tc_link_key=bytes.fromhex(raw["tc_link_key"]),
+                aps_frame_counter=int(raw["aps_frame_counter"]),
+                security_bitmask=int(raw["security_bitmask"]),
+                key_table=[_link_key(k) for k in raw["key_table"]],
+                children={int(i): (int(n), int(k)) for i, n, k in raw["children"]},
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ValueError(f"not an NCP token dump: {exc!r}") from exc
+
     def factory_reset(self) -> None:
         """tokenFactoryReset: the stack tokens go, the manufacturing tokens stay."""
         fresh = Tokens(custom_eui64=self.custom_eui64, restored_eui64=self.restored_eui64)
         for name in fresh.__dataclass_fields__:
             setattr(self, name, getattr(fresh, name))
+
+
+def _link_key(raw: dict[str, Any]) -> LinkKey:
+    counters = int(raw["outgoing_counter"]), int(raw["incoming_counter"])
+    return LinkKey(int(raw["eui64"]), bytes.fromhex(raw["key"]), *counters)
 
 
 @dataclass
