@@ -217,3 +217,30 @@ async def test_contact_reports_reach_the_hub(ezsp: Running) -> None:
     await join(ezsp, DeviceKind.CONTACT_SENSOR, CONTACT)
     ezsp.sim.device(CONTACT).open()
     await report(ezsp, CONTACT, "contact.is_open", True)
+
+
+async def test_an_older_ncp_speaking_ezsp_v12(tmp_path: Path) -> None:
+    """EmberZNet 7.3 (EZSP v12): keys through getKey and the key table, no security manager
+    network key info; bellows negotiates v12 and the hub works the same."""
+    async with EzspSimulator(NcpConfig(protocol_version=12)) as old:
+        first = await start_ezsp(old, tmp_path)
+        try:
+            await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
+            await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
+            await assert_works(first)
+            old.device(CONTACT).open()
+            await report(first, CONTACT, "contact.is_open", True)
+            app = first.driver.adapter.app  # type: ignore[union-attr]
+            assert app is not None
+            backup = await app.backups.create_backup()
+            assert backup.network_info.network_key.key.serialize() == old.tokens.network_key
+            assert "getKey" in old.requests_seen and "getNetworkKeyInfo" not in old.requests_seen
+        finally:
+            await first.stop()
+        second = await start_ezsp(old, tmp_path)
+        try:
+            assert {LIGHT, CONTACT} <= {e.device.address for e in second.sink.of(DeviceJoined)}
+            await assert_works(second)
+        finally:
+            await second.stop()
+        assert old.unknown_requests == [] and old.engine.malformed_requests == []

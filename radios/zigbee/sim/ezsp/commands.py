@@ -1,8 +1,8 @@
-"""The EZSP frames the simulated NCP knows, declared as data (UG100, EmberZNet 7.4: EZSP v13).
+"""The EZSP frames the simulated NCP knows, declared as data (UG100, EmberZNet 7.4: EZSP v13;
+``commands_of(12)`` gives the EmberZNet 7.3 table).
 
 Each row: frame id, name (UG100's), parameter layout (host to NCP) and response layout (NCP to
-host); callbacks have only a response layout. ``STATUS_U32`` lists the frames whose EmberStatus
-became a 32-bit sl_status_t in EZSP v14 (EmberZNet 8.0), so the same table serves both.
+host); callbacks have only a response layout.
 """
 
 from __future__ import annotations
@@ -121,6 +121,30 @@ COMMANDS: tuple[Command, ...] = (
 BY_ID: dict[int, Command] = {c.frame_id: c for c in COMMANDS}
 BY_NAME: dict[str, Command] = {c.name: c for c in COMMANDS}
 
+# EZSP v12 (EmberZNet 7.3): the security manager's context had an 8-bit derived key type,
+# network key info and tokenFactoryReset did not exist yet, and keys went through getKey and
+# the key table commands of older versions.
+V12_CHANGES: tuple[Command, ...] = (
+    _c(0x0114, "exportKey", "SecurityContextV12", "key u32"),
+    _c(0x0115, "importKey", "SecurityContextV12 key", "u32"),
+    _c(0x0113, "exportTransientKeyByEui", "eui64", "SecurityContextV12 key ApsKeyMetadata u32"),
+    _c(0x006A, "getKey", "u8", "u8 KeyStruct"),
+    _c(0x0071, "getKeyTableEntry", "u8", "u8 KeyStruct"),
+    _c(0x0066, "addOrUpdateKeyTableEntry", "eui64 bool key", "u8"),
+    _c(0x00AF, "addTransientLinkKey", "eui64 key", "u8"),
+)
+V12_REMOVED = frozenset({"getNetworkKeyInfo", "tokenFactoryReset"})
+
+
+def commands_of(version: int) -> dict[str, Command]:
+    """The frames an NCP speaking this EZSP version knows, by name."""
+    table = dict(BY_NAME)
+    if version <= 12:
+        for name in V12_REMOVED:
+            del table[name]
+        table.update({c.name: c for c in V12_CHANGES})
+    return table
+
 
 class EmberStatus(IntEnum):
     """EmberStatus values the simulator answers (UG100 appendix, ember-types.h)."""
@@ -177,9 +201,11 @@ __all__ = [
     "BY_ID",
     "BY_NAME",
     "COMMANDS",
+    "V12_CHANGES",
     "Command",
     "EmberStatus",
     "EzspStatus",
     "NetworkStatus",
     "SlStatus",
+    "commands_of",
 ]

@@ -26,6 +26,8 @@ HAVE_NETWORK_KEY = 0x0200  # EmberInitialSecurityBitmask
 TRUST_CENTER_USES_HASHED_LINK_KEY = 0x0084  # EmberCurrentSecurityBitmask (incl. 0x04 global)
 HAVE_TRUST_CENTER_LINK_KEY = 0x0010
 KEY_NETWORK, KEY_TC_LINK = 0x01, 0x02  # sl_zb_sec_man_key_type_t
+EMBER_TRUST_CENTER_LINK_KEY, EMBER_CURRENT_NETWORK_KEY = 0x01, 0x03  # EmberKeyType (v12-)
+KEY_HAS_SEQUENCE_NUMBER, KEY_HAS_OUTGOING_FRAME_COUNTER, KEY_HAS_PARTNER_EUI64 = 0x01, 0x02, 0x08
 MFG_STRING, MFG_BOARD_NAME, MFG_MANUF_ID, MFG_CUSTOM_EUI_64 = 0x01, 0x02, 0x03, 0x0C
 VALUE_FREE_BUFFERS, VALUE_VERSION_INFO = 0x03, 0x11
 NV3_RESTORED_EUI64 = 0xE12A  # NVM3 key CREATOR_STACK_RESTORED_EUI64
@@ -559,6 +561,53 @@ def _import_key(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     else:
         return (SlStatus.INVALID_PARAMETER,)
     return (SlStatus.OK,)
+
+
+@handles("getKey")
+def _get_key(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    tokens, key_type = ncp.tokens, as_int(args[0])
+    if key_type == EMBER_CURRENT_NETWORK_KEY and tokens.network is not None:
+        bitmask = KEY_HAS_SEQUENCE_NUMBER | KEY_HAS_OUTGOING_FRAME_COUNTER
+        key = tokens.network_key
+        return (EmberStatus.SUCCESS, (bitmask, 3, key, tokens.nwk_frame_counter, 0,
+                                      tokens.network_key_seq, 0))  # fmt: skip
+    if key_type == EMBER_TRUST_CENTER_LINK_KEY:
+        bitmask = KEY_HAS_OUTGOING_FRAME_COUNTER | KEY_HAS_PARTNER_EUI64
+        return (EmberStatus.SUCCESS, (bitmask, 1, tokens.tc_link_key,
+                                      tokens.aps_frame_counter, 0, 0, ncp.eui64))  # fmt: skip
+    return (EmberStatus.NOT_FOUND, (0, 0, bytes(16), 0, 0, 0, 0))
+
+
+@handles("getKeyTableEntry")
+def _get_key_table_entry(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    index = as_int(args[0])
+    if index >= ncp.ram.config.get(0x1E, CONFIG_DEFAULTS[0x1E]):
+        return (EmberStatus.INDEX_OUT_OF_RANGE, (0, 0, bytes(16), 0, 0, 0, 0))
+    if index >= len(ncp.tokens.key_table):
+        return (EmberStatus.NOT_FOUND, (0, 0, bytes(16), 0, 0, 0, 0))
+    entry = ncp.tokens.key_table[index]
+    bitmask = KEY_HAS_OUTGOING_FRAME_COUNTER | KEY_HAS_PARTNER_EUI64
+    return (EmberStatus.SUCCESS, (bitmask, 5, entry.key, entry.outgoing_counter,
+                                  entry.incoming_counter, 0, entry.eui64))  # fmt: skip
+
+
+@handles("addOrUpdateKeyTableEntry")
+def _add_or_update_key_table_entry(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    eui64, key = as_int(args[0]), as_bytes(args[2])
+    table = ncp.tokens.key_table
+    for entry in table:
+        if entry.eui64 == eui64:
+            entry.key = key
+            return (EmberStatus.SUCCESS,)
+    if len(table) >= ncp.ram.config.get(0x1E, CONFIG_DEFAULTS[0x1E]):
+        return (EmberStatus.TABLE_FULL,)
+    table.append(LinkKey(eui64, key))
+    return (EmberStatus.SUCCESS,)
+
+
+@handles("addTransientLinkKey")
+def _add_transient_link_key(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    return (EmberStatus.SUCCESS,)
 
 
 @handles("getNetworkKeyInfo")

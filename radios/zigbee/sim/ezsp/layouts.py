@@ -30,6 +30,11 @@ STRUCTS: dict[str, Layout] = {
     # sl_zb_sec_man_context_t (EmberZNet 7.4+): core key type, key index, derived type,
     # EUI64, multi-network index, flags, PSA key algorithm permission
     "SecurityContext": ("u8", "u8", "u16", "eui64", "u8", "u8", "u32"),
+    # the same in EZSP v12, whose derived key type was 8 bits wide
+    "SecurityContextV12": ("u8", "u8", "u8", "eui64", "u8", "u8", "u32"),
+    # EmberKeyStruct (getKey, getKeyTableEntry): bitmask, type, key, outgoing and incoming
+    # frame counters, sequence number, partner EUI64
+    "KeyStruct": ("u16", "u8", "key", "u32", "u32", "u8", "eui64"),
     # sl_zb_sec_man_network_key_info_t: key set, alt key set, seq, alt seq, frame counter
     "NetworkKeyInfo": ("bool", "bool", "u8", "u8", "u32"),
     # sl_zb_sec_man_aps_key_metadata_t: bitmask, outgoing and incoming counters, ttl

@@ -24,7 +24,7 @@ from hubd.core.errors import RemoteProtocolError
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.events import ApsIncoming, NetworkEvent
 from radios.zigbee.sim.ezsp import callbacks
-from radios.zigbee.sim.ezsp.commands import BY_ID, BY_NAME, Command, EzspStatus
+from radios.zigbee.sim.ezsp.commands import Command, EzspStatus, commands_of
 from radios.zigbee.sim.ezsp.framing import ResetCode
 from radios.zigbee.sim.ezsp.layouts import Value, decode, encode
 from radios.zigbee.sim.ezsp.session import AshSession, FrameReceived, ResetRequested
@@ -33,7 +33,7 @@ from radios.zigbee.sim.mt import MtFrame
 from radios.zigbee.sim.network import Identity, Network
 from radios.zigbee.sim.nvram import NvStore
 
-SUPPORTED_VERSIONS = (13,)
+SUPPORTED_VERSIONS = (12, 13)
 FC_RESPONSE = 0x80
 FC_ASYNC_CALLBACK = 0x10
 FC_FORMAT_V1 = 0x01
@@ -121,6 +121,8 @@ class Ncp:
         self.tokens = tokens if tokens is not None else Tokens()
         self.ram = Ram()
         self.faults = NcpFaults()
+        self.commands = commands_of(self.config.protocol_version)
+        self._by_id = {c.frame_id: c for c in self.commands.values()}
         self.ash = AshSession(window=self.config.window)
         self.network = EzspNetwork(self)
         self.requests_seen: list[str] = []
@@ -219,7 +221,7 @@ class Ncp:
         if self._held is not None:
             self._held.callbacks.append((name, values))
             return
-        command = BY_NAME[name]
+        command = self.commands[name]
         self._send(command, FC_RESPONSE | FC_ASYNC_CALLBACK, encode(command.response, values))
 
     # --- frames ------------------------------------------------------------------------------
@@ -242,7 +244,7 @@ class Ncp:
             status = EzspStatus.ERROR_INVALID_FRAME_ID
             self.ash.send(bytes((self._seq, FC_RESPONSE, 0x58, status)), self._now)
             return
-        command = BY_ID.get(frame_id)
+        command = self._by_id.get(frame_id)
         self.requests_seen.append(command.name if command else f"0x{frame_id:04x}")
         if command is None or command.is_callback:
             self.unknown_requests.append(UnknownRequest(frame_id, params))
@@ -280,7 +282,7 @@ class Ncp:
         self.ash.send(bytes((self._seq, FC_RESPONSE, 0x00)) + body, self._now)
 
     def _invalid(self, status: EzspStatus) -> None:
-        self._send(BY_NAME["invalidCommand"], FC_RESPONSE, bytes((status,)))
+        self._send(self.commands["invalidCommand"], FC_RESPONSE, bytes((status,)))
 
     def _send(self, command: Command, fc_low: int, body: bytes) -> None:
         header = bytes((self._seq, fc_low, FC_FORMAT_V1)) + command.frame_id.to_bytes(2, "little")
