@@ -23,10 +23,11 @@ from dataclasses import dataclass, field
 from hubd.core.errors import RemoteProtocolError
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.events import ApsIncoming, NetworkEvent
-from radios.zigbee.sim.ezsp import callbacks
+from radios.zigbee.sim.ezsp import callbacks, handlers, security
 from radios.zigbee.sim.ezsp.commands import Command, EzspStatus, commands_of
 from radios.zigbee.sim.ezsp.framing import ResetCode
 from radios.zigbee.sim.ezsp.layouts import Value, decode, encode
+from radios.zigbee.sim.ezsp.registry import HANDLERS
 from radios.zigbee.sim.ezsp.session import AshSession, FrameReceived, ResetRequested
 from radios.zigbee.sim.ezsp.state import BLANK_EUI64, Ram, Tokens
 from radios.zigbee.sim.mt import MtFrame
@@ -34,6 +35,7 @@ from radios.zigbee.sim.network import Identity, Network
 from radios.zigbee.sim.nvram import NvStore
 
 SUPPORTED_VERSIONS = (12, 13)
+_REGISTERED = (handlers, security)  # importing them fills HANDLERS
 FC_RESPONSE = 0x80
 FC_ASYNC_CALLBACK = 0x10
 FC_FORMAT_V1 = 0x01
@@ -256,8 +258,6 @@ class Ncp:
         self._run(command, params)
 
     def _run(self, command: Command, params: bytes) -> None:
-        from radios.zigbee.sim.ezsp.handlers import HANDLERS
-
         try:
             args = decode(command.params, params)
         except RemoteProtocolError as exc:

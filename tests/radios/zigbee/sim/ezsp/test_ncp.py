@@ -8,10 +8,10 @@ import pytest
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.ezsp.commands import BY_NAME, EmberStatus, EzspStatus, commands_of
 from radios.zigbee.sim.ezsp.framing import Ack, Data, Deframer, Rst, RstAck, encode
-from radios.zigbee.sim.ezsp.handlers import HANDLERS
 from radios.zigbee.sim.ezsp.layouts import Value, decode
 from radios.zigbee.sim.ezsp.layouts import encode as encode_params
 from radios.zigbee.sim.ezsp.ncp import Ncp, NcpConfig
+from radios.zigbee.sim.ezsp.registry import HANDLERS
 from radios.zigbee.sim.kinds import DeviceSpec
 
 LIGHT = 0x000D6F0000000001
