@@ -146,15 +146,18 @@ async def test_expired_and_invalid_commands(ezsp: Running) -> None:
 # --- what only EZSP has -------------------------------------------------------------------
 
 
-async def test_a_dropped_ash_frame_is_healed_by_retransmission(ezsp: Running) -> None:
+async def test_dropped_and_nakked_ash_frames_are_healed_by_retransmission(ezsp: Running) -> None:
     await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
     sim = cast(EzspSimulator, ezsp.sim)
     sim.drop_next_frames(1)  # the NCP's answer to the next command is lost on the line
     await assert_works(ezsp)
     sim.drop_next_host_frames(1)  # and then the host's next frame
     await assert_works(ezsp)
+    sim.nak_next_host_frames(2)  # and the NCP NAKs the host's next two frames
+    await assert_works(ezsp)
     counters = sim.engine.ash.counters
     assert counters.dropped_frames == 1 and counters.retransmissions >= 1
+    assert counters.naks_sent >= 2
 
 
 async def test_garbage_on_the_line_is_skipped(ezsp: Running) -> None:

@@ -105,6 +105,7 @@ class AshSession:
         self.counters = AshCounters()
         self.t_rx_ack_s = T_RX_ACK_INIT_S
         self.drop_next_frames = 0  # fault: that many outgoing DATA frames never reach the line
+        self.nak_next_frames = 0  # fault: that many good host DATA frames get a NAK instead
         self._deframer = Deframer()
         self._out = bytearray()
         self._events: list[AshEvent] = []
@@ -214,6 +215,12 @@ class AshSession:
                 self.counters.bad_frames += 1  # only an NCP sends these
 
     def _receive_data_frame(self, frame: Data) -> None:
+        if frame.frm_num == self._rx_next and self.nak_next_frames > 0:
+            # as if the frame arrived damaged: NAK it, the host resends it (3.4)
+            self.nak_next_frames -= 1
+            self.counters.naks_sent += 1
+            self._write(Nak(self._rx_next))
+            return
         if frame.frm_num == self._rx_next:
             self._rx_next = (self._rx_next + 1) % 8
             self._is_rejecting = False

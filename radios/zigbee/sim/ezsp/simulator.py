@@ -211,6 +211,10 @@ class EzspSimulator:
         """The next ``count`` DATA frames to the host are lost on the line (ASH resends them)."""
         self.engine.ash.drop_next_frames += count
 
+    def nak_next_host_frames(self, count: int = 1) -> None:
+        """Answer the next ``count`` good frames from the host with a NAK (it resends them)."""
+        self.engine.ash.nak_next_frames += count
+
     def drop_next_host_frames(self, count: int = 1) -> None:
         """The next ``count`` frames from the host are lost on the line (the host resends)."""
         self.engine.faults.drop_incoming_frames += count

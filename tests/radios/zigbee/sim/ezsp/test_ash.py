@@ -176,3 +176,13 @@ def test_too_many_timeouts_send_error_and_only_rst_recovers() -> None:
     assert session.events_received() == [] and session.data_to_send() == b""
     session.receive_data(encode(Rst()), now)
     assert session.events_received() == [ResetRequested()]
+
+
+def test_an_injected_nak_refuses_a_good_frame_until_it_is_resent() -> None:
+    session = connected()
+    session.nak_next_frames = 1
+    session.receive_data(encode(Data(0, 0, VERSION)), 0.0)
+    assert session.events_received() == [] and session.data_to_send() == encode(Nak(0))
+    session.receive_data(encode(Data(0, 0, VERSION, is_retransmission=True)), 0.1)
+    assert session.events_received() == [FrameReceived(VERSION)]
+    assert session.data_to_send() == encode(Ack(1))
