@@ -4,7 +4,8 @@ A real coordinator is separate hardware, so the simulator's CPU work (decoding t
 requests, running the simulated devices, writing confirms) must not share the hub's process
 or event loop. Run as ``python -m tools.bench.zigbee_sim --pairs N``: it powers up on a pty
 with N contact sensors (odd addresses) and N on/off lights (even addresses) waiting for a
-permit-join window, prints ``ready <pty path>``, then answers one line per command on stdin:
+permit-join window, prints ``ready <pty path>``, then answers one line per command on stdin
+(``--family ezsp``: the EmberZNet NCP simulator instead, for bellows):
 
     open I | close I   -> ``latency <seconds>``: door I's IAS zone notification handed to
                           the line -> the bytes holding the AF.DataRequest(Ext) to light I
@@ -25,6 +26,7 @@ import asyncio
 import sys
 
 from radios.zigbee.sim import DeviceKind, SimDevice, Simulator
+from radios.zigbee.sim.ezsp.simulator import EzspSimulator
 
 ON_OFF_CLUSTER = 0x0006
 REPLY_TIMEOUT_S = 10.0
@@ -39,7 +41,7 @@ def ieee(n: int) -> str:
 class Coordinator:
     """The simulator with its devices, and the stamps of the frames the lights receive."""
 
-    def __init__(self, sim: Simulator, pairs: int) -> None:
+    def __init__(self, sim: Simulator | EzspSimulator, pairs: int) -> None:
         self.sim = sim
         self.doors: list[SimDevice] = []
         self._lights: dict[int, int] = {}  # id(light) -> pair index
@@ -122,12 +124,12 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def serve(pairs: int) -> None:
+async def serve(pairs: int, family: str = "znp") -> None:
     """Power up, announce the pty, then answer commands until quit or end of input."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    sim = Simulator()
+    sim: Simulator | EzspSimulator = EzspSimulator() if family == "ezsp" else Simulator()
     path = await sim.start_pty()
     try:
         coordinator = Coordinator(sim, pairs)
@@ -146,7 +148,10 @@ def main() -> None:
     """Parse the device count and serve."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=100, help="contact sensor + light pairs")
-    asyncio.run(serve(parser.parse_args().pairs))
+    parser.add_argument("--family", choices=("znp", "ezsp"), default="znp",
+                        help="the coordinator: TI Z-Stack (zigpy-znp) or EmberZNet (bellows)")
+    args = parser.parse_args()
+    asyncio.run(serve(args.pairs, args.family))
 
 
 if __name__ == "__main__":

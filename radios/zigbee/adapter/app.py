@@ -270,6 +270,11 @@ class ZigpyAdapter:
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """zigpy: the serial link closed or the watchdog ping failed."""
+        code = getattr(exc, "code", None)  # bellows' NcpFailure: the NCP reset or gave up
+        if exc is not None and type(exc).__name__ == "NcpFailure" and code is not None:
+            name = getattr(code, "name", str(code))
+            self._lost(f"the coordinator reset itself or failed ({name})")
+            return
         self._lost(f"connection lost: {exc!r}" if exc else "connection lost")
 
     def device_initialized(self, device: zigpy.device.Device) -> None:
