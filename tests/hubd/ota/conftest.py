@@ -149,8 +149,9 @@ class Slots:
     def env(self) -> FileBootEnv:
         return FileBootEnv(self.root / "bootenv")
 
-    def bundle(self, version: str, **kwargs: str) -> bytes:
-        return bundle_bytes(image(version), version, [self.key], **kwargs)
+    def bundle(self, version: str, *, board: str = BOARD, min_version: str = "0") -> bytes:
+        return bundle_bytes(image(version), version, [self.key], board=board,
+                            min_version=min_version)
 
     def toml(self) -> str:
         return f'\n[update]\nconfig = "{self.root}/update.toml"\n'
