@@ -110,11 +110,14 @@ class PacketEntry:
         """Wrap the application's packet entry; returns what undoes it."""
         received = app.packet_received
         loop = asyncio.get_running_loop()
+        is_installed = True
 
         def later(packet: zt.ZigbeePacket, is_taken: bool) -> None:
             self._pending -= 1
             if not self._pending:
                 self._idle.set()
+            if not is_installed:
+                return  # the application is shutting down: nothing more for it
             self.is_replaying = is_taken
             try:
                 received(packet)
@@ -140,6 +143,8 @@ class PacketEntry:
         app.packet_received = entry  # type: ignore[method-assign]
 
         def release() -> None:
+            nonlocal is_installed
+            is_installed = False
             app.__dict__.pop("packet_received", None)
 
         return release
