@@ -7,18 +7,21 @@ STAMP := $(VENV)/.installed
 # libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
 # chromium: the web console's browser tests (Playwright drives Debian's build; no download).
 # nats-server: the relay fleet's backplane (JetStream), for its tests, demo and bench.
-DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server
+# grub-common: grub-editenv, against which the GRUB backend of the updater is tested.
+DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server grub-common
 
 .PHONY: all demo test bench lock system-deps clean npm test-zwave
 # The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
 NPM_STAMP := node_modules/.installed
 all: test
 
-$(STAMP): setup.cfg constraints.txt
+$(STAMP): setup.cfg constraints.txt tools/relay/pyproject.toml
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
+	# The cloud relay is its own distribution (not in the hub's wheel): editable, for tests and bench.
+	$(BIN)/pip install --quiet -c constraints.txt -e tools/relay
 	@touch $@
 
 system-deps:
@@ -62,14 +65,18 @@ lock: $(STAMP)
 clean:
 	rm -rf $(VENV) .coverage build *.egg-info node_modules
 
-# --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn.
+# --- the hub OS image (image/): `make image` builds it, `make image-test` boots it in nspawn,
+# `make image-qemu-test` boots the disk image in QEMU.
 # ARCH=arm64 builds through qemu-user (binfmt); see README "Hub OS image".
 ARCH ?= amd64
 IMAGE_OUT ?= build/image-$(ARCH)
 IMAGE_DEB_PACKAGES ?= mmdebstrap systemd-container bmap-tools fdisk e2fsprogs zstd
+# amd64 boots by GRUB EFI: its modules (grub-mkimage), a FAT ESP made without mounting
+# (mkfs.vfat, mcopy), and the QEMU boot test (OVMF firmware, qemu-system-x86).
+IMAGE_DEB_PACKAGES += grub-efi-amd64-bin grub-common dosfstools mtools ovmf qemu-system-x86
 IMAGE_DEB_PACKAGES_arm64 ?= qemu-user-static binfmt-support arch-test
 
-.PHONY: image image-test image-deps
+.PHONY: image image-test image-deps image-qemu-test
 image-deps:
 	@$(MAKE) --no-print-directory system-deps \
 	  DEB_PACKAGES="$(IMAGE_DEB_PACKAGES) $(if $(filter-out amd64,$(ARCH)),$(IMAGE_DEB_PACKAGES_arm64))"
@@ -79,3 +86,7 @@ image: $(STAMP) image-deps
 
 image-test: $(STAMP) image-deps
 	OUT=$(IMAGE_OUT) PYTHON=$(BIN)/python image/boot-test
+
+# The disk image booted by GRUB EFI in QEMU (software emulation: minutes per boot).
+image-qemu-test: $(STAMP) image-deps
+	OUT=$(IMAGE_OUT) $(BIN)/python image/qemu-test

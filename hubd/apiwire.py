@@ -157,7 +157,7 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
                        tokens=StoreTokens(writer), bus=hub.bus, clock=daemon.clock,
                        state_dir=config.hub.state_dir / "api", setup_code=code,
                        mdns_interfaces=settings.mdns_interfaces or None,
-                       health_extra=health_extra)
+                       health_extra=health_extra, updates=daemon.updates)
     tasks.append(daemon.start_component(group, "api", supervise("api", server.run)))
     try:
         async with asyncio.timeout(daemon.ready_timeout_s):

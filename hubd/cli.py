@@ -45,9 +45,9 @@ def _load(path: Path) -> HubConfig:
         raise  # unreachable: _fail exits
 
 
-def _check(path: Path) -> CheckedConfig:
+def _check(path: Path, *, radio_libraries: bool = True) -> CheckedConfig:
     try:
-        return check_config(path)
+        return check_config(path, radio_libraries=radio_libraries)
     except ConfigError as exc:
         _fail(str(exc))
         raise  # unreachable: _fail exits
@@ -110,11 +110,13 @@ def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
 def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
     # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
-    checked = _check(config_path)
+    # Only the radio libraries' own checks (zigpy's schema) come later, from the daemon, which
+    # imports those libraries while the other radios connect; they too exit 78.
+    checked = _check(config_path, radio_libraries=False)
     config = checked.config
     _register_secrets(config)
     setup_logging(config.log.level, debug_loggers=config.log.debug_loggers)
-    _run(Daemon(config, rules=checked.document).run())
+    _run(Daemon(config, rules=checked.document, config_path=config_path).run())
 
 
 @main.command()

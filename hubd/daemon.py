@@ -20,6 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import importlib
 import logging
 import os
 import signal
@@ -27,15 +28,13 @@ import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from hubd.api.server import ApiServer
-from hubd.apirules import EngineRules
-from hubd.apiwire import start_api
 from hubd.bus import Bus
 from hubd.config import HubConfig
+from hubd.config.check import check_radio_libraries
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import StateDirectoryError
+from hubd.core.errors import HubError, StateDirectoryError
 from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
@@ -43,17 +42,22 @@ from hubd.hub import Hub
 from hubd.store import CorruptDatabaseError, Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
-from hubd.tunnel.client import TunnelClient, identity_dir
-from hubd.tunnel.identity import Identity
-from hubd.tunnel_ports import build_tunnel
 from radios.base import RadioDriver
-from radios.lutron.driver import LutronDriver
 from radios.virtual.driver import VirtualDriver
-from radios.zwave.driver import ZwaveDriver
-from radios.zwave.sidecar import ServerProcess
 from rules.engine import EngineSettings, RuleEngine
 from rules.model import RuleProblem
 from rules.parse import Document, read_rules_dir
+
+# The LAN API, the tunnel, updates and each radio but the virtual one are imported where the config
+# turns them on: a hub without them never pays their start time or memory (aiohttp, websockets,
+# cbor2, serialx, zigpy).
+if TYPE_CHECKING:
+    from hubd.api.server import ApiServer
+    from hubd.apirules import EngineRules
+    from hubd.ota.service import Reboot, UpdateService
+    from hubd.tunnel.client import TunnelClient
+    from radios.zigbee.driver import ZigbeeDriver
+    from radios.zwave.sidecar import ServerProcess
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +109,12 @@ class Daemon:
                                                                        init=False)
     _boot_notices: list[Notice] = field(default_factory=list, init=False)
     zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
+    # Set by `hubd run`: the file whose radio-library checks (zigpy's schema) the daemon still
+    # owes, done with the import of those libraries (see _zigbee_driver); a ConfigError stops it.
+    config_path: Path | None = None
+    # Updates (``[update]``): the service, and the OS's reboot (None: systemctl; tests: a fake).
+    updates: UpdateService | None = None
+    reboot: Reboot | None = None
 
     def request_stop(self) -> None:
         """Ask the daemon to stop (signal handlers call this)."""
@@ -124,9 +134,12 @@ class Daemon:
                              {d.id: (d.name, d.room) for d in self.config.devices})
         for driver in self._drivers():
             hub.add_driver(driver)
+        if self.config.radios.zigbee is not None:
+            hub.expect_radio("zigbee")  # its driver comes once zigpy is imported (_zigbee_driver)
+        radio_names = [*hub.drivers, *(["zigbee"] if self.config.radios.zigbee else [])]
         log.info("event=starting devices=%d radios=%s state_dir=%s", len(snapshot.devices),
-                 ",".join(hub.drivers) or "none", self.config.hub.state_dir)
-        self.notifier.status(f"starting {len(hub.drivers)} radios")
+                 ",".join(radio_names) or "none", self.config.hub.state_dir)
+        self.notifier.status(f"starting {len(radio_names)} radios")
         # Our handlers stay until the very end: a second Ctrl-C while stopping must not turn into
         # a KeyboardInterrupt that skips the radios' cleanup (zigpy's database thread).
         loop = asyncio.get_running_loop()
@@ -159,6 +172,9 @@ class Daemon:
             store_task = self.start_component(group, "store", writer.run())
             tasks: list[asyncio.Task[None]] = []
             tasks.extend(self.start_component(group, "extra", extra(hub)) for extra in self.extras)
+            self.updates = await self._updates(hub)
+            if self.updates is not None:
+                tasks.append(self.start_component(group, "updates", self.updates.run()))
             tunnel = await self._tunnel(hub, writer)
             if tunnel is not None:
                 # Before the radios: the feeder hears every event from the first one.
@@ -168,6 +184,8 @@ class Daemon:
             if zwave is not None and zwave.spawns_server:
                 # Off the hub (no systemd unit): hubd runs zwave-js-server itself, restarted
                 # with backoff when it exits; the Z-Wave driver reconnects and resyncs.
+                from radios.zwave.sidecar import ServerProcess
+
                 server = self.zwave_server = ServerProcess(zwave, self.config.hub.state_dir)
                 tasks.append(self.start_component(group, "zwave-js-server", supervise(
                     "zwave-js-server", server.run, backoff_min_s=zwave.backoff_min_s,
@@ -175,6 +193,11 @@ class Daemon:
             for name, driver in hub.drivers.items():
                 tasks.append(self.start_component(group, f"radio:{name}",
                                          supervise(f"radio:{name}", _bind(driver, hub))))
+            zigbee = await self._zigbee_driver()  # while the radios above connect
+            if zigbee is not None:
+                hub.add_driver(zigbee)
+                tasks.append(self.start_component(group, f"radio:{zigbee.name}", supervise(
+                    f"radio:{zigbee.name}", _bind(zigbee, hub))))
             interval = watchdog_interval_s()
             if interval is not None:
                 tasks.append(self.start_component(group, "watchdog",
@@ -229,11 +252,36 @@ class Daemon:
         settings = self.config.tunnel
         if settings is None:
             return None
+        from hubd.otawire import TunnelUpdates
+        from hubd.tunnel.client import identity_dir
+        from hubd.tunnel.identity import Identity
+        from hubd.tunnel_ports import build_tunnel
+
         state_dir = self.config.hub.state_dir
         await asyncio.to_thread(Identity(identity_dir(state_dir)).ensure_key)
-        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock)
+        updates = (TunnelUpdates(self.updates, self.config.update)
+                   if self.updates is not None and self.config.update is not None else None)
+        tunnel = self.tunnel = build_tunnel(settings, state_dir, hub, writer, self.clock,
+                                            updates=updates)
         hub.bus.subscribe((TunnelHealth,), self._on_tunnel_health, name="status", inline=True)
         return tunnel
+
+    async def _updates(self, hub: Hub) -> UpdateService | None:
+        """The update service, if configured; a broken update.toml costs updates, not the hub."""
+        if self.config.update is None:
+            return None
+        from hubd.otawire import build_updates
+
+        try:
+            service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot)
+            await service.start()
+        except (HubError, OSError) as exc:  # e.g. no access to the slot devices
+            log.error("event=updates_unavailable error=%s", exc)
+            self._boot_notices.append(Notice("update", f"updates are off: {exc}",
+                                             self.clock.time(), Context.new(Origin.SYSTEM),
+                                             "error"))
+            return None
+        return service
 
     def _on_tunnel_health(self, health: TunnelHealth) -> None:
         """Keep the tunnel's health in systemd's STATUS= line."""
@@ -246,15 +294,28 @@ class Daemon:
         if radios.virtual is not None:
             drivers.append(VirtualDriver(radios.virtual, self.clock))
         if radios.lutron is not None:
-            drivers.append(LutronDriver(radios.lutron, self.clock))
-        if radios.zigbee is not None:
-            # Imported only when configured: zigpy costs ~40 MiB of the hub's memory.
-            from radios.zigbee.driver import ZigbeeDriver
+            from radios.lutron.driver import LutronDriver
 
-            drivers.append(ZigbeeDriver(radios.zigbee, self.config.hub.state_dir, self.clock))
+            drivers.append(LutronDriver(radios.lutron, self.clock))
         if radios.zwave is not None:
+            from radios.zwave.driver import ZwaveDriver
+
             drivers.append(ZwaveDriver(radios.zwave, self.clock))
         return drivers
+
+    async def _zigbee_driver(self) -> RadioDriver | None:
+        """The Zigbee radio if configured, its modules imported in a thread.
+
+        Importing zigpy costs ~40 MiB and ~0.7 s of CPU; the radios started before it spend that
+        time waiting on their links (Lutron's sync is 13 lines paced 50 ms apart), so in a
+        thread the two overlap instead of adding up.
+        """
+        settings = self.config.radios.zigbee
+        if settings is None:
+            return None
+        driver_class = await asyncio.to_thread(_zigbee_driver_class, self.config,
+                                               self.config_path)
+        return driver_class(settings, self.config.hub.state_dir, self.clock)
 
     async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
                            ) -> RuleEngine | None:
@@ -278,6 +339,8 @@ class Daemon:
         self._tell(hub, [str(p) for p in problems], log_too=True)
         unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
         if self.config.api is not None:  # the LAN API's rules, in before their timers resume
+            from hubd.apirules import EngineRules
+
             self.api_rules = EngineRules(engine, hub, writer, doc)
             unresolved += await self.api_rules.load_saved()
         traces: dict[str, list[str]] = {}
@@ -314,7 +377,14 @@ class Daemon:
         devices, and "hub started" means the hub can act.
         """
         self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
+        # The LAN API's modules load in a thread while the radios come up: the loop mostly
+        # waits on their links then (Lutron's paced lines), and the API starts right after.
+        api_loading = (asyncio.ensure_future(asyncio.to_thread(importlib.import_module,
+                                                               "hubd.apiwire"))
+                       if self.config.api is not None else None)
         missing = await hub.wait_radios(self.ready_timeout_s)
+        if api_loading is not None:
+            await api_loading
         await hub.bus.drain()
         for notice in self._boot_notices:
             hub.bus.publish(notice)
@@ -333,11 +403,9 @@ class Daemon:
             except TimeoutError:
                 log.error("event=rules_not_ready timeout_s=%s", self.ready_timeout_s)
         if self.config.api is not None:
+            from hubd.apiwire import start_api
+
             self.api = await start_api(self, group, tasks, hub, writer, snapshot)
-        # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
-        # of the collector's sight, so its pauses on the hot path stay short.
-        gc.collect()
-        gc.freeze()
         states = ", ".join(f"{h.radio} {h.status}" for h in hub.health.values())
         status = f"{sum(1 for _ in hub.state.devices())} devices; radios: {states or 'none'}"
         if missing:
@@ -350,6 +418,11 @@ class Daemon:
         self.notifier.ready(status)
         self.ready.set()
         log.info("event=ready status=%r", status)
+        # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
+        # of the collector's sight, so its pauses on the hot path stay short. After READY=1:
+        # the hub is up without it, and it takes tens of ms.
+        gc.collect()
+        gc.freeze()
 
     def _on_signal(self) -> None:
         if self.stop_requested.is_set():
@@ -416,6 +489,15 @@ def _read_rules(path: Path) -> Document:
     except Exception as exc:  # a bad rule file must never escape the TaskGroup
         log.exception("event=rules_unreadable dir=%s", path)
         return Document(problems=[RuleProblem(str(path), 1, "", f"cannot read rules: {exc}")])
+
+
+def _zigbee_driver_class(config: HubConfig, unchecked: Path | None) -> type[ZigbeeDriver]:
+    """The Zigbee driver's class, once zigpy has checked the settings it was not shown yet."""
+    if unchecked is not None:
+        check_radio_libraries(config, unchecked)  # imports zigpy and the radio's library
+    from radios.zigbee.driver import ZigbeeDriver
+
+    return ZigbeeDriver
 
 
 def _bind(driver: RadioDriver, hub: Hub) -> Callable[[], Awaitable[None]]:

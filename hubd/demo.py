@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
 import sys
 from collections.abc import Callable, Coroutine
 from typing import Any, TextIO
 
 from hubd.config import HubConfig
+from hubd.core.errors import ConfigError
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
@@ -30,13 +32,15 @@ from hubd.core.events import (
 from hubd.daemon import Daemon, Extra
 from hubd.hub import Hub
 from radios.lutron.sim.demo import demo_repeater
-from radios.zigbee.settings import ZigbeeSettings
+from radios.zigbee.settings import RadioType, ZigbeeSettings
 from radios.zigbee.sim.demo import DemoCoordinator, demo_coordinator
+from radios.zigbee.sim.ezsp.demo import demo_ncp
 from radios.zwave.sim.demo import demo_stick as zwave_demo_stick
 from radios.zwave.sim.demo import run_activity as zwave_activity
 from radios.zwave.sim.mock import MockStick
 
 ZIGBEE_DEVICES = 24
+ZIGBEE_FAMILY_ENV = "HUBD_DEMO_ZIGBEE"  # "znp" (default) or "ezsp": which coordinator to simulate
 CLOUD_DEVICE = "virtual:2"  # the porch light of examples/hub.toml: the app toggles it
 
 SHOWN = (DeviceJoined, DeviceLeft, AvailabilityChanged, StateChanged, ButtonEvent, CommandResult,
@@ -102,6 +106,16 @@ class DemoPrinter:
                 self._line("notice", f"{source}: {message}")
 
 
+def demo_zigbee_family() -> RadioType:
+    """The coordinator family the demo simulates, from HUBD_DEMO_ZIGBEE (default znp)."""
+    value = os.environ.get(ZIGBEE_FAMILY_ENV, "znp").strip().lower() or "znp"
+    try:
+        return RadioType(value)
+    except ValueError:
+        raise ConfigError(f"{ZIGBEE_FAMILY_ENV} must be znp or ezsp, not {value!r}",
+                          key=ZIGBEE_FAMILY_ENV) from None
+
+
 def _duration(seconds: float) -> str:
     return f"{seconds * 1e3:.2f} ms" if seconds < 1 else f"{seconds:.1f} s"
 
@@ -121,7 +135,13 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
                 demo_repeater("serial", activity_interval_s=activity_s * 4))
             radios = dataclasses.replace(radios, lutron=lutron)
         zigbee: DemoCoordinator | None = None
-        if radios.zigbee is None:
+        if radios.zigbee is None and demo_zigbee_family() is RadioType.EZSP:
+            # HUBD_DEMO_ZIGBEE=ezsp: a Silicon Labs stick (EmberZNet NCP) driven by bellows
+            zigbee = await stack.enter_async_context(
+                demo_ncp(ZIGBEE_DEVICES, state_path=state_dir / "zigbee-sim-ezsp.json"))
+            radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
+                path=zigbee.path, channel=15, radio_type=RadioType.EZSP))
+        elif radios.zigbee is None:
             zigbee = await stack.enter_async_context(
                 demo_coordinator(ZIGBEE_DEVICES, state_path=state_dir / "zigbee-sim.json"))
             radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(

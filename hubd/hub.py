@@ -53,7 +53,12 @@ class Hub:
     def add_driver(self, driver: RadioDriver) -> None:
         """Own a radio: its devices' commands go to it."""
         self.drivers[driver.name] = driver
-        self._radio_seen[driver.name] = asyncio.Event()
+        self.expect_radio(driver.name)
+
+    def expect_radio(self, name: str) -> None:
+        """A radio whose driver comes later (its modules still loading): wait_radios waits for
+        it from now on."""
+        self._radio_seen.setdefault(name, asyncio.Event())
 
     # -- the sink ----------------------------------------------------------------------------
 

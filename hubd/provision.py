@@ -19,11 +19,12 @@ import os
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
-
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from typing import TYPE_CHECKING
 
 from hubd.core.errors import HubError
+
+if TYPE_CHECKING:  # imported where a key is made or read: hubd's start only reads the files
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 SETUP_CODE_DIGITS = 8
 
@@ -71,6 +72,9 @@ def read_identity(directory: Path) -> HubIdentity | None:
 
 def provision(directory: Path) -> HubIdentity:
     """Make whatever part of the identity is missing in directory; return the identity."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     created = []
     key_path = directory / "device.key"

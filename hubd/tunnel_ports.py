@@ -19,6 +19,7 @@ from hubd.store.outbox import Message, OutboxLimits
 from hubd.supervise import backoff_s
 from hubd.tunnel.client import TunnelClient, identity_dir
 from hubd.tunnel.identity import Identity
+from hubd.tunnel.ports import UpdateOffers
 from hubd.tunnel.settings import TunnelSettings
 from hubd.tunnel.uplink import StateMirror, UpMessage
 
@@ -60,11 +61,12 @@ def outbox_limits(settings: TunnelSettings) -> OutboxLimits:
 
 
 def build_tunnel(settings: TunnelSettings, state_dir: Path, hub: Hub, writer: WriteBehind,
-                 clock: Clock, rng: random.Random | None = None) -> TunnelClient:
+                 clock: Clock, rng: random.Random | None = None,
+                 updates: UpdateOffers | None = None) -> TunnelClient:
     """The tunnel client of a hub, with the project's one backoff policy."""
     rng = rng or random.Random()
     backoff = functools.partial(backoff_s, minimum_s=settings.backoff_min_s,
                                 maximum_s=settings.backoff_max_s, rng=rng)
     return TunnelClient(settings, Identity(identity_dir(state_dir)), hub.bus,
                         StoreOutbox(writer, outbox_limits(settings)), hub,
-                        StateMirror(hub.state), clock, backoff, rng)
+                        StateMirror(hub.state), clock, backoff, rng, updates)

@@ -16,6 +16,7 @@ from hubd.config import HubConfig, parse_config
 from hubd.core.events import Notice
 from hubd.daemon import Daemon
 from hubd.hub import Hub
+from hubd.ota.service import Reboot
 from hubd.systemd import Notifier
 from hubd.tunnel.client import TunnelClient, identity_dir
 from hubd.tunnel.identity import Endpoint, Identity
@@ -93,7 +94,8 @@ class RunningHub:
 
 
 @contextlib.asynccontextmanager
-async def running_hub(config: HubConfig, notify_socket: str = "") -> AsyncIterator[RunningHub]:
+async def running_hub(config: HubConfig, notify_socket: str = "", reboot: Reboot | None = None
+                      ) -> AsyncIterator[RunningHub]:
     """Run the daemon until the block ends (telling systemd's socket, if given)."""
     notices: list[Notice] = []
 
@@ -101,7 +103,7 @@ async def running_hub(config: HubConfig, notify_socket: str = "") -> AsyncIterat
         hub.bus.subscribe((Notice,), notices.append, name="test-notices", inline=True)
 
     daemon = Daemon(config, notifier=Notifier(notify_socket), ready_timeout_s=5.0,
-                    extras=[record])
+                    extras=[record], reboot=reboot)
     task = asyncio.create_task(daemon.run())
     try:
         async with asyncio.timeout(10):

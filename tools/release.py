@@ -1,8 +1,11 @@
 """Make and inspect signed update bundles (hubd.ota.bundle): ``python -m tools.release --help``.
 
     python -m tools.release keygen keys/release-2026      # keys/release-2026.key (0600) + .pub
-    python -m tools.release make --image build/image-amd64/rootfs.ext4 --version 1.2.0 \\
+    python -m tools.release make --image build/image-amd64/root.ext4 --version 1.2.0 \\
         --board hub-amd64 --key keys/release-2026.key --out hubd-1.2.0.hubdupd
+
+The image is carried zstd-compressed (``--compression none`` makes a format-1 bundle that hubs
+older than compression install too); the hub decompresses it while writing the slot.
     python -m tools.release inspect hubd-1.2.0.hubdupd --keys image/overlay/etc/hubd/update-keys
 
 Key rotation: ship the new .pub in the image's update-keys next to the old one, sign releases with
@@ -16,10 +19,12 @@ import os
 import sys
 from pathlib import Path
 
+import zstandard
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hubd.core.errors import HubError
 from hubd.ota.bundle import (
+    Compression,
     Manifest,
     Version,
     hash_file,
@@ -47,16 +52,36 @@ def load_private_key(path: Path) -> Ed25519PrivateKey:
     return Ed25519PrivateKey.from_private_bytes(bytes.fromhex(path.read_text().strip()))
 
 
+def compress(image: Path, out: Path, level: int) -> None:
+    """image zstd-compressed into out, on every core, with its size in the frame header."""
+    compressor = zstandard.ZstdCompressor(level=level, threads=-1, write_content_size=True)
+    with open(image, "rb") as src, open(out, "wb") as dst:
+        compressor.copy_stream(src, dst, size=image.stat().st_size)
+
+
 def make(image: Path, version: str, board: str, min_version: str, keys: list[Path],
-         out: Path) -> Manifest:
-    """Hash image, sign its manifest with every key, write the bundle to out."""
+         out: Path, compression: Compression = Compression.ZSTD, level: int = 10) -> Manifest:
+    """Hash image, compress it, sign the manifest with every key, write the bundle to out."""
     with open(image, "rb") as payload:
         size, digest = hash_file(payload)
+    carried = image
     manifest = Manifest(Version.parse(version), board, size, digest, Version.parse(min_version))
     tmp = out.with_name(out.name + ".partial")
-    with open(image, "rb") as payload, open(tmp, "wb") as bundle:
-        write_bundle(bundle, manifest, [load_private_key(k) for k in keys], payload)
-    os.replace(tmp, out)
+    packed = out.with_name(out.name + ".zst.partial")
+    try:
+        if compression is Compression.ZSTD:
+            compress(image, packed, level)
+            with open(packed, "rb") as payload:
+                payload_size, payload_digest = hash_file(payload)
+            carried = packed
+            manifest = Manifest(manifest.version, board, size, digest, manifest.min_version,
+                                compression, payload_size, payload_digest)
+        with open(carried, "rb") as payload, open(tmp, "wb") as bundle:
+            write_bundle(bundle, manifest, [load_private_key(k) for k in keys], payload)
+        os.replace(tmp, out)
+    finally:
+        packed.unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
     return manifest
 
 
@@ -66,7 +91,8 @@ def inspect(bundle: Path, keys_dir: Path | None) -> str:
         header = read_header(stream)
     m = header.manifest
     lines = [f"version={m.version} board={m.board} size={m.size} sha256={m.sha256} "
-             f"min_version={m.min_version}",
+             f"min_version={m.min_version} compression={m.compression} "
+             f"payload_size={m.carried_size}",
              "signed by: " + " ".join(kid.hex() for kid, _ in header.signatures)]
     if keys_dir is not None:
         kid = verify_header(header, load_trusted_keys(keys_dir))
@@ -88,6 +114,9 @@ def main(argv: list[str] | None = None) -> int:
     mk.add_argument("--min-version", default="0")
     mk.add_argument("--key", type=Path, action="append", required=True)
     mk.add_argument("--out", type=Path, required=True)
+    mk.add_argument("--compression", type=Compression, choices=list(Compression),
+                    default=Compression.ZSTD)
+    mk.add_argument("--level", type=int, default=10, help="zstd level (1-19)")
     ins = sub.add_parser("inspect", help="show (and verify) a bundle's manifest")
     ins.add_argument("bundle", type=Path)
     ins.add_argument("--keys", type=Path)
@@ -96,9 +125,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "keygen":
             keygen(args.stem)
         elif args.command == "make":
-            m = make(args.image, args.version, args.board, args.min_version, args.key, args.out)
+            m = make(args.image, args.version, args.board, args.min_version, args.key, args.out,
+                     args.compression, args.level)
             print(f"{args.out}: version={m.version} board={m.board} size={m.size} "
-                  f"sha256={m.sha256}")
+                  f"sha256={m.sha256} compression={m.compression} payload={m.carried_size}")
         else:
             print(inspect(args.bundle, args.keys))
     except (HubError, OSError, ValueError) as exc:

@@ -20,7 +20,7 @@ from aiohttp import web
 
 from hubd.api.auth import TOKEN_PREFIX, Pairing, RateLimiter, Scope, TokenBook
 from hubd.api.events import EventLog
-from hubd.api.ports import DevicesPort, HubInfo, RulesPort, TokenInfo
+from hubd.api.ports import DevicesPort, HubInfo, RulesPort, TokenInfo, UpdatesPort
 from hubd.api.problems import ApiProblem, Code
 from hubd.api.settings import API_VERSION, ApiSettings
 from hubd.core.clock import Clock
@@ -52,6 +52,7 @@ class ApiState:
     versions: dict[str, str] = field(default_factory=dict)
     health_extra: Callable[[], Mapping[str, Any]] | None = None
     started_s: float = 0.0  # clock.monotonic() when the API started
+    updates: UpdatesPort | None = None  # None: this hub takes no update bundles
 
 
 STATE = web.AppKey("hubd_api_state", ApiState)

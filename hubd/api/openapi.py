@@ -30,6 +30,8 @@ def _operation(route: Route) -> dict[str, Any]:
         op["security"] = []
     if route.body is not None:
         content: dict[str, Any] = {"application/json": {"schema": route.body}}
+        if "application/octet-stream" in route.body_types:
+            content = {"application/octet-stream": {"schema": route.body}}
         if "application/yaml" in route.body_types:
             content["application/yaml"] = {"schema": {"type": "string"}}
         op["requestBody"] = {"required": True, "content": content}

@@ -6,13 +6,14 @@ values crossing these seams are the core's types or the small frozen dataclasses
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from hubd.core.errors import HubError
 from hubd.core.events import CommandResult, RadioHealth
 from hubd.core.model import Command, Device, Value
+from hubd.core.update import UpdateStatus
 
 
 class UnknownRuleError(HubError):
@@ -180,6 +181,24 @@ class TokensPort(Protocol):
 
     async def touch(self, token_id: str, ts: float) -> None:
         """Record a use."""
+        ...
+
+
+class UpdatesPort(Protocol):
+    """Update bundles: upload and install one at a time, then reboot into it (hubd.ota)."""
+
+    def status(self) -> UpdateStatus:
+        """What runs, and the last install's progress."""
+        ...
+
+    async def upload(self, chunks: AsyncIterable[bytes], total_bytes: int | None, origin: str
+                     ) -> UpdateStatus:
+        """Spool and install a bundle; returns once it is verified and being written.
+        UpdateBusyError: an install runs; BundleRejectedError: refused, nothing changed."""
+        ...
+
+    async def reboot(self, origin: str) -> None:
+        """Reboot into the committed update (UpdateError if none is committed)."""
         ...
 
 

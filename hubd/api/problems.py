@@ -42,6 +42,8 @@ class Code(StrEnum):
     INVALID_COMMAND = "invalid_command"
     RULE_INVALID = "rule_invalid"
     CONFLICT = "conflict"
+    UPDATE_REJECTED = "update_rejected"
+    UPDATE_BUSY = "update_busy"
     UNAVAILABLE = "unavailable"
     INTERNAL = "internal"
 
@@ -68,6 +70,8 @@ PROBLEMS: dict[Code, tuple[int, str]] = {
     Code.INVALID_COMMAND: (422, "The command is not valid for this device"),
     Code.RULE_INVALID: (422, "The rule is not valid"),
     Code.CONFLICT: (409, "Conflict"),
+    Code.UPDATE_REJECTED: (422, "The update bundle was refused; nothing changed"),
+    Code.UPDATE_BUSY: (409, "An update is under way"),
     Code.UNAVAILABLE: (503, "Not available now"),
     Code.INTERNAL: (500, "Internal error"),
 }

@@ -171,3 +171,20 @@ HEALTH: Schema = {
 }
 
 EMPTY: Schema = {"type": "object", "additionalProperties": False, "maxProperties": 0}
+
+UPDATE_STATUS: Schema = {
+    "type": "object",
+    "required": ["running_version", "booted_slot", "phase", "version", "done_bytes",
+                 "total_bytes", "reason", "is_busy", "max_bundle_bytes"],
+    "properties": {
+        "running_version": {"type": "string"}, "booted_slot": {"type": "string"},
+        "phase": {"type": "string", "enum": ["idle", "receiving", "verifying", "writing",
+                                             "hashing", "committed", "rebooting", "failed"]},
+        "version": {"type": "string"}, "done_bytes": {"type": "integer"},
+        "total_bytes": {"type": "integer"}, "reason": {"type": "string"},
+        "is_busy": {"type": "boolean"}, "max_bundle_bytes": {"type": "integer"},
+        "last_event": {"type": ["object", "null"]},
+    },
+}
+
+BUNDLE: Schema = {"type": "string", "format": "binary"}

@@ -15,13 +15,14 @@ from hubd.core.events import (
     Notice,
     RuleRan,
     StateChanged,
+    UpdateProgress,
 )
 from hubd.core.model import Capability, Context, Device, Value
 
 ApiEvent = (StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
-            | CommandResult | Notice | RuleRan)
+            | CommandResult | Notice | RuleRan | UpdateProgress)
 API_EVENTS = (StateChanged, ButtonEvent, DeviceJoined, DeviceLeft, AvailabilityChanged,
-              CommandResult, Notice, RuleRan)
+              CommandResult, Notice, RuleRan, UpdateProgress)
 
 
 def context_json(context: Context) -> dict[str, Any]:
@@ -106,6 +107,11 @@ def event_json(event: ApiEvent) -> dict[str, Any]:
                     "outcome": event.outcome, "trigger": event.trigger,
                     "trigger_ts": event.trigger_ts, "end_ts": event.end_ts,
                     "commands": event.commands, "note": event.note,
+                    "context": context_json(event.context)}
+        case UpdateProgress():
+            return {"event": "update_progress", "phase": str(event.phase),
+                    "version": event.version, "done_bytes": event.done_bytes,
+                    "total_bytes": event.total_bytes, "reason": event.reason, "ts": event.ts,
                     "context": context_json(event.context)}
         case _:
             assert_never(event)

@@ -16,13 +16,13 @@ from typing import Any
 
 from aiohttp import web
 
-from hubd.api import button, rest, rest_rules, ws
+from hubd.api import button, rest, rest_rules, rest_update, ws
 from hubd.api.app import PREFIX, ApiState, Route, api_versions, build_app, json_response
 from hubd.api.auth import Pairing, RateLimiter, TokenBook
 from hubd.api.discovery import Announcer, lan_addresses
 from hubd.api.events import EventLog
 from hubd.api.openapi import document
-from hubd.api.ports import DevicesPort, HubInfo, RulesPort, TokensPort
+from hubd.api.ports import DevicesPort, HubInfo, RulesPort, TokensPort, UpdatesPort
 from hubd.api.settings import ApiSettings
 from hubd.api.tls import ensure_certificate
 from hubd.bus import Bus
@@ -30,7 +30,7 @@ from hubd.core.clock import Clock
 
 log = logging.getLogger(__name__)
 
-ROUTES: list[Route] = [*rest.ROUTES, *rest_rules.ROUTES]
+ROUTES: list[Route] = [*rest.ROUTES, *rest_rules.ROUTES, *rest_update.ROUTES]
 WEB_DIR = Path(__file__).parent / "web"
 
 # The console's policy: its own scripts and styles only, no inline code, no framing, and API
@@ -65,7 +65,8 @@ class ApiServer:
                  rules: RulesPort | None, tokens: TokensPort, bus: Bus, clock: Clock,
                  state_dir: Path, setup_code: str,
                  health_extra: Callable[[], Mapping[str, Any]] | None = None,
-                 mdns_interfaces: Sequence[str] | None = None) -> None:
+                 mdns_interfaces: Sequence[str] | None = None,
+                 updates: UpdatesPort | None = None) -> None:
         self.settings = settings
         self.info = info
         self.state_dir = state_dir
@@ -78,7 +79,7 @@ class ApiServer:
             settings, info, "", clock, devices, rules, TokenBook(tokens, clock), self.pairing,
             RateLimiter(clock, settings.rate_per_s, settings.rate_burst), self.events,
             versions=api_versions(info.version), health_extra=health_extra,
-            started_s=clock.monotonic())
+            started_s=clock.monotonic(), updates=updates)
         self.ready = asyncio.Event()
         self.url = ""
         self.announcer: Announcer | None = None

@@ -3,6 +3,10 @@
 Apps cannot check a self-signed certificate against a CA, so they pin the SHA-256 of its
 SubjectPublicKeyInfo (as HPKP did, RFC 7469 §2.4): ``hubctl info`` shows it, mDNS announces
 it, and a new certificate over the same key keeps the pin.
+
+Every start reads the certificate and its pin; only the first start makes them. The pin is read
+from the DER by walking the certificate's outer fields (RFC 5280 §4.1), so that a start imports
+no X.509 library: cryptography's x509 is loaded only to make a certificate (~3 MiB, ~40 ms).
 """
 
 from __future__ import annotations
@@ -16,12 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import NameOID
-
-from hubd.core.errors import ConfigError
+from hubd.core.errors import ConfigError, InvalidValueError
 
 VALID_DAYS = 3650
 
@@ -36,7 +35,10 @@ class HubCertificate:
 
     def server_context(self) -> ssl.SSLContext:
         """A server TLS context: TLS 1.2 or later, this certificate."""
-        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        # Not create_default_context(CLIENT_AUTH): that loads the system's CA bundle (~1 MiB,
+        # tens of ms) to check client certificates, and the LAN API asks for none (bearer
+        # tokens). PROTOCOL_TLS_SERVER has the same secure defaults otherwise.
+        context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.minimum_version = ssl.TLSVersion.TLSv1_2
         context.load_cert_chain(self.cert_path, self.key_path)
         return context
@@ -44,10 +46,44 @@ class HubCertificate:
 
 def spki_pin(cert_der: bytes) -> str:
     """The hex SHA-256 of a DER certificate's SubjectPublicKeyInfo."""
-    cert = x509.load_der_x509_certificate(cert_der)
-    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
-                                          serialization.PublicFormat.SubjectPublicKeyInfo)
-    return hashlib.sha256(spki).hexdigest()
+    return hashlib.sha256(_spki_der(cert_der)).hexdigest()
+
+
+def _der_element(der: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of contents, end) of the DER element at ``at`` (X.690 §8.1: definite
+    lengths only, as DER requires); InvalidValueError if it overruns ``der``."""
+    if at + 2 > len(der):
+        raise InvalidValueError("truncated DER")
+    tag, length, start = der[at], der[at + 1], at + 2
+    if length & 0x80:  # long form: the low bits count the length's own bytes
+        count = length & 0x7F
+        if count == 0 or count > 4 or start + count > len(der):
+            raise InvalidValueError("bad DER length")
+        length, start = int.from_bytes(der[start:start + count], "big"), start + count
+    if start + length > len(der):
+        raise InvalidValueError("truncated DER")
+    return tag, start, start + length
+
+
+_SEQUENCE, _VERSION = 0x30, 0xA0
+
+
+def _spki_der(cert_der: bytes) -> bytes:
+    """The SubjectPublicKeyInfo element of a certificate (RFC 5280 §4.1: Certificate ::=
+    SEQUENCE { tbsCertificate SEQUENCE { [0] version OPTIONAL, serialNumber, signature, issuer,
+    validity, subject, subjectPublicKeyInfo, ... }, ... })."""
+    at = 0
+    for _ in range(2):  # into Certificate, then into tbsCertificate
+        tag, at, _ = _der_element(cert_der, at)
+        if tag != _SEQUENCE:
+            raise InvalidValueError("not a DER certificate")
+    tag, _, _ = _der_element(cert_der, at)
+    for _ in range(6 if tag == _VERSION else 5):  # [version], serialNumber ... subject
+        _, _, at = _der_element(cert_der, at)
+    tag, _, end = _der_element(cert_der, at)
+    if tag != _SEQUENCE:
+        raise InvalidValueError("no SubjectPublicKeyInfo in the certificate")
+    return cert_der[at:end]
 
 
 def ensure_certificate(directory: Path, hub_id: str, addresses: Iterable[str]) -> HubCertificate:
@@ -57,15 +93,20 @@ def ensure_certificate(directory: Path, hub_id: str, addresses: Iterable[str]) -
         if not (cert_path.exists() and key_path.exists()):
             directory.mkdir(mode=0o700, parents=True, exist_ok=True)
             _make(cert_path, key_path, hub_id, addresses)
-        der = x509.load_pem_x509_certificate(cert_path.read_bytes()).public_bytes(
-            serialization.Encoding.DER)
+        der = ssl.PEM_cert_to_DER_cert(cert_path.read_text(encoding="ascii"))
+        pin = spki_pin(der)
     except (OSError, ValueError) as exc:
         raise ConfigError(f"cannot make or read the hub certificate: {exc}",
                           file=str(cert_path)) from exc
-    return HubCertificate(cert_path, key_path, spki_pin(der))
+    return HubCertificate(cert_path, key_path, pin)
 
 
 def _make(cert_path: Path, key_path: Path, hub_id: str, addresses: Iterable[str]) -> None:
+    from cryptography import x509  # only the first start makes a certificate
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, hub_id)])
     alt: list[x509.GeneralName] = [x509.DNSName(f"{hub_id}.local"), x509.DNSName("localhost")]

@@ -17,6 +17,7 @@ from hubd.api.settings import ApiSettings
 from hubd.config.convert import bounds, checked, from_table
 from hubd.config.locate import find_line
 from hubd.core.errors import ConfigError, InvalidValueError
+from hubd.ota.settings import UpdateSettings
 from hubd.tunnel.settings import TunnelSettings
 from radios.lutron.settings import LutronSettings
 from radios.virtual.settings import VirtualSettings
@@ -129,6 +130,7 @@ class HubConfig:
     tunnel: TunnelSettings | None = None  # ``[tunnel]``: the cloud tunnel; absent means none
     devices: tuple[DeviceName, ...] = ()
     api: ApiSettings | None = None  # ``[api]``: the LAN API; absent means not served
+    update: UpdateSettings | None = None  # ``[update]``: bundles over the API and tunnel
 
     @property
     def database_path(self) -> Path:

@@ -23,6 +23,7 @@
     │   └── UnknownDeviceError    no device with that id or name
     └── UpdateError               an update could not be installed; the booted slot is unchanged
         ├── BundleRejectedError   the bundle failed verification before anything was written
+        ├── UpdateBusyError       an install is already under way (one at a time); try later
         └── TrialFailedError      an updated slot never got healthy: reboot toward the rollback
 
 Third-party exceptions are translated at the edge with ``raise ... from exc``.
@@ -125,6 +126,10 @@ class UpdateError(HubError):
 
 class BundleRejectedError(UpdateError):
     """An update bundle is unsigned, tampered, for another board or too old; nothing changed."""
+
+
+class UpdateBusyError(UpdateError):
+    """Another install is under way: updates run one at a time; nothing was touched."""
 
 
 class TrialFailedError(UpdateError):

@@ -167,6 +167,33 @@ class TunnelHealth:
     last_ack_ts: float | None = None
 
 
+class UpdatePhase(StrEnum):
+    """Where an update install stands (the LAN API and the tunnel report it as is)."""
+
+    IDLE = "idle"  # nothing under way since this boot
+    RECEIVING = "receiving"  # the bundle is arriving (upload or download) into the spool file
+    VERIFYING = "verifying"  # signature, board, version, then the payload's signed hash
+    WRITING = "writing"  # streaming into the inactive slot
+    HASHING = "hashing"  # reading the slot back: its hash must be the signed one
+    COMMITTED = "committed"  # the boot order names the new slot: a reboot runs it
+    REBOOTING = "rebooting"  # a reboot was asked for
+    FAILED = "failed"  # refused or failed; reason says why; the booted slot is unchanged
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProgress:
+    """An update install moved on: its phase, bytes done of total in that phase, and why it
+    failed (when it did). Published on the bus; the API and the tunnel forward it."""
+
+    phase: UpdatePhase
+    version: str  # the bundle's version ("" until its manifest is read)
+    done_bytes: int
+    total_bytes: int
+    reason: str
+    ts: float
+    context: Context
+
+
 DriverEvent = (Report | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged | RadioHealth
                | Notice)
 Event = (Report | StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged

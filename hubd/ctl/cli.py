@@ -20,6 +20,7 @@ from hubd.ctl import render
 from hubd.ctl import settings as saved
 from hubd.ctl.client import Hub, HubCallError, connect
 from hubd.ctl.settings import CtlSettings, SettingsError
+from hubd.ctl.update import update
 
 T = TypeVar("T")
 
@@ -372,3 +373,6 @@ def tokens_revoke(ctx: Ctx, token_id: str) -> None:
     """Revoke a client's token at once."""
     _run(_with_hub(ctx, lambda hub: hub.call("DELETE", f"/tokens/{token_id}")))
     ctx.out({"revoked": token_id}, lambda b: f"revoked {b['revoked']}")
+
+
+main.add_command(update)

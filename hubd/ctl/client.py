@@ -15,6 +15,7 @@ import ssl
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -79,6 +80,30 @@ class Hub:
                                ) from exc
         except aiohttp.ClientError as exc:
             raise HubCallError(f"cannot reach {self.url}: {exc}") from exc
+        body = json.loads(raw) if raw else None
+        if status >= 400:
+            problem = body if isinstance(body, dict) else {}
+            raise HubCallError(str(problem.get("detail", f"HTTP {status}")), status=status,
+                               code=str(problem.get("code", "")), body=problem)
+        return body
+
+    async def upload(self, path: str, file: Path) -> Any:
+        """POST a file as application/octet-stream, streamed from disk (never read whole)."""
+        headers = {"Authorization": f"Bearer {self.token}",
+                   "Content-Type": "application/octet-stream"}
+        try:
+            stream = await asyncio.to_thread(open, file, "rb")
+        except OSError as exc:
+            raise HubCallError(f"cannot read {file}: {exc.strerror}") from exc
+        try:
+            # aiohttp sends a file object in chunks read off the event loop, with its length.
+            async with self.session.post(f"{self.url}/api/v1{path}", data=stream,
+                                         headers=headers) as resp:
+                raw, status = await resp.read(), resp.status
+        except aiohttp.ClientError as exc:
+            raise HubCallError(f"cannot reach {self.url}: {exc}") from exc
+        finally:
+            stream.close()
         body = json.loads(raw) if raw else None
         if status >= 400:
             problem = body if isinstance(body, dict) else {}

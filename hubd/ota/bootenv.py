@@ -16,7 +16,7 @@ slot has tries left, the last slot of BOOT_ORDER (the fallback) boots without co
 Every ``set`` is one atomic write of all the variables it names, so an update's commit point (new
 order and a fresh counter together) is a single write: a file renamed into place, one
 ``fw_setenv --script`` (U-Boot writes its redundant copy with a flag flip), or one
-``grub-editenv set`` (GRUB rewrites its 1 KiB block in one write).
+write of GRUB's 1 KiB block over itself (as GRUB's save_env does).
 """
 
 from __future__ import annotations
@@ -48,7 +48,8 @@ class BootEnv(Protocol):
 
 def _check(values: Mapping[str, str]) -> None:
     for name, value in values.items():
-        if not name.isidentifier() or any(c in value for c in "\n\0="):
+        # A value may hold "=" (every backend splits a line at its first one), not a newline.
+        if not name.isidentifier() or any(c in value for c in "\n\0"):
             raise UpdateError(f"boot variable {name}={value!r} cannot be stored")
 
 
@@ -116,23 +117,58 @@ class UBootEnv:
             _run([self.setenv, *self.options, "--script", script.name])
 
 
-class GrubEnv:
-    """GRUB's environment block (grubenv) through grub-editenv."""
+GRUBENV_BYTES = 1024
+GRUBENV_HEADER = b"# GRUB Environment Block\n"
 
-    def __init__(self, path: Path = Path("/boot/grub/grubenv"),
-                 editenv: str = "grub-editenv") -> None:
+
+class GrubEnv:
+    """GRUB's environment block (grubenv), read and rewritten in place, as GRUB's save_env does.
+
+    The block is GRUB's format (grub-core/lib/envblk.c): the header line, ``name=value`` lines,
+    then ``#`` padding to exactly 1024 bytes. It is rewritten with one write at offset 0 of the
+    existing file, never truncated or replaced, because GRUB's save_env writes to the sectors
+    the file already occupies and refuses a block that moved or changed size. (grub-editenv
+    truncates and rewrites, which may move the block on FAT; the tests check that both read
+    what the other writes.)
+    """
+
+    def __init__(self, path: Path = Path("/boot/efi/EFI/BOOT/grubenv")) -> None:
         self.path = path
-        self.editenv = editenv
+
+    def _block(self) -> bytes:
+        try:
+            block = self.path.read_bytes()
+        except OSError as exc:
+            raise UpdateError(f"cannot read the GRUB environment {self.path}: "
+                              f"{exc.strerror}") from exc
+        if len(block) != GRUBENV_BYTES or not block.startswith(GRUBENV_HEADER):
+            raise UpdateError(f"{self.path} is not a {GRUBENV_BYTES}-byte GRUB environment "
+                              "block (grub-editenv FILE create makes one)")
+        return block
 
     def read(self) -> dict[str, str]:
         """Every variable in the block."""
-        out = _run([self.editenv, str(self.path), "list"])
-        return dict(line.split("=", 1) for line in out.splitlines() if "=" in line)
+        text = self._block()[len(GRUBENV_HEADER):].decode("utf-8", "replace")
+        # GRUB escapes a backslash or newline in a value with a backslash; set() refuses both.
+        return dict(line.split("=", 1) for line in text.split("\n")
+                    if "=" in line and not line.startswith("#"))
 
     def set(self, values: Mapping[str, str]) -> None:
-        """One ``grub-editenv FILE set A=1 B=2``: one rewrite of the block."""
+        """Merge values into the block and write it over itself in one write, then fsync."""
         _check(values)
-        _run([self.editenv, str(self.path), "set", *(f"{k}={v}" for k, v in values.items())])
+        if any("\\" in v for v in values.values()):
+            raise UpdateError("a GRUB environment value cannot hold a backslash here")
+        merged = self.read() | dict(values)
+        body = GRUBENV_HEADER + "".join(f"{k}={v}\n" for k, v in merged.items()).encode()
+        if len(body) > GRUBENV_BYTES:
+            raise UpdateError(f"the GRUB environment would need {len(body)} bytes of "
+                              f"{GRUBENV_BYTES}")
+        fd = os.open(self.path, os.O_WRONLY)
+        try:
+            os.pwrite(fd, body.ljust(GRUBENV_BYTES, b"#"), 0)
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 @dataclass(frozen=True, slots=True)

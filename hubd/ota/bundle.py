@@ -5,9 +5,16 @@ Layout (all integers big-endian)::
     magic          8 bytes   b"HUBDUPD1"
     manifest_len   u32       at most MAX_MANIFEST_BYTES
     manifest       JSON      {"format": 1, "version", "board", "size", "sha256", "min_version"}
+                             format 2 adds "compression", "payload_size", "payload_sha256"
     sig_count      u8        1..MAX_SIGNATURES
     signatures     sig_count x (key id: 8 bytes, ed25519 signature: 64 bytes)
-    payload        size bytes: the raw ext4 image of a root slot
+    payload        the ext4 image of a root slot: format 1, raw (size bytes); format 2,
+                   compressed (payload_size bytes of zstd frames that decompress to size bytes)
+
+``size`` and ``sha256`` always describe the image as written to the slot (the size cap is on
+it); ``payload_size`` and ``payload_sha256`` the bytes the bundle carries, so a seekable
+bundle's payload is checked before the slot is touched without decompressing it twice. An
+uncompressed bundle is written as format 1, which hubs that predate compression install too.
 
 Each signature is ed25519 over ``SIGNING_CONTEXT + manifest`` (the exact bytes, never a
 re-encoding). A key id is the first 8 bytes of SHA-256 of the raw 32-byte public key. A bundle may
@@ -23,6 +30,7 @@ import json
 import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 from typing import BinaryIO
 
@@ -33,6 +41,7 @@ from hubd.core.errors import BundleRejectedError
 
 MAGIC = b"HUBDUPD1"
 FORMAT = 1
+FORMAT_COMPRESSED = 2
 SIGNING_CONTEXT = b"hubd-update-manifest-v1\0"
 MAX_MANIFEST_BYTES = 64 * 1024
 MAX_SIGNATURES = 8
@@ -62,22 +71,52 @@ class Version:
         return ".".join(map(str, self.parts))
 
 
+class Compression(StrEnum):
+    """How a bundle carries its image."""
+
+    NONE = "none"
+    ZSTD = "zstd"
+
+
+def _is_sha256_hex(text: str) -> bool:
+    return len(text) == 64 and all(c in "0123456789abcdef" for c in text)
+
+
 @dataclass(frozen=True, slots=True)
 class Manifest:
-    """What a bundle promises: its version, the board it fits, and its payload's size and hash."""
+    """What a bundle promises: its version, the board it fits, and its image's size and hash."""
 
     version: Version
     board: str
+    # The image written to the slot (decompressed): the size cap and the hash checked there.
     size: int
     sha256: str
     # Once a hub marks this version good it refuses anything older than this (anti-rollback).
     min_version: Version
+    compression: Compression = Compression.NONE
+    # The payload as the bundle carries it; 0 and "" for an uncompressed one (= size, sha256).
+    payload_size: int = 0
+    payload_sha256: str = ""
+
+    @property
+    def carried_size(self) -> int:
+        """Bytes of payload in the bundle."""
+        return self.size if self.compression is Compression.NONE else self.payload_size
+
+    @property
+    def carried_sha256(self) -> str:
+        """SHA-256 hex of the payload bytes in the bundle."""
+        return self.sha256 if self.compression is Compression.NONE else self.payload_sha256
 
     def to_json(self) -> bytes:
         """The exact bytes that get signed."""
-        return json.dumps({"format": FORMAT, "version": str(self.version), "board": self.board,
-                           "size": self.size, "sha256": self.sha256,
-                           "min_version": str(self.min_version)}, sort_keys=True).encode()
+        data: dict[str, object] = {
+            "format": FORMAT, "version": str(self.version), "board": self.board,
+            "size": self.size, "sha256": self.sha256, "min_version": str(self.min_version)}
+        if self.compression is not Compression.NONE:
+            data |= {"format": FORMAT_COMPRESSED, "compression": str(self.compression),
+                     "payload_size": self.payload_size, "payload_sha256": self.payload_sha256}
+        return json.dumps(data, sort_keys=True).encode()
 
     @classmethod
     def from_json(cls, raw: bytes) -> Manifest:
@@ -86,19 +125,33 @@ class Manifest:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise BundleRejectedError(f"manifest is not JSON: {exc}") from exc
-        if not isinstance(data, dict) or data.get("format") != FORMAT:
-            raise BundleRejectedError(f"manifest format is not {FORMAT}")
-        fields = {"version": str, "board": str, "size": int, "sha256": str, "min_version": str}
+        if not isinstance(data, dict) or data.get("format") not in (FORMAT, FORMAT_COMPRESSED):
+            raise BundleRejectedError(f"manifest format is not {FORMAT} or {FORMAT_COMPRESSED}")
+        fields: dict[str, type] = {"version": str, "board": str, "size": int, "sha256": str,
+                                   "min_version": str}
+        if data["format"] == FORMAT_COMPRESSED:
+            fields |= {"compression": str, "payload_size": int, "payload_sha256": str}
         for name, kind in fields.items():
             if not isinstance(data.get(name), kind) or isinstance(data.get(name), bool):
                 raise BundleRejectedError(f"manifest field {name!r} missing or not {kind.__name__}")
-        digest = data["sha256"]
-        if len(digest) != 64 or any(c not in "0123456789abcdef" for c in digest):
+        if not _is_sha256_hex(data["sha256"]):
             raise BundleRejectedError("manifest sha256 is not 64 lowercase hex digits")
         if data["size"] <= 0:
             raise BundleRejectedError("manifest size must be positive")
-        return cls(Version.parse(data["version"]), data["board"], data["size"], digest,
-                   Version.parse(data["min_version"]))
+        compression, payload_size, payload_sha256 = Compression.NONE, 0, ""
+        if data["format"] == FORMAT_COMPRESSED:
+            try:
+                compression = Compression(data["compression"])
+            except ValueError:
+                raise BundleRejectedError(
+                    f"unknown compression {data['compression']!r}") from None
+            payload_size, payload_sha256 = data["payload_size"], data["payload_sha256"]
+            if compression is Compression.NONE or payload_size <= 0 or not _is_sha256_hex(
+                    payload_sha256):
+                raise BundleRejectedError("manifest compression/payload_size/payload_sha256 "
+                                          "are not valid")
+        return cls(Version.parse(data["version"]), data["board"], data["size"], data["sha256"],
+                   Version.parse(data["min_version"]), compression, payload_size, payload_sha256)
 
 
 def key_id(public: Ed25519PublicKey) -> bytes:
@@ -138,6 +191,22 @@ def _read_exactly(stream: BinaryIO, count: int, what: str) -> bytes:
     if len(data) != count:
         raise BundleRejectedError(f"bundle ends inside its {what}")
     return data
+
+
+def header_length(prefix: bytes) -> int | None:
+    """How many bytes the header that prefix begins takes, once prefix tells (else None).
+
+    A manifest length over the limit gives the 12 bytes that let read_header refuse it."""
+    fixed = len(MAGIC) + 4
+    if len(prefix) < fixed:
+        return None
+    length = int.from_bytes(prefix[len(MAGIC):fixed], "big")
+    if length > MAX_MANIFEST_BYTES:
+        return fixed
+    count_at = fixed + length
+    if len(prefix) <= count_at:
+        return None
+    return count_at + 1 + prefix[count_at] * (KEY_ID_BYTES + SIGNATURE_BYTES)
 
 
 def read_header(stream: BinaryIO) -> Header:

@@ -5,7 +5,7 @@ reach the outbox whether or not the cloud is there), and connects again and agai
 
     how an attempt ended                          the next attempt after
     ───────────────────────────────────────────   ──────────────────────────────────────────
-    connected ≥ stable_after_s, then lost         backoff(1): the streak starts again
+    connected ≥ stable_after_s, then lost         full jitter over [0, 2·backoff(1)]: a new streak
     refused, timed out, lost early, bad bytes     backoff(n): full jitter, n = attempts in a row
     401/403, a refused certificate, 4001          slow retry (minutes) and a Notice, once a streak
     the relay said bye with retry_after_s         at least retry_after_s
@@ -38,7 +38,7 @@ from hubd.core.model import Context, Origin
 from hubd.tunnel.connection import Connection, ConnectionEnd, End
 from hubd.tunnel.feeder import Feeder
 from hubd.tunnel.identity import Identity, IdentityError
-from hubd.tunnel.ports import Executor, Outbox
+from hubd.tunnel.ports import Executor, Outbox, UpdateOffers
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL
 from hubd.tunnel.session import CommandLedger
 from hubd.tunnel.settings import TunnelSettings
@@ -65,12 +65,14 @@ class TunnelClient:
 
     def __init__(self, settings: TunnelSettings, identity: Identity, bus: Bus, outbox: Outbox,
                  executor: Executor, mirror: StateMirror, clock: Clock, backoff: Backoff,
-                 rng: random.Random | None = None) -> None:
+                 rng: random.Random | None = None, updates: UpdateOffers | None = None
+                 ) -> None:
         self.settings = settings
         self.identity = identity
         self.bus = bus
         self.outbox = outbox
         self.executor = executor
+        self.updates = updates  # None: this hub takes no updates from the cloud
         self.mirror = mirror
         self.clock = clock
         self.backoff = backoff
@@ -136,6 +138,8 @@ class TunnelClient:
             else:
                 slow_noticed = slow_noticed and not end.was_open
                 delay_s = self.backoff(streak)
+                if streak == 1:  # every hub of a relay that died lost it at the same instant:
+                    delay_s = self.rng.uniform(0.0, 2.0 * delay_s)  # full jitter, not all at min
                 if end.retry_after_s is not None:
                     delay_s = max(delay_s, end.retry_after_s)
             log.log(logging.WARNING if end.kind is not End.STOPPED else logging.INFO,

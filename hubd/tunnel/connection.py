@@ -37,6 +37,7 @@ from hubd.tunnel.session import (
     Renewed,
     Welcomed,
 )
+from hubd.tunnel.updates import HUB_TARGET, UPDATE_CAPABILITY, run_update_command
 
 if TYPE_CHECKING:
     from hubd.tunnel.client import TunnelClient
@@ -258,6 +259,12 @@ class Connection:
 
     async def _run_command(self, received: CommandReceived) -> None:
         client = self.client
+        if received.device_id == HUB_TARGET and received.capability == UPDATE_CAPABILITY:
+            result = await run_update_command(client.updates, received)
+            self.session.send_result(received.id, result, client.clock.time())
+            with contextlib.suppress(ConnectionClosed):
+                await self._flush()
+            return
         try:
             command = Command(received.device_id, Capability(received.capability),
                               received.name, received.args, Context.new(Origin.CLOUD),

@@ -11,6 +11,7 @@ from typing import Protocol
 
 from hubd.core.events import CommandResult
 from hubd.core.model import Command
+from hubd.core.update import UpdateStatus
 from hubd.tunnel.uplink import UpMessage
 
 
@@ -59,6 +60,23 @@ class Outbox(Protocol):
 
     async def depth(self) -> int:
         """How many messages wait."""
+        ...
+
+
+class UpdateOffers(Protocol):
+    """Updates the cloud offers (the daemon's update service; hubd.ota)."""
+
+    def status(self) -> UpdateStatus:
+        """What runs, and the last install's progress."""
+        ...
+
+    def offer(self, url: str, size_bytes: int | None, origin: str) -> UpdateStatus:
+        """Fetch the bundle at url and install it, in the background; progress goes up as
+        events. UpdateBusyError at once if an install runs; UpdateError if url is refused."""
+        ...
+
+    async def reboot(self, origin: str) -> None:
+        """Reboot into the committed update (UpdateError if none is committed)."""
         ...
 
 

@@ -24,14 +24,15 @@ from hubd.core.events import (
     Notice,
     RuleRan,
     StateChanged,
+    UpdateProgress,
 )
 from hubd.core.model import Context, Device
 from hubd.core.state import StateStore
 
 UPLINK_TYPES = (StateChanged, ButtonEvent, DeviceJoined, DeviceLeft, AvailabilityChanged,
-                CommandResult, Notice, RuleRan)
+                CommandResult, Notice, RuleRan, UpdateProgress)
 Uplinked = (StateChanged | ButtonEvent | DeviceJoined | DeviceLeft | AvailabilityChanged
-            | CommandResult | Notice | RuleRan)
+            | CommandResult | Notice | RuleRan | UpdateProgress)
 
 # The outbox's kinds (hubd.store.rows.OutboxKind, by value: the tunnel does not import the store).
 STATE, EVENT, TELEMETRY = "state", "event", "telemetry"
@@ -95,6 +96,13 @@ def event_body(event: Uplinked) -> tuple[str, dict[str, Any], str | None]:
                                round((event.end_ts - event.trigger_ts) * 1e3, 3), "commands":
                                event.commands, "ts": event.end_ts, "note": event.note,
                                "ctx": _context(event.context)}, None
+        case UpdateProgress():
+            # State, coalesced on one key: after an outage the cloud needs the latest phase,
+            # not every percent of it.
+            return STATE, {"type": "update", "phase": str(event.phase), "version":
+                           event.version, "done_bytes": event.done_bytes, "total_bytes":
+                           event.total_bytes, "reason": event.reason, "ts": event.ts,
+                           "ctx": _context(event.context)}, "hub/update"
         case _:
             assert_never(event)
 
@@ -115,15 +123,22 @@ class StateMirror:
         self._changed: dict[tuple[str, str], int] = {}  # (device, attribute) -> version
         self._devices: dict[str, int] = {}  # device id -> version it last joined or left
 
-    def observe(self, event: object) -> None:
+    def observe(self, event: Uplinked) -> None:
         """Note a change (called for every uplinked event, before it is queued)."""
-        if isinstance(event, StateChanged):
-            self.version += 1
-            self._changed[(event.device_id, event.attribute)] = self.version
-        elif isinstance(event, DeviceJoined | DeviceLeft | AvailabilityChanged):
-            self.version += 1
-            did = event.device.id if isinstance(event, DeviceJoined) else event.device_id
-            self._devices[did] = self.version
+        match event:
+            case StateChanged():
+                self.version += 1
+                self._changed[(event.device_id, event.attribute)] = self.version
+            case DeviceJoined():
+                self.version += 1
+                self._devices[event.device.id] = self.version
+            case DeviceLeft() | AvailabilityChanged():
+                self.version += 1
+                self._devices[event.device_id] = self.version
+            case ButtonEvent() | CommandResult() | Notice() | RuleRan() | UpdateProgress():
+                pass  # not device state: nothing a resync sends (an update's phase is coalesced)
+            case _:
+                assert_never(event)
 
     def body(self, epoch: str | None, since: int | None) -> dict[str, Any]:
         """A delta since the cloud's version if it holds this epoch's, else a snapshot."""

@@ -87,6 +87,7 @@ class ZigbeeDriver:
         self._lost: asyncio.Event | None = None
         self._lost_reason = ""
         self._tasks: set[asyncio.Task[None]] = set()
+        self._onboarding: set[asyncio.Task[None]] = set()
         self.supervisor = Supervisor(
             Backoff(settings.backoff_min_s, settings.backoff_max_s,
                     settings.failed_after_attempts, settings.stable_after_s),
@@ -271,7 +272,16 @@ class ZigbeeDriver:
         self._last_seen[node.ieee] = self._clock.time()
         if self._adapter is None:
             return
-        self._spawn(self._onboard(self._adapter, node))
+        task = asyncio.get_running_loop().create_task(self._onboard(self._adapter, node))
+        self._tasks.add(task)
+        self._onboarding.add(task)
+        task.add_done_callback(self._tasks.discard)
+        task.add_done_callback(self._onboarding.discard)
+
+    async def onboarded(self) -> None:
+        """Wait until every device being onboarded is configured (for tests and benches)."""
+        while self._onboarding:
+            await asyncio.wait(set(self._onboarding))
 
     def node_left(self, ieee: str) -> None:
         """A device left or was removed."""

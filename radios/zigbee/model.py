@@ -1,7 +1,9 @@
 """What the zigpy adapter tells the driver, as plain typed data (no zigpy types cross this line).
 
 Cluster and attribute ids follow the Zigbee Cluster Library (ZCL, document 07-5123); the
-numbers are the spec's, the names are zigpy's where zigpy has one.
+numbers are the spec's, the names are zigpy's where zigpy has one. What the mapping makes of a
+report (``AttributeValue``, ``ButtonPress``) is the same for every radio: it lives in
+``radios.observations`` and the Zigbee modules name it through this one.
 """
 
 from __future__ import annotations
@@ -9,7 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import IntEnum
 
-from hubd.core.model import ButtonAction, Value
+from hubd.core.model import Value
+from radios.observations import AttributeValue as AttributeValue
+from radios.observations import ButtonPress as ButtonPress
+from radios.observations import Observation as Observation
 
 
 class ClusterId(IntEnum):
@@ -94,23 +99,3 @@ class ClusterCommandEvent:
     cluster_id: int
     command_id: int
     args: tuple[Value, ...]
-
-
-@dataclass(frozen=True, slots=True)
-class AttributeValue:
-    """A vocabulary attribute (``switch.on``) and its value in the vocabulary's units."""
-
-    attribute: str
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class ButtonPress:
-    """A remote's button did something."""
-
-    button: str
-    action: ButtonAction
-    count: int = 1
-
-
-Observation = AttributeValue | ButtonPress

@@ -22,31 +22,24 @@ from typing import Any
 from hubd.core.clock import Clock, SystemClock
 from hubd.core.errors import DeviceError, HubError, RemoteProtocolError, TransientError
 from hubd.core.events import (
-    AvailabilityChanged,
-    ButtonEvent,
     CommandResult,
-    DeviceJoined,
-    DeviceLeft,
     DriverEvent,
     RadioHealth,
     RadioStatus,
-    Report,
 )
-from hubd.core.model import Command, CommandStatus, Context, Device, Origin, Value, device_id
+from hubd.core.model import Command, CommandStatus, Origin
 from hubd.supervise import backoff_s
 from radios.base import RadioSink
-from radios.zwave import mapping
 from radios.zwave.client import ZwaveClient
+from radios.zwave.commands import set_value_outcome, to_set_values
 from radios.zwave.inclusion import InclusionFlow, InclusionRequest
+from radios.zwave.nodes import RADIO, Nodes
 from radios.zwave.session import (
     ControllerStatus,
     Json,
     NodeState,
     NodeStatus,
     ServerEvent,
-    SetValueStatus,
-    ValueId,
-    ValueState,
     controller_status,
     parse_node,
     parse_state,
@@ -56,11 +49,9 @@ from radios.zwave.settings import ZwaveSettings
 
 log = logging.getLogger(__name__)
 
-RADIO = "zwave"
 SPAWNED_BACKOFF_MAX_S = 2.0
 # zwave-js drops a message (ZW0202) with this reason while its serial port is closed.
 _PORT_CLOSED = "serial port is not open"
-_CONFIRMED = {SetValueStatus.SUCCESS, SetValueStatus.WORKING}
 _CONTROLLER_HEALTH = {
     ControllerStatus.READY: (RadioStatus.OK, "controller ready"),
     ControllerStatus.UNRESPONSIVE: (RadioStatus.FAILED, "controller unresponsive"),
@@ -78,12 +69,7 @@ class ZwaveDriver:
         self._rng = rng or random.Random()
         self._sink: RadioSink | None = None
         self._client: ZwaveClient | None = None
-        self._nodes: dict[int, NodeState] = {}
-        self._units: dict[tuple[int, ValueId], str] = {}
-        self._attributes: dict[int, dict[str, Value]] = {}
-        self._dead: set[int] = set()
-        self._echoes: dict[int, tuple[Context, float]] = {}
-        self._held: set[int] = set()  # announced to the hub
+        self._nodes = Nodes(self._clock, self._report)
         self._syncing: list[ServerEvent] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
         self._stick_lost = False
@@ -101,7 +87,7 @@ class ZwaveDriver:
     @property
     def nodes(self) -> dict[int, NodeState]:
         """Known nodes by node id (the controller excluded)."""
-        return self._nodes
+        return self._nodes.by_id
 
     @property
     def client(self) -> ZwaveClient | None:
@@ -138,18 +124,18 @@ class ZwaveDriver:
 
         if command.deadline is not None and started > command.deadline:
             return result(CommandStatus.EXPIRED, "the deadline passed before sending")
-        node = self._node_of(command.device_id)
+        node = self._nodes.node_of(command.device_id)
         if node is None:
             return result(CommandStatus.FAILED, f"{command.device_id} is not a known Z-Wave node")
         try:
-            calls = mapping.to_set_values(command, node, self._attributes.get(node.node_id, {}))
+            calls = to_set_values(command, node, self._nodes.attributes(node.node_id))
         except ValueError as exc:
             return result(CommandStatus.FAILED, str(exc))
         timeout_s = self._settings.command_timeout_s
         if command.deadline is not None:
             timeout_s = min(timeout_s, command.deadline - started)
-        self._echoes[node.node_id] = (command.context.child(Origin.DIGITAL),
-                                      started + self._settings.echo_window_s)
+        self._nodes.expect_echo(node.node_id, command.context.child(Origin.DIGITAL),
+                                started + self._settings.echo_window_s)
         status = CommandStatus.CONFIRMED
         for call in calls:
             args: dict[str, object] = {"nodeId": node.node_id, "valueId": call.value_id.to_json(),
@@ -162,7 +148,7 @@ class ZwaveDriver:
                 self._stick_error(str(exc))
                 return result(CommandStatus.FAILED, _words(exc))
             self._stick_back()
-            outcome, error = _set_value_outcome(answer)
+            outcome, error = set_value_outcome(answer)
             if outcome is CommandStatus.FAILED:
                 return result(outcome, error)
             if outcome is CommandStatus.SENT:
@@ -205,7 +191,7 @@ class ZwaveDriver:
 
     async def remove_failed(self, dev_id: str) -> None:
         """Remove a node the controller has marked failed (dead, gone for good)."""
-        node = self._node_of(dev_id)
+        node = self._nodes.node_of(dev_id)
         if node is None:
             raise DeviceError(dev_id, "not a known Z-Wave node")
         await self.request("controller.remove_failed_node", {"nodeId": node.node_id})
@@ -256,13 +242,13 @@ class ZwaveDriver:
         """Make the hub's view match the state dump, then replay what came in meanwhile."""
         controller_status, nodes = parse_state(result)
         fresh = {n.node_id: n for n in nodes if not n.is_controller}
-        for gone in sorted(set(self._nodes) - set(fresh)):
-            self._forget(gone)
+        for gone in sorted(set(self._nodes.by_id) - set(fresh)):
+            self._nodes.forget(gone)
         for node in fresh.values():
-            self._store(node)
+            self._nodes.store(node)
             if node.is_ready:  # one still being interviewed is announced when "ready" comes
-                self._announce(node)
-            self._availability(node.node_id, node.status is not NodeStatus.DEAD)
+                self._nodes.announce(node)
+            self._nodes.set_available(node.node_id, node.status is not NodeStatus.DEAD)
         client = self._client
         version = f"zwave-js {client.version.driver_version}" if client else "zwave-js"
         status, detail = _CONTROLLER_HEALTH[controller_status]
@@ -287,16 +273,16 @@ class ZwaveDriver:
         match name:
             case "value updated" | "value added" | "value notification":
                 self._stick_back()
-                if node_id in self._held:
-                    self._value(node_id, *value_args(body))
+                if self._nodes.is_announced(node_id):
+                    self._nodes.value(node_id, *value_args(body))
             case "metadata updated":
-                self._metadata(node_id, body)
+                self._nodes.metadata(node_id, body)
             case "ready":
                 node = parse_node(body.get("nodeState"))
-                self._store(node)
-                self._announce(node)
+                self._nodes.store(node)
+                self._nodes.announce(node)
             case "dead" | "alive":
-                self._availability(node_id, name == "alive")
+                self._nodes.set_available(node_id, name == "alive")
             case _:
                 pass
 
@@ -305,9 +291,9 @@ class ZwaveDriver:
             case "node added":
                 node = parse_node(body.get("node"))
                 log.info("event=zwave_node_added node=%d secure=%s", node.node_id, node.is_secure)
-                self._store(node)
+                self._nodes.store(node)
             case "node removed":
-                self._forget(parse_node(body.get("node")).node_id)
+                self._nodes.forget(parse_node(body.get("node")).node_id)
             case "status changed":
                 self._health(*_CONTROLLER_HEALTH[controller_status(body.get("status"))])
             case "grant security classes":
@@ -323,91 +309,6 @@ class ZwaveDriver:
                 log.info("event=zwave_controller what=%r", name)
             case _:
                 pass
-
-    def _value(self, node_id: int, value_id: ValueId, value: object) -> None:
-        node = self._nodes[node_id]
-        unit = self._units.get((node_id, value_id), "")
-        observations = mapping.observe(value_id, value, unit, node.command_classes)
-        if not observations:
-            return
-        dev_id = device_id(RADIO, str(node_id))
-        ts = self._clock.time()
-        context = Context.new(Origin.PHYSICAL)
-        echo = self._echoes.get(node_id)
-        if echo is not None and self._clock.monotonic() > echo[1]:
-            del self._echoes[node_id]
-            echo = None
-        attributes = self._attributes.setdefault(node_id, {})
-        for item in observations:
-            if isinstance(item, mapping.AttributeValue):
-                attributes[item.attribute] = item.value
-                self._report(Report(dev_id, item.attribute, item.value, ts,
-                                    echo[0] if echo is not None else context))
-            else:
-                self._report(ButtonEvent(dev_id, item.button, item.action, ts, context,
-                                         item.count))
-        if node_id in self._dead:
-            self._availability(node_id, True)
-
-    def _metadata(self, node_id: int, body: Json) -> None:
-        args = body.get("args")
-        if not isinstance(args, dict):
-            return
-        value_id, _ = value_args(body)
-        metadata = args.get("metadata")
-        if isinstance(metadata, dict) and isinstance(metadata.get("unit"), str):
-            self._units[(node_id, value_id)] = metadata["unit"]
-
-    # -- devices -----------------------------------------------------------------------------
-
-    def _store(self, node: NodeState) -> None:
-        if node.is_controller:
-            return
-        self._nodes[node.node_id] = node
-        for value in node.values:
-            if value.unit:
-                self._units[(node.node_id, value.id)] = value.unit
-
-    def _announce(self, node: NodeState) -> None:
-        self._held.add(node.node_id)
-        address = str(node.node_id)
-        device = Device(id=device_id(RADIO, address), radio=RADIO, address=address,
-                        name=node.name, room=node.location,
-                        manufacturer=node.manufacturer, model=node.label,
-                        capabilities=mapping.capabilities(node),
-                        is_available=node.status is not NodeStatus.DEAD)
-        self._report(DeviceJoined(device, self._clock.time(), Context.new(Origin.PHYSICAL)))
-        for value in node.values:
-            self._initial(node.node_id, value)
-
-    def _initial(self, node_id: int, value: ValueState) -> None:
-        if value.value is not None and value.id.command_class != mapping.CC.CENTRAL_SCENE:
-            self._value(node_id, value.id, value.value)
-
-    def _forget(self, node_id: int) -> None:
-        self._nodes.pop(node_id, None)
-        self._attributes.pop(node_id, None)
-        self._dead.discard(node_id)
-        if node_id in self._held:
-            self._held.discard(node_id)
-            self._report(DeviceLeft(device_id(RADIO, str(node_id)), self._clock.time(),
-                                    Context.new(Origin.PHYSICAL)))
-
-    def _availability(self, node_id: int, is_available: bool) -> None:
-        was_available = node_id not in self._dead
-        if is_available == was_available:
-            return
-        if is_available:
-            self._dead.discard(node_id)
-        else:
-            self._dead.add(node_id)
-        if node_id in self._held:
-            self._report(AvailabilityChanged(device_id(RADIO, str(node_id)), is_available,
-                                             self._clock.time(), Context.new(Origin.PHYSICAL)))
-
-    def _node_of(self, dev_id: str) -> NodeState | None:
-        address = dev_id.removeprefix(f"{RADIO}:")
-        return self._nodes.get(int(address)) if address.isdigit() else None
 
     # -- the stick ---------------------------------------------------------------------------
 
@@ -455,22 +356,6 @@ class ZwaveDriver:
         task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
-
-
-def _set_value_outcome(answer: Any) -> tuple[CommandStatus, str | None]:
-    """A set_value answer ({result: {status, message}}) as a command status and error."""
-    result = answer.get("result") if isinstance(answer, dict) else None
-    status = result.get("status") if isinstance(result, dict) else None
-    if not isinstance(status, int) or status not in SetValueStatus._value2member_map_:
-        return CommandStatus.SENT, None
-    value_status = SetValueStatus(status)
-    if value_status in _CONFIRMED:
-        return CommandStatus.CONFIRMED, None
-    if value_status is SetValueStatus.SUCCESS_UNSUPERVISED:
-        # Delivered (the node acknowledged the frame) but the device cannot say it acted.
-        return CommandStatus.SENT, None
-    message = result.get("message") if isinstance(result, dict) else None
-    return CommandStatus.FAILED, str(message or value_status.name.lower().replace("_", " "))
 
 
 def _words(exc: HubError) -> str:

@@ -1,4 +1,4 @@
-"""Z-Wave values as hubd's vocabulary, and hubd commands as Z-Wave set_value calls (pure).
+"""Z-Wave values as hubd's vocabulary (pure); the way back, commands, is radios.zwave.commands.
 
 Z-Wave JS names every value by (command class, endpoint, property, property key); the tables
 below say which of them mean what to hubd. Numbers follow SDS13781 (Application Command Classes)
@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import colorsys
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
 from enum import IntEnum
 from typing import TypeGuard
 
-from hubd.core.model import ButtonAction, Capability, Command, Value
+from hubd.core.model import ButtonAction, Capability
+from radios.observations import AttributeValue, ButtonPress, Observation
 from radios.zwave.session import NodeState, ValueId, ValueState
 
 
@@ -38,35 +38,6 @@ class CommandClass(IntEnum):
 CC = CommandClass
 
 
-@dataclass(frozen=True, slots=True)
-class AttributeValue:
-    """An attribute of the vocabulary took a value."""
-
-    attribute: str
-    value: Value
-
-
-@dataclass(frozen=True, slots=True)
-class ButtonPress:
-    """A Central Scene key did something."""
-
-    button: str
-    action: ButtonAction
-    count: int = 1
-
-
-Observation = AttributeValue | ButtonPress
-
-
-@dataclass(frozen=True, slots=True)
-class SetValue:
-    """One node.set_value request: where, what, and zwave-js's options (transition)."""
-
-    value_id: ValueId
-    value: object
-    options: Mapping[str, object] | None = None
-
-
 # Notification (type name, variable) -> (attribute, values meaning true or a state table).
 _DOOR_OPEN = frozenset({22, 5632, 5633})
 _NOTIFICATIONS: Mapping[tuple[str, str], tuple[str, frozenset[int]]] = {
@@ -87,7 +58,6 @@ _MULTILEVEL_SENSORS: Mapping[str, str] = {"Air temperature": "temperature.celsiu
                                           "Power": "power.watts"}
 _THERMOSTAT_MODES: Mapping[int, str] = {0: "off", 1: "heat", 2: "cool", 3: "auto", 10: "auto",
                                         11: "heat", 12: "cool"}
-_MODE_CODES: Mapping[str, int] = {"off": 0, "heat": 1, "cool": 2, "auto": 3}
 _SETPOINTS: Mapping[int, str] = {1: "thermostat.heat_setpoint_c", 2: "thermostat.cool_setpoint_c"}
 # Central Scene key attributes (SDS13781 "Central Scene Notification").
 _SCENE_KEYS: Mapping[int, tuple[ButtonAction, int]] = {
@@ -186,18 +156,18 @@ def _binary_sensor(vid: ValueId, value: object, unit: str, ccs: frozenset[int]
 
 def _multilevel_sensor(vid: ValueId, value: object, unit: str, ccs: frozenset[int]
                        ) -> list[Observation]:
-    if not isinstance(vid.property, str) or not _is_number(value):
+    if not isinstance(vid.property, str) or not is_number(value):
         return []
     return _sensor(vid.property, float(value), unit, ccs)
 
 
 def _meter(vid: ValueId, value: object, unit: str, ccs: frozenset[int]) -> list[Observation]:
     attribute = _meter_attribute(vid)
-    return [AttributeValue(attribute, float(value))] if attribute and _is_number(value) else []
+    return [AttributeValue(attribute, float(value))] if attribute and is_number(value) else []
 
 
 def _battery(vid: ValueId, value: object, unit: str, ccs: frozenset[int]) -> list[Observation]:
-    if vid.property == "level" and _is_number(value):
+    if vid.property == "level" and is_number(value):
         return [AttributeValue("battery.pct", float(min(100, max(0, value))))]
     if vid.property == "isLow" and isinstance(value, bool):
         return [AttributeValue("battery.is_low", value)]
@@ -222,7 +192,7 @@ def _setpoint(vid: ValueId, value: object, unit: str, ccs: frozenset[int]
               ) -> list[Observation]:
     key = vid.property_key
     attribute = _SETPOINTS.get(key) if isinstance(key, int) else None
-    if vid.property != "setpoint" or attribute is None or not _is_number(value):
+    if vid.property != "setpoint" or attribute is None or not is_number(value):
         return []
     return [AttributeValue(attribute, _celsius(float(value), unit))]
 
@@ -254,7 +224,8 @@ _READERS: Mapping[int, Callable[[ValueId, object, str, frozenset[int]], list[Obs
 }
 
 
-def _is_number(value: object) -> TypeGuard[int | float]:
+def is_number(value: object) -> TypeGuard[int | float]:
+    """True for an int or float that is not a bool (JSON numbers as zwave-js sends them)."""
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
@@ -265,10 +236,6 @@ def _is_level(value: object) -> TypeGuard[int]:
 def _pct(level: int) -> float:
     """Multilevel 0-99 (SDS13781 Multilevel Switch: 99 is fully on) as 0-100 %."""
     return 100.0 if level == 99 else round(level * 100 / 99, 1)
-
-
-def _level(pct: float) -> int:
-    return min(99, round(pct * 99 / 100))
 
 
 def _celsius(value: float, unit: str) -> float:
@@ -328,7 +295,7 @@ def _color(value: object) -> list[Observation]:
     if not isinstance(value, dict):
         return []
     red, green, blue = (value.get(c, 0) for c in ("red", "green", "blue"))
-    if not all(_is_number(c) for c in (red, green, blue)) or not (red or green or blue):
+    if not all(is_number(c) for c in (red, green, blue)) or not (red or green or blue):
         return []
     hue, saturation, _ = colorsys.rgb_to_hsv(red / 255, green / 255, blue / 255)
     return [AttributeValue("color.hue", round(hue * 360, 1)),
@@ -345,107 +312,3 @@ def find_value(values: Iterable[ValueState], cc: int, prop: str | int,
     return None
 
 
-def to_set_values(command: Command, node: NodeState, current: Mapping[str, Value]
-                  ) -> list[SetValue]:
-    """The set_value calls that carry out a command; ValueError if the node cannot."""
-    writer = _WRITERS.get(command.capability)
-    if writer is None:
-        raise ValueError(f"{command.qualified_name} is not supported on Z-Wave")
-    calls = writer(command, node, current)
-    for call in calls:
-        if call.value_id.command_class not in node.command_classes:
-            cc = call.value_id.command_class
-            name = CommandClass(cc).name if cc in CommandClass._value2member_map_ else hex(cc)
-            raise ValueError(f"node {node.node_id} has no {name} for {command.qualified_name}")
-    return calls
-
-
-def _transition(command: Command) -> Mapping[str, object] | None:
-    transition = command.args.get("transition_s")
-    if isinstance(transition, int | float) and not isinstance(transition, bool):
-        return {"transitionDuration": f"{float(transition):g}s"}
-    return None
-
-
-def _number(command: Command, name: str, default: float = 0.0) -> float:
-    value = command.args.get(name)
-    return float(value) if _is_number(value) else default
-
-
-def _write_switch(command: Command, node: NodeState, current: Mapping[str, Value]
-                  ) -> list[SetValue]:
-    on = (not current.get("switch.on", False)) if command.name == "toggle" else (
-        command.name == "on")
-    if CC.BINARY_SWITCH in node.command_classes:
-        return [SetValue(ValueId(CC.BINARY_SWITCH, 0, "targetValue"), on)]
-    # 255: "on at the last level" (SDS13781 Multilevel Switch Set).
-    return [SetValue(ValueId(CC.MULTILEVEL_SWITCH, 0, "targetValue"), 255 if on else 0)]
-
-
-def _write_level(command: Command, node: NodeState, current: Mapping[str, Value]
-                 ) -> list[SetValue]:
-    if command.name == "set":
-        return [SetValue(ValueId(CC.MULTILEVEL_SWITCH, 0, "targetValue"),
-                         _level(_number(command, "level_pct")), _transition(command))]
-    # Start or stop a level change (SDS13781 Multilevel Switch Start/Stop Level Change).
-    prop = "Down" if command.name == "lower" else "Up"
-    return [SetValue(ValueId(CC.MULTILEVEL_SWITCH, 0, prop), command.name != "stop")]
-
-
-def _write_lock(command: Command, node: NodeState, current: Mapping[str, Value]
-                ) -> list[SetValue]:
-    mode = 0xFF if command.name == "lock" else 0x00
-    return [SetValue(ValueId(CC.DOOR_LOCK, 0, "targetMode"), mode)]
-
-
-def _write_thermostat(command: Command, node: NodeState, current: Mapping[str, Value]
-                      ) -> list[SetValue]:
-    if command.name == "set_mode":
-        return [SetValue(ValueId(CC.THERMOSTAT_MODE, 0, "mode"),
-                         _MODE_CODES[str(command.args["mode"])])]
-    key = 1 if command.name == "set_heat_setpoint" else 2
-    found = find_value(node.values, CC.THERMOSTAT_SETPOINT, "setpoint", key)
-    celsius = _number(command, "celsius")
-    value = round(celsius * 9 / 5 + 32, 1) if found and found.unit == "°F" else celsius
-    return [SetValue(ValueId(CC.THERMOSTAT_SETPOINT, 0, "setpoint", key), value)]
-
-
-def _write_shade(command: Command, node: NodeState, current: Mapping[str, Value]
-                 ) -> list[SetValue]:
-    if command.name == "stop":
-        return [_shade(node, False, "levelChangeUp")]
-    pct = {"open": 100.0, "close": 0.0}.get(command.name, _number(command, "position_pct"))
-    return [_shade(node, _level(pct))]
-
-
-def _write_color(command: Command, node: NodeState, current: Mapping[str, Value]
-                 ) -> list[SetValue]:
-    if command.name == "set_hue_saturation":
-        r, g, b = colorsys.hsv_to_rgb(_number(command, "hue") / 360,
-                                      _number(command, "saturation") / 100, 1.0)
-        mix = {"red": round(r * 255), "green": round(g * 255), "blue": round(b * 255),
-               "warmWhite": 0, "coldWhite": 0}
-    else:
-        kelvin = _number(command, "color_temp_k", 2700)
-        cold = round(max(0.0, min(1.0, (kelvin - 2700) / (6500 - 2700))) * 255)
-        mix = {"red": 0, "green": 0, "blue": 0, "warmWhite": 255 - cold, "coldWhite": cold}
-    return [SetValue(ValueId(CC.COLOR_SWITCH, 0, "targetColor"), mix, _transition(command))]
-
-
-_WRITERS: Mapping[Capability, Callable[[Command, NodeState, Mapping[str, Value]],
-                                       list[SetValue]]] = {
-    Capability.SWITCH: _write_switch, Capability.LEVEL: _write_level,
-    Capability.LOCK: _write_lock, Capability.THERMOSTAT: _write_thermostat,
-    Capability.SHADE: _write_shade, Capability.COLOR: _write_color,
-}
-
-
-def _shade(node: NodeState, value: object, prop: str = "targetValue") -> SetValue:
-    if CC.WINDOW_COVERING in node.command_classes:
-        current = find_value(node.values, CC.WINDOW_COVERING, "currentValue")
-        key = current.id.property_key if current is not None else None
-        return SetValue(ValueId(CC.WINDOW_COVERING, 0, prop, key), value)
-    if CC.MULTILEVEL_SWITCH in node.command_classes:
-        return SetValue(ValueId(CC.MULTILEVEL_SWITCH, 0, "Up" if prop != "targetValue"
-                                else prop), value)
-    raise ValueError(f"node {node.node_id} has no Window Covering or Multilevel Switch")

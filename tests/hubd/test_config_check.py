@@ -19,9 +19,6 @@ LUTRON = '[radios.lutron]\npath = "/dev/ttyUSB1"\n'
 BAD_FILES = {
     "missing rules dir": ('[rules]\ndir = "nowhere"\n', ":2: rules.dir: "),
     "zigbee channel": (ZIGBEE + "channel = 99\n", ":6: radios.zigbee.channel: must be at most 26"),
-    "zigbee no path": ('[radios.zigbee]\nchannel = 15\n', ":1: radios.zigbee.path: "),
-    "zigbee backoff order": (ZIGBEE + "backoff_min_s = 5.0\nbackoff_max_s = 1.0\n",
-                             ":4: radios.zigbee: "),
     "lutron backoff zero": (LUTRON + "backoff_min_s = 0\n",
                             ":3: radios.lutron.backoff_min_s: must be at least"),
     "lutron one-byte lines": (LUTRON + "max_line_bytes = 1\n",
@@ -30,6 +27,15 @@ BAD_FILES = {
                              ":1: radios.lutron: backoff_max_s (1) must be at least"),
     "deep nesting": ("a = " + "[" * 3000 + "]" * 3000 + "\n", ": invalid TOML: "),
     "huge file": ("# " + "x" * (2 << 20) + "\n", ": the file is too large"),
+}
+
+
+# Checked by the radio's own library (radios.zigbee.adapter.glue, zigpy's schema): `hubd run`
+# leaves them to the daemon, which imports zigpy while the other radios connect.
+LIBRARY_CHECKED = {
+    "zigbee no path": ('[radios.zigbee]\nchannel = 15\n', ":1: radios.zigbee.path: "),
+    "zigbee backoff order": (ZIGBEE + "backoff_min_s = 5.0\nbackoff_max_s = 1.0\n",
+                             ":4: radios.zigbee: "),
 }
 
 
@@ -49,6 +55,22 @@ def test_run_and_check_reject_the_same_files_with_78_and_a_location(tmp_path: Pa
     assert f"hubd: {path}{where}" in outputs[0]
     assert outputs[0].count("\n") == 1  # one line
     assert not (tmp_path / "state").exists()  # nothing started
+
+
+@pytest.mark.parametrize("name", list(LIBRARY_CHECKED))
+def test_run_stops_with_78_and_the_location_where_a_radio_library_rejects_the_file(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    text, where = LIBRARY_CHECKED[name]
+    path = tmp_path / "hub.toml"
+    path.write_text(text)
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path / "state"))
+    check = CliRunner().invoke(main, ["config", "check", str(path)])
+    assert check.exit_code == os.EX_CONFIG, (check.output, check.exception)
+    assert check.output.startswith(f"hubd: {path}{where}")
+    run = CliRunner().invoke(main, ["run", "--config", str(path)])
+    assert run.exit_code == os.EX_CONFIG, (run.output, run.exception)
+    assert "Traceback" not in run.output
+    assert run.output.splitlines()[-1] == "hubd: stopped: " + check.output.strip()[6:]
 
 
 def test_check_reports_bad_rules_and_run_keeps_the_good_ones(tmp_path: Path) -> None:

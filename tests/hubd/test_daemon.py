@@ -12,6 +12,7 @@ import sys
 import time
 from collections.abc import Iterator
 from contextlib import closing
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -283,8 +284,25 @@ def test_a_delay_pending_across_sigkill_fires_at_its_deadline(tmp_path: Path,
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=10) == 0
     finally:
-        finish(proc)
-    assert deadline <= switched_at < deadline + 2.0
+        log = finish(proc)
+    # Not before the saved deadline, and not a fresh 3 s delay counted from the second boot's
+    # restore (a hub back after the deadline runs it at once). Measured against the restore's
+    # own log line rather than a tolerance around the deadline: a loaded machine slows the
+    # restart, which only widens the gap between the two outcomes.
+    resumed_at = _logged_at(log, "rule_run_resumed")
+    assert deadline <= switched_at < resumed_at + DELAY_S
+
+
+DELAY_S = 3.0  # the delay of DELAYED_RULE
+
+
+def _logged_at(log: str, event: str) -> float:
+    """Epoch seconds of the first log line with ``event=<event>`` (hubd's logfmt ``ts=``)."""
+    for line in log.splitlines():
+        if f" event={event} " in f"{line} " and line.startswith("ts="):
+            stamp = line.split(" ", 1)[0].removeprefix("ts=").removesuffix("Z")
+            return datetime.fromisoformat(stamp).replace(tzinfo=UTC).timestamp()
+    raise AssertionError(f"no event={event} in the log:\n{log}")
 
 
 def _wait_row(db: Path, query: str, timeout_s: float = 10.0) -> Any:

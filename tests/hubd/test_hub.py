@@ -104,3 +104,24 @@ async def test_config_names_a_device_its_radio_left_nameless() -> None:
     hub.report(DeviceJoined(other, 0.0, ctx))
     assert hub.state.resolve("zigbee:00:02").name == ""
     await hub.bus.close()
+
+
+async def test_a_radio_expected_before_its_driver_is_waited_for() -> None:
+    """The daemon adds the Zigbee driver once zigpy is imported; whoever waits for the radios
+    meanwhile (the demo, READY) waits for it too, and finds its driver once it has spoken."""
+    clock = SystemClock()
+    hub = Hub(clock, Bus(), StateStore())
+    hub.expect_radio("virtual")
+    assert await hub.wait_radios(0.05) == ["virtual"]
+    waiting = asyncio.create_task(hub.wait_radios(10.0, ["virtual"]))
+    await asyncio.sleep(0)
+    driver = VirtualDriver(VirtualSettings(DEVICES), clock)
+    hub.add_driver(driver)  # keeps the event the waiter holds
+    task = asyncio.create_task(driver.run(hub))
+    try:
+        assert await waiting == []
+        assert hub.drivers["virtual"] is driver
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        await hub.bus.close()

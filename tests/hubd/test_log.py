@@ -48,10 +48,21 @@ def restore_root_logger() -> Iterator[None]:
     logging.captureWarnings(False)
 
 
+def drain(stream: io.StringIO, window_s: float = 1.0) -> None:
+    """Wait until the writer has written every record logged so far, for as long as it keeps
+    writing: one that writes nothing for a whole window is stuck and fails the test; a slow one
+    (10,000 queued lines on a loaded machine) is waited for."""
+    written = len(stream.getvalue())
+    while not flush_logging(window_s):
+        now = len(stream.getvalue())
+        assert now > written, "the log writer is stuck"
+        written = now
+
+
 def lines_of(stream: io.StringIO) -> list[str]:
     # A ResourceWarning from some earlier test's garbage (Python 3.13 warns of unclosed SQLite
     # connections when the collector finds them) may land in any test's stream.
-    assert flush_logging(), "the log writer is stuck"
+    drain(stream)
     return [line for line in stream.getvalue().splitlines()
             if "ResourceWarning" not in line]
 

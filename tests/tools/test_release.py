@@ -43,3 +43,25 @@ def test_inspect_with_the_wrong_keys_fails(tmp_path: Path) -> None:
     release.main(["make", "--image", str(tmp_path / "img"), "--version", "1", "--board", "b",
                   "--key", str(tmp_path / "k1.key"), "--out", str(tmp_path / "u")])
     assert release.main(["inspect", str(tmp_path / "u"), "--keys", str(tmp_path / "other")]) == 1
+
+
+def test_make_compresses_by_default_and_none_makes_a_format_1_bundle(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    release.main(["keygen", str(tmp_path / "k")])
+    image = tmp_path / "root.ext4"
+    image.write_bytes(b"\0" * 300_000 + b"ext4 superblock" * 1000)
+    common = ["make", "--image", str(image), "--version", "3", "--board", "hub",
+              "--key", str(tmp_path / "k.key")]
+    assert release.main([*common, "--out", str(tmp_path / "z.hubdupd")]) == 0
+    assert release.main([*common, "--out", str(tmp_path / "raw.hubdupd"),
+                         "--compression", "none"]) == 0
+    assert (tmp_path / "z.hubdupd").stat().st_size < 10_000
+    assert (tmp_path / "raw.hubdupd").stat().st_size > 315_000
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "k.key", "k.pub", "raw.hubdupd", "root.ext4", "z.hubdupd"]  # no leftovers
+    capsys.readouterr()
+    release.main(["inspect", str(tmp_path / "z.hubdupd")])
+    out = capsys.readouterr().out
+    assert "size=315000" in out and "compression=zstd" in out
+    release.main(["inspect", str(tmp_path / "raw.hubdupd")])
+    assert "compression=none payload_size=315000" in capsys.readouterr().out

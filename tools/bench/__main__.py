@@ -22,7 +22,7 @@ from tools.bench.report import Table
 # share and its parts, then the long run.
 RADIO_AREAS = ("lutron", "zigbee", "zwave")
 AREAS = (*RADIO_AREAS, "footprint", "daemon", "core", "rules", "store", "api", "tunnel", "fleet",
-         "soak")
+         "fleet_idle", "update", "soak")
 
 HEADLINE = (
     "Local control = radio frame in → radio frame out, timed from the simulator's side: the\n"

@@ -1,6 +1,6 @@
 """Many idle hub tunnels to one relay, for the relay's memory figure (a child process, uvloop).
 
-Usage: python -m tools.bench.tunnel_clients CA_DIR URL COUNT (or: echo CA_DIR, the baseline
+Usage: python -m tools.bench.tunnel_clients CA_DIR URL COUNT [FIRST] (or: echo CA_DIR, the baseline
 WebSocket with its own hub id (one key, COUNT certificates) that says hello, gets its welcome and
 then idles. Prints "ready N" once N are open, then holds them until stdin closes.
 """
@@ -25,7 +25,7 @@ from tools.relay.ca import CertificateAuthority
 CONCURRENCY = 64
 
 
-def _contexts(ca_dir: Path, count: int) -> list[ssl.SSLContext]:
+def _contexts(ca_dir: Path, count: int, first: int = 0) -> list[ssl.SSLContext]:
     ca = CertificateAuthority.load(ca_dir)
     key = ec.generate_private_key(ec.SECP256R1())
     work = Path(tempfile.mkdtemp(prefix="hubd-bench-"))
@@ -34,7 +34,7 @@ def _contexts(ca_dir: Path, count: int) -> list[ssl.SSLContext]:
                                            serialization.PrivateFormat.PKCS8,
                                            serialization.NoEncryption()))
     contexts = []
-    for n in range(count):
+    for n in range(first, first + count):
         cert_path = work / f"hub-{n}.crt"
         certificate = ca.sign(key.public_key(), f"bench-{n:05d}", days=1)
         cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
@@ -57,9 +57,9 @@ async def _open(url: str, context: ssl.SSLContext, gate: asyncio.Semaphore) -> C
         return websocket
 
 
-async def main(ca_dir: Path, url: str, count: int) -> None:
-    """Open count tunnels, report, hold them until stdin closes."""
-    contexts = _contexts(ca_dir, count)
+async def main(ca_dir: Path, url: str, count: int, first: int = 0) -> None:
+    """Open count tunnels (hub ids from number first on), report, hold them until stdin closes."""
+    contexts = _contexts(ca_dir, count, first)
     gate = asyncio.Semaphore(CONCURRENCY)
     started = time.perf_counter()
     sockets = await asyncio.gather(*(_open(url, c, gate) for c in contexts))
@@ -89,4 +89,5 @@ if __name__ == "__main__":
     if sys.argv[1] == "echo":
         uvloop.run(echo(Path(sys.argv[2])))
     else:
-        uvloop.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3])))
+        uvloop.run(main(Path(sys.argv[1]), sys.argv[2], int(sys.argv[3]),
+                        int(sys.argv[4]) if len(sys.argv) > 4 else 0))

@@ -4,10 +4,13 @@ A real coordinator is separate hardware, so the simulator's CPU work (decoding t
 requests, running the simulated devices, writing confirms) must not share the hub's process
 or event loop. Run as ``python -m tools.bench.zigbee_sim --pairs N``: it powers up on a pty
 with N contact sensors (odd addresses) and N on/off lights (even addresses) waiting for a
-permit-join window, prints ``ready <pty path>``, then answers one line per command on stdin:
+permit-join window, prints ``ready <pty path>``, then answers one line per command on stdin
+(``--family ezsp``: the EmberZNet NCP simulator instead, for bellows):
 
-    open I | close I   -> ``latency <seconds>``: door I's IAS zone notification written ->
-                          the AF.DataRequest(Ext) to light I read, both stamped here
+    open I | close I   -> ``latency <seconds>``: door I's IAS zone notification handed to
+                          the line -> the bytes holding the AF.DataRequest(Ext) to light I
+                          read from it, both stamped here at the line (the simulator's own
+                          encoding and decoding, a coordinator's firmware work, excluded)
     quiet <seconds>    -> ``ok`` once no request came for that long
     baud <rate>|off    -> ``ok``; the line emulation (the simulator's ``baud_rate``)
     unknown            -> ``unknown <count> <repr>``: requests the simulator did not implement
@@ -21,9 +24,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import sys
-import time
 
 from radios.zigbee.sim import DeviceKind, SimDevice, Simulator
+from radios.zigbee.sim.ezsp.simulator import EzspSimulator
 
 ON_OFF_CLUSTER = 0x0006
 REPLY_TIMEOUT_S = 10.0
@@ -38,14 +41,30 @@ def ieee(n: int) -> str:
 class Coordinator:
     """The simulator with its devices, and the stamps of the frames the lights receive."""
 
-    def __init__(self, sim: Simulator, pairs: int) -> None:
+    def __init__(self, sim: Simulator | EzspSimulator, pairs: int) -> None:
         self.sim = sim
         self.doors: list[SimDevice] = []
         self._lights: dict[int, int] = {}  # id(light) -> pair index
         self._waiting: tuple[int, asyncio.Future[float]] | None = None
+        self._in_at = 0.0
+        self._out_at: float | None = None
+        sim.line.on_bytes_in = self._bytes_in
+        sim.line.on_bytes_out = self._bytes_out
         for n in range(pairs):
             self.doors.append(sim.add_device(DeviceKind.CONTACT_SENSOR, ieee(2 * n + 1)))
             self._watch(sim.add_device(DeviceKind.ON_OFF_LIGHT, ieee(2 * n + 2)), n)
+
+    def _bytes_in(self, now: float) -> None:
+        self._in_at = now
+
+    def _bytes_out(self, now: float) -> None:
+        if self._out_at is None:
+            self._out_at = now
+
+    def _sent_at(self) -> float:
+        if self._out_at is None:
+            raise RuntimeError("the light was asked before the door's frame went out")
+        return self._out_at
 
     def _watch(self, light: SimDevice, index: int) -> None:
         """Stamp the moment the engine hands an On/Off request to this light."""
@@ -53,7 +72,7 @@ class Coordinator:
 
         def stamped(src_ep: int, dst_ep: int, cluster_id: int, data: bytes, *,
                     is_unicast: bool) -> None:
-            read_at = time.perf_counter()
+            read_at = self._in_at  # the bytes that carried this request left the line
             waiting = self._waiting
             if (waiting is not None and waiting[0] == index and cluster_id == ON_OFF_CLUSTER
                     and not waiting[1].done()):
@@ -67,9 +86,10 @@ class Coordinator:
         future: asyncio.Future[float] = asyncio.get_running_loop().create_future()
         self._waiting = (index, future)
         try:
-            sent = time.perf_counter()
+            self._out_at = None
             self.doors[index].open() if is_open else self.doors[index].close()
-            return await asyncio.wait_for(future, REPLY_TIMEOUT_S) - sent
+            read_at = await asyncio.wait_for(future, REPLY_TIMEOUT_S)
+            return read_at - self._sent_at()
         finally:
             self._waiting = None
 
@@ -104,12 +124,12 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def serve(pairs: int) -> None:
+async def serve(pairs: int, family: str = "znp") -> None:
     """Power up, announce the pty, then answer commands until quit or end of input."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
     await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
-    sim = Simulator()
+    sim: Simulator | EzspSimulator = EzspSimulator() if family == "ezsp" else Simulator()
     path = await sim.start_pty()
     try:
         coordinator = Coordinator(sim, pairs)
@@ -128,7 +148,10 @@ def main() -> None:
     """Parse the device count and serve."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--pairs", type=int, default=100, help="contact sensor + light pairs")
-    asyncio.run(serve(parser.parse_args().pairs))
+    parser.add_argument("--family", choices=("znp", "ezsp"), default="znp",
+                        help="the coordinator: TI Z-Stack (zigpy-znp) or EmberZNet (bellows)")
+    args = parser.parse_args()
+    asyncio.run(serve(args.pairs, args.family))
 
 
 if __name__ == "__main__":

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import signal
+import socket
 from pathlib import Path
 
 import click
@@ -82,7 +84,9 @@ async def _serve(settings: RelaySettings, nats_url: str | None = None) -> None:
         nc = await nats.connect(nats_url, name="hubd-relay")
         store = JetStreamEvents(nc)
         await store.setup()
-        relay = Relay(settings, NatsRouter(nc), store=store)
+        # The relay's name in presence answers: the pod's name on a cluster, unique per process.
+        relay_id = f"{socket.gethostname()}-{os.getpid()}"
+        relay = Relay(settings, NatsRouter(nc, relay_id), store=store)
     else:
         relay = Relay(settings)
     await relay.start()

@@ -72,6 +72,18 @@ class Router(Protocol):
         """The hubs with a tunnel here."""
         ...
 
+    async def serve_presence(self, **urls: str) -> None:
+        """Answer presence queries from now on, saying these of this relay (tunnel, api)."""
+        ...
+
+    async def where(self, hub_id: str, ttl_s: float) -> dict[str, Any] | None:
+        """The relay holding a hub's tunnel ({relay, tunnel, api}), or None if none does."""
+        ...
+
+    async def presence(self, deadline_s: float) -> dict[str, dict[str, Any]]:
+        """Every relay's hubs: {relay: {tunnel, api, hubs}}."""
+        ...
+
 
 class LocalRouter:
     """The Router of a single relay process."""
@@ -79,6 +91,7 @@ class LocalRouter:
     def __init__(self) -> None:
         self._links: dict[str, HubLink] = {}
         self.superseded = 0
+        self.urls: dict[str, str] = {}
 
     async def attach(self, link: HubLink) -> None:
         """Register a link; close the older one of the same hub with 4001."""
@@ -105,6 +118,18 @@ class LocalRouter:
         """The hubs attached here."""
         return sorted(self._links)
 
+    async def serve_presence(self, **urls: str) -> None:
+        """Remember what to say of this relay (it is the whole fleet)."""
+        self.urls = dict(urls)
+
+    async def where(self, hub_id: str, ttl_s: float) -> dict[str, Any] | None:
+        """This relay, if it holds the hub."""
+        return {"relay": "local", **self.urls} if hub_id in self._links else None
+
+    async def presence(self, deadline_s: float) -> dict[str, dict[str, Any]]:
+        """This relay's hubs."""
+        return {"local": {**self.urls, "hubs": self.online()}}
+
 
 class EventStore(Protocol):
     """Where hub events are kept durably for the fleet (JetStream), deduplicated on (hub, seq)."""
@@ -127,6 +152,7 @@ class HubRecord:
     duplicates: int = 0
     streams: set[asyncio.Queue[tuple[int, Body]]] = field(default_factory=set)
     recent: deque[tuple[int, Body]] = field(default_factory=lambda: deque(maxlen=RECENT))
+    update: Body | None = None  # the last update progress the hub reported
 
 
 class EventLog:
@@ -165,7 +191,9 @@ class EventLog:
     @staticmethod
     def _apply_event(record: HubRecord, body: Body) -> None:
         kind = body.get("type")
-        if kind == "state":
+        if kind == "update":
+            record.update = dict(body)
+        elif kind == "state":
             record.values[(str(body.get("device")), str(body.get("attribute")))] = body.get("new")
         elif kind == "device_joined" and isinstance(body.get("device"), dict):
             device = body["device"]

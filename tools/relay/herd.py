@@ -10,6 +10,7 @@ load balancer would spread it. Used by the herd test and ``make bench``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import random
 import ssl
 import time
@@ -81,7 +82,9 @@ class SimHub:
     relay_url: str | None = None  # the relay it holds a tunnel with, while connected
     lost_at: float | None = None  # when the tunnel last went down (perf_counter)
     back_after_s: list[float] = field(default_factory=list)  # down → welcome, per outage
+    welcomed_at: list[float] = field(default_factory=list)  # perf_counter of each welcome
     ledger: CommandLedger = field(default_factory=CommandLedger)
+    gate: asyncio.Semaphore | None = None  # handshakes in flight in this process, at most
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
 
     def emit(self, body: dict[str, object]) -> int:
@@ -102,10 +105,11 @@ class SimHub:
             self.attempt_times.append(started)
             retry_after: float | None = None
             try:
-                async with connect(url, ssl=self.context, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-                                   compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
-                                   ping_interval=None, open_timeout=10) as websocket:
+                websocket = await self._open(url)
+                try:
                     retry_after = await self._session(websocket, url)
+                finally:
+                    await websocket.close()
             except (OSError, TimeoutError, InvalidHandshake, ConnectionClosed):
                 pass
             if self.is_connected:
@@ -114,7 +118,17 @@ class SimHub:
             up_s = time.perf_counter() - started
             streak = 1 if up_s >= self.stable_after_s else streak + 1
             delay = backoff_s(streak, self.backoff_min_s, self.backoff_max_s, self.rng)
+            if streak == 1:  # as the hub's client: a stable tunnel lost comes back at full jitter
+                delay = self.rng.uniform(0.0, 2.0 * delay)
             await asyncio.sleep(max(delay, retry_after or 0.0))
+
+    async def _open(self, url: str) -> ClientConnection:
+        """TCP, TLS and the WebSocket upgrade; a shared gate bounds how many a process runs at
+        once (a herd process has one core for thousands of hubs; a real hub has its own)."""
+        async with self.gate or contextlib.nullcontext():
+            return await connect(url, ssl=self.context, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                                 compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
+                                 ping_interval=None, open_timeout=10)
 
     async def _session(self, websocket: ClientConnection, url: str) -> float | None:
         session = HubSession(self.ledger, window=64)
@@ -146,6 +160,7 @@ class SimHub:
                 self._ack(acked)
                 self.is_connected = True
                 self.connects += 1
+                self.welcomed_at.append(time.perf_counter())
                 if self.lost_at is not None:
                     self.back_after_s.append(time.perf_counter() - self.lost_at)
                     self.lost_at = None

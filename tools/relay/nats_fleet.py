@@ -2,9 +2,16 @@
 
 A relay holding a hub's tunnel subscribes ``hub.<id>.cmd``; a command from any relay's app API is
 a NATS request with the command's deadline as its timeout, so "no responders" means the hub is
-offline everywhere and is answered at once (DESIGN.md, "Cloud tunnel"). Presence is NATS's own
-interest graph, not a table of ours. Taking a hub over is announced on ``hub.<id>.tunnel``: the
-relay that held it before closes its tunnel with 4001, whichever process it is in.
+offline everywhere and is answered at once (DESIGN.md, "Cloud tunnel"). Taking a hub over is
+announced on ``hub.<id>.tunnel``: the relay that held it before closes its tunnel with 4001,
+whichever process it is in.
+
+Presence is asked of NATS, not kept in a table of ours: one hub's is a request on its
+``hub.<id>.tunnel`` (the holding relay answers with its id; "no responders" = offline at once), the
+fleet's a scatter-gather on ``relay.presence`` (every relay answers with its hubs, in parts of
+PRESENCE_PART; the asker, not knowing how many relays there are, gathers until its deadline).
+Nothing is written when a hub comes or goes, and a relay that died answers nothing: its hubs are
+not listed once its NATS connection is gone.
 """
 
 from __future__ import annotations
@@ -26,6 +33,10 @@ from tools.relay.fleet import Body, CommandExpired, HubLink, HubOffline
 
 log = logging.getLogger(__name__)
 
+PRESENCE_SUBJECT = "relay.presence"
+PRESENCE_PART = 5_000  # hub ids per answer: 20,000 hubs' worth stays far under NATS's 1 MiB
+_ASK = b"?"  # a presence query on hub.<id>.tunnel (a takeover carries the new tunnel's token)
+
 
 def _subject(hub_id: str, what: str) -> str:
     # Hub ids come from our CA (claim tokens), but a subject must never take a wildcard or dot.
@@ -44,6 +55,24 @@ class NatsRouter:
         self._tasks: set[asyncio.Task[None]] = set()
         self.superseded = 0
         self.commands = 0
+        self.urls: dict[str, str] = {}  # what presence answers say of this relay (tunnel, api)
+        self._presence: Subscription | None = None
+
+    async def serve_presence(self, **urls: str) -> None:
+        """Answer the fleet's presence queries on relay.presence (once the relay listens)."""
+        self.urls = dict(urls)
+        if self._presence is not None:  # a restarted relay: the same subscription answers
+            return
+
+        async def on_query(msg: Msg) -> None:
+            hubs = sorted(self._links)
+            parts = max(1, -(-len(hubs) // PRESENCE_PART))
+            for n in range(parts):
+                await msg.respond(cbor2.dumps({
+                    "relay": self.relay_id, **self.urls, "part": n, "parts": parts,
+                    "hubs": hubs[n * PRESENCE_PART:(n + 1) * PRESENCE_PART]}))
+
+        self._presence = await self.nc.subscribe(PRESENCE_SUBJECT, cb=on_query)
 
     async def attach(self, link: HubLink) -> None:
         """Hold a hub's tunnel: announce it (older tunnels anywhere close), then serve it."""
@@ -54,7 +83,9 @@ class NatsRouter:
         token = f"{self.relay_id}:{next(self._tokens)}"
 
         async def on_takeover(msg: Msg) -> None:
-            if msg.data.decode() != token:
+            if msg.data == _ASK and msg.reply:  # who holds this hub: we do
+                await msg.respond(cbor2.dumps({"relay": self.relay_id, **self.urls}))
+            elif msg.data.decode() != token:
                 current = self._links.get(hub_id)
                 if current is not None and current[1] == token:
                     await self._drop(hub_id, current[0], supersede=True)
@@ -122,8 +153,37 @@ class NatsRouter:
         raise HubOffline(str(answer.get("error", "the holding relay could not run it")))
 
     def online(self) -> list[str]:
-        """The hubs whose tunnels this relay holds (the fleet's view is NATS's interest)."""
+        """The hubs whose tunnels this relay holds (the fleet's view: presence())."""
         return sorted(self._links)
+
+    async def where(self, hub_id: str, ttl_s: float) -> dict[str, Any] | None:
+        """The relay holding a hub's tunnel ({relay, tunnel, api}), or None: offline at once."""
+        try:
+            msg = await self.nc.request(_subject(hub_id, "tunnel"), _ASK, timeout=ttl_s)
+        except (NoRespondersError, NatsTimeout):
+            return None
+        return dict(cbor2.loads(msg.data))
+
+    async def presence(self, deadline_s: float) -> dict[str, dict[str, Any]]:
+        """Every relay's hubs ({relay: {tunnel, api, hubs}}), as gathered by deadline_s: the
+        number of relays is not known, so the whole deadline is waited."""
+        relays: dict[str, dict[str, Any]] = {}
+
+        async def on_answer(msg: Msg) -> None:
+            answer = cbor2.loads(msg.data)
+            hubs = answer.pop("hubs")
+            entry = relays.setdefault(str(answer.pop("relay")), {
+                k: v for k, v in answer.items() if k not in ("part", "parts")} | {"hubs": []})
+            entry["hubs"].extend(hubs)
+
+        inbox = self.nc.new_inbox()
+        subscription = await self.nc.subscribe(inbox, cb=on_answer)
+        try:
+            await self.nc.publish(PRESENCE_SUBJECT, b"", reply=inbox)
+            await asyncio.sleep(deadline_s)
+        finally:
+            await subscription.unsubscribe()
+        return relays
 
 
 class JetStreamEvents:

@@ -2,9 +2,12 @@
 
     POST /api/v1/provision            {csr, claim} -> {hub_id, certificate, ca, tunnel_url}
     GET  /api/v1/hubs                 the hubs online here
+    GET  /api/v1/fleet/hubs           the hubs online on every relay, asked of NATS (deadline_ms)
+    GET  /api/v1/hubs/{hub}/presence  whether a hub is online, and on which relay
     POST /api/v1/hubs/{hub}/commands  {device, capability, name, args, deadline_ms} -> result
     GET  /api/v1/hubs/{hub}/state     the last known state
     GET  /api/v1/hubs/{hub}/events    server-sent events, one per hub event, from now on
+    POST/GET /api/v1/hubs/{hub}/update, POST .../update/reboot   updates (tools/relay/updates.py)
     GET  /metrics, /healthz, /readyz  Prometheus text; liveness; readiness (503 while draining)
 
 A command to a hub without a tunnel is answered 503 at once; one with no answer by its deadline
@@ -28,6 +31,7 @@ from websockets.http11 import Request, Response
 
 from hubd.core.errors import HubError
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL, CloseCode
+from tools.relay import updates
 from tools.relay.ca import CertificateAuthority, ClaimBook, ClaimError, server_context
 from tools.relay.fleet import (
     CommandExpired,
@@ -120,6 +124,7 @@ class Relay:
                            ssl_context=server_context(self.ca, require_client=False))
         await site.start()
         self.api_port = self._runner.addresses[0][1]
+        await self.router.serve_presence(tunnel=self.tunnel_url, api=self.api_url)
         self.is_ready = True
         log.info("event=relay_listening tunnel=%s api=%s", self.tunnel_url, self.api_url)
 
@@ -183,9 +188,12 @@ class Relay:
         app = web.Application(client_max_size=MAX_MESSAGE_BYTES)
         app.router.add_post("/api/v1/provision", self.provision)
         app.router.add_get("/api/v1/hubs", self.hubs)
+        app.router.add_get("/api/v1/fleet/hubs", self.fleet_hubs)
+        app.router.add_get("/api/v1/hubs/{hub}/presence", self.presence)
         app.router.add_post("/api/v1/hubs/{hub}/commands", self.command)
         app.router.add_get("/api/v1/hubs/{hub}/state", self.state)
         app.router.add_get("/api/v1/hubs/{hub}/events", self.stream)
+        app.router.add_routes(updates.routes(self))
         app.router.add_get("/metrics", self.metrics)
         app.router.add_get("/healthz", self.healthz)
         app.router.add_get("/readyz", self.readyz)
@@ -236,6 +244,24 @@ class Relay:
     async def hubs(self, request: web.Request) -> web.Response:
         """The hubs online here."""
         return web.json_response({"online": self.router.online()})
+
+    async def fleet_hubs(self, request: web.Request) -> web.Response:
+        """Every relay's hubs (NATS scatter-gather, answered after deadline_ms, default 200)."""
+        try:
+            deadline_ms = float(request.query.get("deadline_ms", "200"))
+        except ValueError:
+            deadline_ms = -1.0
+        if not 0 < deadline_ms <= MAX_DEADLINE_MS:
+            return _problem(400, "Bad request", f"0 < deadline_ms <= {MAX_DEADLINE_MS}")
+        relays = await self.router.presence(deadline_ms / 1000.0)
+        online = {hub: relay for relay, entry in sorted(relays.items()) for hub in entry["hubs"]}
+        return web.json_response({"relays": relays, "online": online})
+
+    async def presence(self, request: web.Request) -> web.Response:
+        """Whether one hub is online and where (asked of the holding relay; offline at once)."""
+        hub_id = request.match_info["hub"]
+        holder = await self.router.where(hub_id, 2.0)
+        return web.json_response({"hub": hub_id, "online": holder is not None, **(holder or {})})
 
     async def command(self, request: web.Request) -> web.Response:
         """Send one command to a hub and wait for its result, up to its deadline."""

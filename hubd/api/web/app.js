@@ -84,6 +84,7 @@ function showTab(name) {
   if (name === "rules") loadRules();
   if (name === "health") loadHealth();
   if (name === "join") loadRadios();
+  if (name === "update") loadUpdate();
 }
 
 // -- devices --------------------------------------------------------------------------------
@@ -233,6 +234,8 @@ function onEvent(seq, event) {
   } else if (event.event === "device_left") {
     devices.delete(event.device_id);
     renderDevices();
+  } else if (event.event === "update_progress") {
+    showUpdate(event);
   } else if (event.event === "availability_changed") {
     const device = devices.get(event.device_id);
     if (device) {
@@ -251,6 +254,7 @@ function eventText(event) {
     case "rule_ran": return `rule ${event.rule_id} ${event.outcome} after ${event.trigger}`;
     case "notice": return `${event.source}: ${event.message}`;
     case "device_joined": return `+ ${event.device.id}`;
+    case "update_progress": return `update ${event.version} ${event.phase} ${event.reason}`;
     default: return `${event.device_id || ""}`;
   }
 }
@@ -396,6 +400,55 @@ async function loadHealth() {
     el("table", {}, el("thead", {}, el("tr", {}, el("th", {}, "Radio"), el("th", {}, "Status"),
                                        el("th", {}, "Detail"))), el("tbody", {}, ...rows)));
 }
+
+// -- update ---------------------------------------------------------------------------------
+
+function showUpdate(status) {
+  const phase = status.phase;
+  let text = phase === "idle" ? "no update since the hub started"
+    : `update ${status.version || ""}: ${phase}`;
+  if (status.reason) text += ` (${status.reason})`;
+  $("update-phase").textContent = text;
+  $("update-phase").classList.toggle("failed", phase === "failed");
+  const bar = $("update-progress");
+  bar.hidden = !status.total_bytes || phase === "idle";
+  bar.max = status.total_bytes || 1;
+  bar.value = status.done_bytes || 0;
+  $("update-reboot").hidden = phase !== "committed";
+}
+
+async function loadUpdate() {
+  try {
+    const status = await call("GET", "/update");
+    $("update-running").textContent =
+      `running ${status.running_version} from slot ${status.booted_slot}`;
+    showUpdate(status);
+  } catch (error) {
+    $("update-running").textContent = error.message;
+  }
+}
+
+$("update-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const file = $("update-file").files[0];
+  if (!file) return;
+  $("update-phase").textContent = `uploading ${file.name}…`;
+  try {
+    // The File goes as the body: the browser streams it; progress arrives over the WebSocket.
+    showUpdate(await call("POST", "/update/bundle", file, "application/octet-stream"));
+  } catch (error) {
+    $("update-phase").textContent = `refused: ${error.message}`;
+    $("update-phase").classList.add("failed");
+  }
+});
+
+$("update-reboot").addEventListener("click", async () => {
+  try {
+    showUpdate(await call("POST", "/update/reboot"));
+  } catch (error) {
+    $("update-phase").textContent = error.message;
+  }
+});
 
 // -- start ----------------------------------------------------------------------------------
 

@@ -25,6 +25,7 @@ from zigpy.zcl import Cluster
 
 from hubd.core.errors import DeviceError, TransientError
 from radios.zigbee.adapter import recovery, requests
+from radios.zigbee.adapter.entry import PacketEntry
 from radios.zigbee.adapter.glue import (
     DefaultResponseHold,
     ResetWatch,
@@ -127,6 +128,8 @@ class _CommandListener:
 
     def cluster_command(self, tsn: int, command_id: int, args: Any) -> None:
         """Called by zigpy for every cluster command the device sent."""
+        if self._adapter.is_replaying:  # hubd heard it at the packet entry
+            return
         self._adapter.on_cluster_command(self._ieee, self._endpoint_id, self._cluster_id,
                                          command_id, args)
 
@@ -149,11 +152,27 @@ class ZigpyAdapter:
         self._hold = DefaultResponseHold(settings.default_response_hold_s)
         self._backup_lock = asyncio.Lock()
         self._ungate: Callable[[], None] | None = None
+        self._entry = PacketEntry(self)
+        self._unentry: Callable[[], None] | None = None
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
         """The running zigpy application (None before start and after stop)."""
         return self._app
+
+    @property
+    def frames_taken_at_entry(self) -> int:
+        """Device frames hubd heard at zigpy's packet entry, before zigpy's handling."""
+        return self._entry.taken
+
+    async def entry_handled(self) -> None:
+        """Wait until zigpy has handled the frames hubd heard at its packet entry."""
+        await self._entry.handled()
+
+    @property
+    def is_replaying(self) -> bool:
+        """zigpy is handling a frame that hubd already took at the packet entry."""
+        return self._entry.is_replaying
 
     @property
     def coordinator_ieee(self) -> str:
@@ -185,6 +204,7 @@ class ZigpyAdapter:
             recovery.readd_devices(app)
             self._listener.notice(rebuilt)
         secure_file(self._database_path)
+        self._unentry = self._entry.install(app)
         if self._settings.radio_type is RadioType.ZNP:
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
             self._ungate = gate_device_frames(app, self._listener.frame_allowed)
@@ -209,6 +229,9 @@ class ZigpyAdapter:
         if self._ungate is not None:
             self._ungate()
             self._ungate = None
+        if self._unentry is not None:
+            self._unentry()
+            self._unentry = None
         for detachers in self._detach.values():
             for detach in detachers:
                 detach()
@@ -247,6 +270,11 @@ class ZigpyAdapter:
 
     def connection_lost(self, exc: BaseException | None) -> None:
         """zigpy: the serial link closed or the watchdog ping failed."""
+        code = getattr(exc, "code", None)  # bellows' NcpFailure: the NCP reset or gave up
+        if exc is not None and type(exc).__name__ == "NcpFailure" and code is not None:
+            name = getattr(code, "name", str(code))
+            self._lost(f"the coordinator reset itself or failed ({name})")
+            return
         self._lost(f"connection lost: {exc!r}" if exc else "connection lost")
 
     def device_initialized(self, device: zigpy.device.Device) -> None:
@@ -267,12 +295,14 @@ class ZigpyAdapter:
         """zigpy: a device was removed."""
         for detach in self._detach.pop(str(device.ieee), []):
             detach()
+        self._entry.forget(device.ieee)
         self._listener.node_left(str(device.ieee))
 
     def handle_message(self, device: Any, profile: int, cluster: int, src_ep: int,
                        dst_ep: int, data: bytes) -> None:
         """zigpy: any frame from a known device (last seen)."""
-        self._listener.node_seen(str(device.ieee))
+        if not self._entry.is_replaying:
+            self._listener.node_seen(str(device.ieee))
 
     def network_backup_created(self, backup: Any) -> None:
         """zigpy: a network backup was taken; keep a copy next to the database, mode 0600.
@@ -316,20 +346,44 @@ class ZigpyAdapter:
                 cluster.add_listener(listener)
                 detachers.append(_remover(cluster, listener))
         self._detach[ieee] = detachers
+        self._entry.track(device)
 
     def _make_attr_cb(self, cluster: Cluster) -> Callable[[Any], None]:
         scaling = SCALING.get(cluster.cluster_id)
 
         def on_attribute(event: Any) -> None:
-            multiplier = divisor = 1
-            if scaling is not None:
-                multiplier = int(cluster.get(scaling[0], 1) or 1)
-                divisor = int(cluster.get(scaling[1], 1) or 1)
-            self._listener.attribute(AttributeEvent(
-                event.device_ieee, event.endpoint_id, event.cluster_id, event.attribute_id,
-                plain(event.value), multiplier, divisor))
+            if not self._entry.is_replaying:  # hubd heard it at the packet entry
+                self._attribute(cluster, scaling, event.device_ieee, event.endpoint_id,
+                                event.attribute_id, event.value)
 
         return on_attribute
+
+    def _attribute(self, cluster: Cluster, scaling: tuple[int, int] | None, ieee: str,
+                   endpoint_id: int, attribute_id: int, value: Any) -> None:
+        multiplier = divisor = 1
+        if scaling is not None:
+            multiplier = int(cluster.get(scaling[0], 1) or 1)
+            divisor = int(cluster.get(scaling[1], 1) or 1)
+        self._listener.attribute(AttributeEvent(ieee, endpoint_id, cluster.cluster_id,
+                                                attribute_id, plain(value), multiplier, divisor))
+
+    # -- frames taken at zigpy's packet entry (radios.zigbee.adapter.entry) ------------------
+
+    def entry_seen(self, device: zigpy.device.Device) -> None:
+        """A device sent a frame hubd takes before zigpy: it is alive."""
+        self._listener.node_seen(str(device.ieee))
+
+    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
+                      command_id: int, args: Any) -> None:
+        """A cluster command, heard before zigpy's handling."""
+        self.on_cluster_command(str(device.ieee), endpoint_id, cluster.cluster_id, command_id,
+                                args)
+
+    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
+                        attribute_id: int, value: Any) -> None:
+        """A reported attribute, heard before zigpy's handling."""
+        self._attribute(cluster, SCALING.get(cluster.cluster_id), str(device.ieee), endpoint_id,
+                        attribute_id, value)
 
     def on_cluster_command(self, ieee: str, endpoint_id: int, cluster_id: int,
                            command_id: int, args: Any) -> None:

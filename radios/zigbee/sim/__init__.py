@@ -29,6 +29,11 @@ AF.DataConfirm, corrupted checksums, broadcast table size), per device
 Strictness: any MT request the simulator does not implement is answered with the RPC error
 "command not recognized" and listed in ``sim.unknown_requests``; tests assert it stays empty.
 The request sequence of zigpy-znp's startup is checked in as ``startup_requests.txt``.
+
+Faithful to Z-Stack, not to one host: zigbee-herdsman (tools/secondhost) runs against it too.
+ZDO requests work as AF frames to endpoint 0 (zigpy-znp) and as ZDO MT commands (herdsman);
+answers come as ZDO.MsgCbIncoming (registered clusters) and as the per-cluster callbacks
+(ZDO_DIRECT_CB), see zdo_mt.py; link keys and install codes: security.py.
 """
 
 from radios.zigbee.sim.commands import ResetReason, Status

@@ -42,11 +42,13 @@ REQUEST_DEFS: tuple[CommandDef, ...] = (
     _areq("SYS.ResetReq", S, 0x00),
     _sreq("SYS.Ping", S, 0x01),
     _sreq("SYS.Version", S, 0x02),
+    _sreq("SYS.GetExtAddr", S, 0x04),
     _sreq("SYS.OSALNVItemInit", S, 0x07),
     _sreq("SYS.OSALNVRead", S, 0x08),
     _sreq("SYS.OSALNVWrite", S, 0x09),
     _sreq("SYS.OSALNVDelete", S, 0x12),
     _sreq("SYS.OSALNVLength", S, 0x13),
+    _sreq("SYS.StackTune", S, 0x0F),
     _sreq("SYS.SetTxPower", S, 0x14),
     _sreq("SYS.OSALNVReadExt", S, 0x1C),
     _sreq("SYS.OSALNVWriteExt", S, 0x1D),
@@ -60,17 +62,42 @@ REQUEST_DEFS: tuple[CommandDef, ...] = (
     _sreq("AF.DataRequestExt", A, 0x02),
     _sreq("AF.DataRequestSrcRtg", A, 0x03),
     _sreq("AF.Delete", A, 0x04),
+    _sreq("AF.InterPanCtl", A, 0x10),
+    # ZDO requests as MT commands (MT API 3.12.1): the response comes back as the per-cluster
+    # callback (ZDO_DIRECT_CB) and as ZDO.MsgCbIncoming (registered clusters).
+    _sreq("ZDO.NwkAddrReq", Z, 0x00),
+    _sreq("ZDO.IEEEAddrReq", Z, 0x01),
+    _sreq("ZDO.NodeDescReq", Z, 0x02),
+    _sreq("ZDO.PowerDescReq", Z, 0x03),
+    _sreq("ZDO.SimpleDescReq", Z, 0x04),
+    _sreq("ZDO.ActiveEpReq", Z, 0x05),
+    _sreq("ZDO.BindReq", Z, 0x21),
+    _sreq("ZDO.UnbindReq", Z, 0x22),
+    _sreq("ZDO.MgmtLqiReq", Z, 0x31),
+    _sreq("ZDO.MgmtRtgReq", Z, 0x32),
+    _sreq("ZDO.MgmtBindReq", Z, 0x33),
+    _sreq("ZDO.MgmtLeaveReq", Z, 0x34),
     _sreq("ZDO.MgmtPermitJoinReq", Z, 0x36),
+    _sreq("ZDO.MgmtNwkUpdateReq", Z, 0x37),
     _sreq("ZDO.MsgCallbackRegister", Z, 0x3E),
+    _sreq("ZDO.MsgCallbackRemove", Z, 0x3F),
     _sreq("ZDO.StartupFromApp", Z, 0x40),
     _sreq("ZDO.ExtRouteDisc", Z, 0x45),
     _sreq("ZDO.ExtRouteChk", Z, 0x46),
+    _sreq("ZDO.ExtRemoveGroup", Z, 0x47),
+    _sreq("ZDO.ExtRemoveAllGroup", Z, 0x48),
+    _sreq("ZDO.ExtFindAllGroupsEndpoint", Z, 0x49),
+    _sreq("ZDO.ExtFindGroup", Z, 0x4A),
+    _sreq("ZDO.ExtAddGroup", Z, 0x4B),
+    _sreq("ZDO.ExtCountAllGroups", Z, 0x4C),
+    _sreq("ZDO.ExtNwkInfo", Z, 0x50),
     _sreq("UTIL.GetDeviceInfo", U, 0x00),
     _sreq("UTIL.LEDControl", U, 0x0A),
     _sreq("UTIL.AssocFindDevice", U, 0x49),
     _sreq("UTIL.AssocGetWithAddress", U, 0x4A),
     _sreq("UTIL.AssocRemove", U, 0x63),
     _sreq("UTIL.AssocAdd", U, 0x64),
+    _sreq("APP_CNF.BDBAddInstallCode", C, 0x04),
     _sreq("APP_CNF.BDBStartCommissioning", C, 0x05),
     _sreq("APP_CNF.BDBSetChannel", C, 0x08),
 )
@@ -87,7 +114,20 @@ class Rsp:
     RESET_IND = _areq("SYS.ResetInd", S, 0x80)
     DATA_CONFIRM = _areq("AF.DataConfirm", A, 0x80)
     INCOMING_MSG = _areq("AF.IncomingMsg", A, 0x81)
+    NWK_ADDR_RSP = _areq("ZDO.NwkAddrRsp", Z, 0x80)
+    IEEE_ADDR_RSP = _areq("ZDO.IEEEAddrRsp", Z, 0x81)
+    NODE_DESC_RSP = _areq("ZDO.NodeDescRsp", Z, 0x82)
+    POWER_DESC_RSP = _areq("ZDO.PowerDescRsp", Z, 0x83)
+    SIMPLE_DESC_RSP = _areq("ZDO.SimpleDescRsp", Z, 0x84)
+    ACTIVE_EP_RSP = _areq("ZDO.ActiveEpRsp", Z, 0x85)
+    BIND_RSP = _areq("ZDO.BindRsp", Z, 0xA1)
+    UNBIND_RSP = _areq("ZDO.UnbindRsp", Z, 0xA2)
+    MGMT_LQI_RSP = _areq("ZDO.MgmtLqiRsp", Z, 0xB1)
+    MGMT_RTG_RSP = _areq("ZDO.MgmtRtgRsp", Z, 0xB2)
+    MGMT_BIND_RSP = _areq("ZDO.MgmtBindRsp", Z, 0xB3)
+    MGMT_LEAVE_RSP = _areq("ZDO.MgmtLeaveRsp", Z, 0xB4)
     MGMT_PERMIT_JOIN_RSP = _areq("ZDO.MgmtPermitJoinRsp", Z, 0xB6)
+    MGMT_NWK_UPDATE_NOTIFY = _areq("ZDO.MgmtNwkUpdateNotify", Z, 0xB8)
     STATE_CHANGE_IND = _areq("ZDO.StateChangeInd", Z, 0xC0)
     END_DEVICE_ANNCE_IND = _areq("ZDO.EndDeviceAnnceInd", Z, 0xC1)
     LEAVE_IND = _areq("ZDO.LeaveInd", Z, 0xC9)

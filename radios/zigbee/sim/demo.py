@@ -49,6 +49,11 @@ def demo_ieee(index: int) -> str:
     return format_ieee(DEMO_IEEE_BASE + index)
 
 
+def drift_step_centi(rng: random.Random) -> int:
+    """A temperature drift in hundredths of a degree: 1 to 30, up or down, never 0."""
+    return rng.choice((-1, 1)) * rng.randint(1, 30)
+
+
 @dataclass
 class DemoCoordinator:
     """The running demo radio: where zigpy connects, and the house's physical events."""
@@ -84,11 +89,12 @@ class DemoCoordinator:
         return True
 
     def temperature_drift(self) -> bool:
-        """Every climate sensor's temperature moves a little."""
+        """Every climate sensor's temperature moves a little (0.01 to 0.3 °C, never zero: a
+        sensor reports a change only, so a drift that rounded to nothing sent no report)."""
         sensors = self._of(DeviceKind.TEMP_HUMIDITY_SENSOR)
         for sensor in sensors:
-            current = int(sensor.endpoint.clusters[0x0402].get(0x0000)) / 100
-            sensor.set_temperature(round(current + self.rng.uniform(-0.3, 0.3), 2))
+            centi = int(sensor.endpoint.clusters[0x0402].get(0x0000))
+            sensor.set_temperature((centi + drift_step_centi(self.rng)) / 100)
         return bool(sensors)
 
     def button(self, button: int = 1) -> bool:

@@ -18,6 +18,7 @@ from radios.zigbee.sim.commands import (
     Rsp,
     Status,
 )
+from radios.zigbee.sim.handlers_zdo import MORE_HANDLERS
 from radios.zigbee.sim.lifecycle import is_formed, reboot, start_network
 from radios.zigbee.sim.network import BROADCAST_ADDRESSES, DataRequest
 from radios.zigbee.sim.nvram import (
@@ -337,4 +338,5 @@ HANDLERS: dict[str, Handler] = {
     "UTIL.AssocAdd": _assoc_ok,
     "APP_CNF.BDBStartCommissioning": _bdb_start_commissioning,
     "APP_CNF.BDBSetChannel": _bdb_set_channel,
+    **MORE_HANDLERS,
 }

@@ -58,6 +58,7 @@ def _clear_network_state(zs: ZStack) -> None:
     nv.delete(osal(OsalNv.BDBNODEISONANETWORK))
     for item in (OsalNv.NWK_ACTIVE_KEY_INFO, OsalNv.NWK_ALTERN_KEY_INFO):
         nv.put(osal(item), bytes(17))
+    nv.put(osal(OsalNv.NWKKEY), bytes(24))
     for table, fill in TABLE_ENTRY_FILL.items():
         for sub_id in range(len(nv.table(table))):
             nv.put((SYS_ZSTACK, table, sub_id), fill)
@@ -119,6 +120,7 @@ def _form(zs: ZStack) -> None:
     nv.put(osal(OsalNv.EXTENDED_PAN_ID), ext_pan)
     nv.put(osal(OsalNv.NWK_ACTIVE_KEY_INFO), b"\x00" + key)
     nv.put(osal(OsalNv.NWK_ALTERN_KEY_INFO), b"\x00" + key)
+    nv.put(osal(OsalNv.NWKKEY), b"\x00" + key + bytes(3) + u32(0))  # seq 0, frame counter 0
     nv.put(osal(OsalNv.BDBNODEISONANETWORK), b"\x01")
     sec_material = (SYS_ZSTACK, ExNv.NWK_SEC_MATERIAL_TABLE, 0)
     if nv.has(sec_material):

@@ -1,9 +1,10 @@
 """The simulated radio world behind the coordinator: joined devices, AF delivery, ZDO, joins.
 
-The Network carries frames between the simulated Z-Stack and its SimDevices. It is driven by
-the engine (zstack.ZStack), which owns framing, timing and NV; the Network reports what the
-host must see through the engine's Radio interface: AF.DataConfirm, AF.IncomingMsg,
-ZDO.MsgCbIncoming and the join/leave indications (MT API 3.2 AF, 3.12 ZDO callbacks).
+The Network carries frames between the simulated coordinator and its SimDevices. It is driven
+by the engine (zstack.ZStack, or ezsp's NCP), which owns framing, timing and NV; the Network
+reports what the host must see as coordinator-neutral events (events.py) to an EventSink, which
+turns them into the family's frames. By default that is ZnpEvents: AF.DataConfirm,
+AF.IncomingMsg, ZDO.MsgCbIncoming and the join/leave indications (MT API 3.2 AF, 3.12 ZDO).
 """
 
 from __future__ import annotations
@@ -14,12 +15,23 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from radios.zigbee.sim.commands import AddrMode, Rsp, Status
+from radios.zigbee.sim.commands import AddrMode, Status
 from radios.zigbee.sim.devices import SimDevice
+from radios.zigbee.sim.events import (
+    ZDO_PROFILE,
+    ApsIncoming,
+    DeviceAnnounced,
+    DeviceJoined,
+    DeviceLeft,
+    EventSink,
+    PermitJoinChanged,
+    SendConfirmed,
+)
 from radios.zigbee.sim.kinds import DeviceSpec
 from radios.zigbee.sim.mt import MtFrame
 from radios.zigbee.sim.nvram import SYS_ZSTACK, ExNv, NibField, NvStore, OsalNv, nib_get, osal
-from radios.zigbee.sim.wire import format_ieee, ieee_bytes, short_bytes, u8, u16, u32
+from radios.zigbee.sim.security import forget_link_key, remember_link_key
+from radios.zigbee.sim.wire import format_ieee, ieee_bytes, u8, u16
 from radios.zigbee.sim.zdo import LogicalType, NodeInfo, SimpleDescriptor, ZdoCluster, answer
 
 ZDO_ENDPOINT = 0
@@ -63,13 +75,20 @@ class DataRequest:
     cluster_id: int
     tsn: int
     data: bytes
+    profile_id: int = 0x0104
+    tag: int = 0  # the host's own handle for the confirm (EZSP messageTag)
 
 
 class Network:
     """Devices, their joins and leaves, and the frames between them and the coordinator."""
 
-    def __init__(self, radio: Radio, nv: NvStore, *, rng: random.Random) -> None:
+    def __init__(
+        self, radio: Radio, nv: NvStore, *, rng: random.Random, sink: EventSink | None = None
+    ) -> None:
+        from radios.zigbee.sim.znp_events import ZnpEvents
+
         self.radio = radio
+        self.sink: EventSink = sink if sink is not None else ZnpEvents(radio, self)
         self.nv = nv
         self.rng = rng
         self.devices: dict[int, SimDevice] = {}
@@ -137,7 +156,7 @@ class Network:
     def permit_join(self, duration_s: int) -> None:
         """Open (or with 0, close) the coordinator for joins; announce it (ZDO.PermitJoinInd)."""
         now = self.radio.now()
-        self.radio.emit(Rsp.PERMIT_JOIN_IND.frame(u8(duration_s)))
+        self.sink.report(PermitJoinChanged(duration_s))
         if duration_s == 0:
             self.permit_until = 0.0
             return
@@ -148,7 +167,7 @@ class Network:
     def _close_if_expired(self) -> None:
         if self.permit_until and self.radio.now() >= self.permit_until:
             self.permit_until = 0.0
-            self.radio.emit(Rsp.PERMIT_JOIN_IND.frame(u8(0)))
+            self.sink.report(PermitJoinChanged(0))
 
     def is_permitting(self) -> bool:
         """Whether a permit-join window is open."""
@@ -174,20 +193,20 @@ class Network:
         device.joined_ext_pan = self.identity.extended_pan_id
         self._remember(device)
         # Z-Stack 3: the trust center reports the join, then the device announces itself
-        self.radio.emit(
-            Rsp.TC_DEV_IND.frame(u16(device.nwk) + ieee_bytes(device.ieee) + u16(0x0000))
-        )
+        self.sink.report(DeviceJoined(device.nwk, device.ieee, 0x0000, device.is_router))
         self._announce(device)
 
     def _announce(self, device: SimDevice) -> None:
         capabilities = 0x8E if device.is_router else 0x80
         body = u16(device.nwk) + ieee_bytes(device.ieee) + u8(capabilities)
-        self.radio.emit(Rsp.END_DEVICE_ANNCE_IND.frame(u16(device.nwk) + body))
+        self.sink.report(DeviceAnnounced(device.nwk, device.ieee, capabilities))
         self._zdo_callback(device.nwk, ZdoCluster.DEVICE_ANNCE, device.next_tsn(), body, True)
 
     def _remember(self, device: SimDevice) -> None:
-        """Record the device in the address manager table (NV), as Z-Stack does on join."""
-        entry_type = _ADDR_SECURITY if device.is_router else _ADDR_ASSOC
+        """Record the device in the address manager table (NV), as Z-Stack does on join, and
+        the link key of its trust-centre key exchange (security.py)."""
+        remember_link_key(self.nv, device.ieee, self.rng)
+        entry_type = _ADDR_SECURITY if device.is_router else _ADDR_ASSOC | _ADDR_SECURITY
         entry = u8(entry_type) + b"\x00" + u16(device.nwk) + ieee_bytes(device.ieee)
         free = None
         for sub_id, value in enumerate(self.nv.table(ExNv.ADDRMGR)):
@@ -200,6 +219,7 @@ class Network:
             self.nv.put((SYS_ZSTACK, ExNv.ADDRMGR, free), entry)
 
     def _forget(self, device: SimDevice) -> None:
+        forget_link_key(self.nv, device.ieee)
         for sub_id, value in enumerate(self.nv.table(ExNv.ADDRMGR)):
             if value[4:12] == ieee_bytes(device.ieee):
                 self.nv.put((SYS_ZSTACK, ExNv.ADDRMGR, sub_id), b"\xff" * 12)
@@ -216,20 +236,16 @@ class Network:
             # afIncomingData drops frames for endpoints the host has not registered
             self.dropped_incoming += 1
             return
-        timestamp = int(self.radio.now() * 1000) & 0xFFFFFFFF
-        payload = (
-            u16(0x0000) + u16(cluster_id) + u16(device.nwk) + u8(src_ep) + u8(dst_ep)
-            + u8(0) + u8(200) + u8(0) + u32(timestamp) + u8(0)
-            + short_bytes(data) + u16(device.nwk) + u8(0)
-        )  # fmt: skip
-        self.radio.emit(Rsp.INCOMING_MSG.frame(payload))
+        profile_id = self.endpoints[dst_ep].profile
+        self.sink.report(
+            ApsIncoming(device.nwk, device.ieee, profile_id, cluster_id, src_ep, dst_ep, data)
+        )
 
     def device_left(self, device: SimDevice) -> None:
         """A device left by itself: ZDO.LeaveInd, and out of the address table."""
         if not self.is_reachable(device):
             return
-        leave = u16(device.nwk) + ieee_bytes(device.ieee) + u8(0) + u8(0) + u8(0)
-        self.radio.emit(Rsp.LEAVE_IND.frame(leave))
+        self.sink.report(DeviceLeft(device.nwk, device.ieee))
         self._forget(device)
 
     def device_rejoined(self, device: SimDevice) -> None:
@@ -286,8 +302,7 @@ class Network:
     def _confirm(self, request: DataRequest, status: Status) -> None:
         if self.is_dropping_confirms:
             return
-        frame = Rsp.DATA_CONFIRM.frame(u8(status) + u8(request.src_endpoint) + u8(request.tsn))
-        self.radio.emit(frame, self.confirm_delay_s)
+        self.sink.report(SendConfirmed(request, status), self.confirm_delay_s)
 
     def _deliver(self, device: SimDevice, request: DataRequest, *, is_unicast: bool) -> None:
         def deliver() -> None:
@@ -331,7 +346,8 @@ class Network:
         neighbours = [d.node for d in self.devices.values() if self.is_reachable(d)]
         ext_pan = self.identity.extended_pan_id if self.identity else 0
         result = answer(
-            self.coordinator, cluster_id, payload, neighbours=neighbours, ext_pan=ext_pan
+            self.coordinator, cluster_id, payload, neighbours=neighbours, ext_pan=ext_pan,
+            rng=self.rng,
         )
         if result is not None and not (is_broadcast and result[1][:1] != b"\x00"):
             self._zdo_callback(0x0000, result[0], tsn, result[1], False)
@@ -359,8 +375,13 @@ class Network:
     def _zdo_callback(
         self, src: int, cluster_id: int, tsn: int, data: bytes, is_broadcast: bool
     ) -> None:
-        # ZDO.MsgCbIncoming only for clusters the host registered (ZDO.MsgCallbackRegister)
-        if 0xFFFF not in self.zdo_callbacks and cluster_id not in self.zdo_callbacks:
-            return
-        payload = u16(src) + u8(int(is_broadcast)) + u16(cluster_id) + u8(0) + u8(tsn)
-        self.radio.emit(Rsp.MSG_CB_INCOMING.frame(payload + u16(0x0000) + data))
+        ieee = self.coordinator.ieee if src == 0x0000 else None
+        device = self.by_nwk(src)
+        if device is not None:
+            ieee = device.ieee
+        self.sink.report(
+            ApsIncoming(
+                src, ieee, ZDO_PROFILE, cluster_id, ZDO_ENDPOINT, ZDO_ENDPOINT,
+                u8(tsn) + data, is_broadcast=is_broadcast,
+            )
+        )  # fmt: skip

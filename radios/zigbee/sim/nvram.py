@@ -58,6 +58,7 @@ class OsalNv(IntEnum):
     HAS_CONFIGURED_ZSTACK3 = 0x0060
     PRECFGKEY = 0x0062
     PRECFGKEYS_ENABLE = 0x0063
+    NWKKEY = 0x0082
     PANID = 0x0083
     CHANLIST = 0x0084
     LOGICAL_TYPE = 0x0087
@@ -210,6 +211,9 @@ _FACTORY_SETTINGS: Final[dict[int, bytes]] = {
     OsalNv.APS_LINK_KEY_TABLE: b"\x00\x00" + b"\xff" * 18,
     OsalNv.PRECFGKEY: bytes(range(1, 17)),
     OsalNv.PRECFGKEYS_ENABLE: b"\x00",
+    # nwkActiveKeyItems{NwkKeyDesc active, u32 frameCounter}: 24 bytes with the CC2652's
+    # alignment (a CC2531 has 21); a host tells the two apart by this item's length
+    OsalNv.NWKKEY: bytes(24),
     OsalNv.PANID: u16(0xFFFF),
     OsalNv.CHANLIST: u32(0x00000800),
     OsalNv.LOGICAL_TYPE: b"\x00",

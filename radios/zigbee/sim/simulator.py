@@ -95,6 +95,13 @@ class Simulator:
         return self.zstack
 
     @property
+    def line(self) -> LineTransport:
+        """The byte mover between the engine and the port (its stamps serve benchmarks)."""
+        if self._transport is None:
+            raise RuntimeError("the simulator is not started")
+        return self._transport
+
+    @property
     def path(self) -> str:
         """What zigpy opens: the pty symlink or the socket:// URL."""
         if self._port is None:

@@ -1,10 +1,11 @@
 """The simulator on real byte streams: the master side of a pty, or a TCP port on 127.0.0.1.
 
-Thin glue around the sans-I/O ZStack: bytes read from the line are fed to the engine with
-the loop's time, its output is written back, and its timers are armed on the loop. With
-``baud_rate`` set, each direction is paced at 10 bits per byte (8N1) so latencies look like
-a real 115200-baud UART. Unplugging closes the pty master (the host sees EIO / connection
-lost) or drops the TCP connection; replugging powers the stick up again, keeping its NV.
+Thin glue around a sans-I/O coordinator engine (ZStack, or the EZSP Ncp): bytes read from the
+line are fed to the engine with the loop's time, its output is written back, and its timers are
+armed on the loop. With ``baud_rate`` set, each direction is paced at 10 bits per byte (8N1) so
+latencies look like a real 115200-baud UART. Unplugging closes the pty master (the host sees
+EIO / connection lost) or drops the TCP connection; replugging powers the stick up again,
+keeping its NV.
 """
 
 from __future__ import annotations
@@ -17,16 +18,39 @@ import termios
 import tty
 from collections.abc import Callable
 from pathlib import Path
-
-from radios.zigbee.sim.zstack import ZStack
+from typing import Protocol
 
 BITS_PER_BYTE = 10  # 8N1: start bit, 8 data bits, stop bit
 
 
-class LineTransport:
-    """Moves bytes between one ZStack engine and a pty or TCP host, with optional pacing."""
+class Engine(Protocol):
+    """A sans-I/O coordinator: what the line needs from ZStack or the EZSP Ncp."""
 
-    def __init__(self, engine: ZStack, *, baud_rate: int | None = None) -> None:
+    def receive_data(self, data: bytes, now: float) -> None:
+        """Feed bytes the host wrote."""
+        ...
+
+    def data_to_send(self) -> bytes:
+        """Bytes for the host."""
+        ...
+
+    def next_deadline(self) -> float | None:
+        """When handle_timers() must next run."""
+        ...
+
+    def handle_timers(self, now: float) -> None:
+        """Run the work that is due."""
+        ...
+
+    def set_wakeup(self, wakeup: Callable[[], None] | None) -> None:
+        """Called whenever output or timers appear outside receive_data."""
+        ...
+
+
+class LineTransport:
+    """Moves bytes between one engine and a pty or TCP host, with optional pacing."""
+
+    def __init__(self, engine: Engine, *, baud_rate: int | None = None) -> None:
         self.engine = engine
         self.baud_rate = baud_rate
         self._loop = asyncio.get_running_loop()
@@ -37,6 +61,11 @@ class LineTransport:
         self._tx_free_at = 0.0
         self.bytes_in = 0
         self.bytes_out = 0
+        # Benchmarks stamp frames at the line, not after the engine's decoding: called with
+        # the loop's time when bytes from the host reach the engine (the last byte crossed
+        # the emulated line) and when the engine's bytes are handed to the line.
+        self.on_bytes_in: Callable[[float], None] | None = None
+        self.on_bytes_out: Callable[[float], None] | None = None
         engine.set_wakeup(self._kick)
 
     @property
@@ -52,7 +81,10 @@ class LineTransport:
         """Bytes arrived from the host."""
         self.bytes_in += len(data)
         if not self.byte_time_s:
-            self.engine.receive_data(data, self._loop.time())
+            now = self._loop.time()
+            if self.on_bytes_in is not None:
+                self.on_bytes_in(now)
+            self.engine.receive_data(data, now)
             self._flush()
             return
         # The last byte is in only after the whole chunk has crossed the line
@@ -61,7 +93,10 @@ class LineTransport:
         self._loop.call_at(self._rx_free_at, self._feed_now, data)
 
     def _feed_now(self, data: bytes) -> None:
-        self.engine.receive_data(data, self._loop.time())
+        now = self._loop.time()
+        if self.on_bytes_in is not None:
+            self.on_bytes_in(now)
+        self.engine.receive_data(data, now)
         self._flush()
 
     def _kick(self) -> None:
@@ -77,6 +112,8 @@ class LineTransport:
         self._arm_timer()
 
     def _send(self, data: bytes) -> None:
+        if self.on_bytes_out is not None:
+            self.on_bytes_out(self._loop.time())
         if not self.byte_time_s:
             self._write(data)
             return

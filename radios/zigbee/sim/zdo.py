@@ -6,6 +6,7 @@ the leading transaction sequence number) into the response cluster and payload.
 
 from __future__ import annotations
 
+import random
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from enum import IntEnum
@@ -184,14 +185,32 @@ def _lqi(node: NodeInfo, args: Reader, neighbours: list[NodeInfo], ext_pan: int)
     return u8(ZdoStatus.SUCCESS) + u8(len(neighbours)) + u8(start) + u8(len(page)) + entries
 
 
-def _nwk_update(node: NodeInfo, args: Reader) -> bytes | None:
+def _nwk_update(node: NodeInfo, args: Reader, rng: random.Random) -> bytes | None:
     channels, duration = args.u32(), args.u8()
     if duration > 5:
         return None  # 0xFE channel change / 0xFF manager update: no response (2.4.3.3.9)
-    # An energy scan: one energy value per scanned channel; a quiet house, a little Wi-Fi
     scanned = [c for c in range(11, 27) if channels & (1 << c)]
-    energies = bytes(0x20 + (c % 5) * 8 for c in scanned)
+    energies = bytes(energy_scan(scanned, rng))
     return u8(ZdoStatus.SUCCESS) + u32(channels) + u16(0) + u16(0) + u8(len(energies)) + energies
+
+
+# 2.4 GHz Wi-Fi channels 1, 6 and 11 (22 MHz wide) sit on these Zigbee channels (IEEE 802.15.4
+# channel k is at 2405 + 5 (k - 11) MHz): the energy a scan sees there depends on Wi-Fi traffic.
+_WIFI_OVERLAP = {1: range(11, 15), 6: range(16, 20), 11: range(21, 25)}
+
+
+def energy_scan(channels: Sequence[int], rng: random.Random) -> list[int]:
+    """Energy detect values (0-255) for one scan: a noise floor, Wi-Fi where it overlaps, and
+    traffic that changes from scan to scan, drawn from the stick's (seeded) generator."""
+    load = {wifi: rng.random() ** 2 for wifi in _WIFI_OVERLAP}  # busy now and then, mostly idle
+    values = []
+    for channel in channels:
+        level = rng.gauss(24.0, 6.0)  # noise floor
+        for wifi, overlapped in _WIFI_OVERLAP.items():
+            if channel in overlapped:
+                level += load[wifi] * rng.uniform(80.0, 180.0)
+        values.append(max(0, min(255, round(level))))
+    return values
 
 
 def _mgmt_bind(node: NodeInfo, args: Reader) -> bytes:
@@ -210,11 +229,12 @@ def answer(
     *,
     neighbours: list[NodeInfo] | None = None,
     ext_pan: int = 0,
+    rng: random.Random | None = None,
 ) -> tuple[int, bytes] | None:
     """The response (cluster, payload) a node gives to a ZDO request, None for no answer."""
     args = Reader(payload)
     try:
-        body = _dispatch(node, cluster_id, args, neighbours or [], ext_pan)
+        body = _dispatch(node, cluster_id, args, neighbours or [], ext_pan, rng or _RNG)
     except PayloadError:
         body = u8(ZdoStatus.INV_REQUESTTYPE)
     if body is None:
@@ -222,8 +242,16 @@ def answer(
     return (cluster_id | 0x8000, body)
 
 
+_RNG = random.Random()  # for nodes that were not given their own generator
+
+
 def _dispatch(
-    node: NodeInfo, cluster_id: int, args: Reader, neighbours: list[NodeInfo], ext_pan: int
+    node: NodeInfo,
+    cluster_id: int,
+    args: Reader,
+    neighbours: list[NodeInfo],
+    ext_pan: int,
+    rng: random.Random,
 ) -> bytes | None:
     if cluster_id & 0x8000 or cluster_id == ZdoCluster.DEVICE_ANNCE:
         return None  # responses and announcements are not answered
@@ -246,7 +274,7 @@ def _dispatch(
         case ZdoCluster.MGMT_BIND_REQ:
             return _mgmt_bind(node, args)
         case ZdoCluster.MGMT_NWK_UPDATE_REQ:
-            return _nwk_update(node, args)
+            return _nwk_update(node, args, rng)
         case ZdoCluster.MGMT_LEAVE_REQ | ZdoCluster.MGMT_PERMIT_JOINING_REQ:
             return u8(ZdoStatus.SUCCESS)
     return u8(ZdoStatus.NOT_SUPPORTED)

@@ -102,6 +102,12 @@ class ZStack:
         self.malformed_requests: list[str] = []
         self.primary_channels = 0
         self.is_started = False
+        self.tx_power_dbm = 5
+        self.inter_pan_channel: int | None = None
+        self.inter_pan_endpoints: set[int] = set()
+        # APS group table of the coordinator's endpoints: endpoint -> group id -> name
+        self.groups: dict[int, dict[int, bytes]] = {}
+        self._zdp_tsn = itertools.count(self.rng.randrange(256))
         self._now = 0.0
         self._out = bytearray()
         self._timers: list[tuple[float, int, Callable[[], None]]] = []
@@ -183,6 +189,10 @@ class ZStack:
         self._out += encoded
         if self._wakeup is not None:
             self._wakeup()
+
+    def next_zdp_tsn(self) -> int:
+        """The transaction sequence number of the next ZDO request the stack originates."""
+        return next(self._zdp_tsn) & 0xFF
 
     def call_later(self, delay_s: float, action: Callable[[], None]) -> None:
         """Run an action after ``delay_s`` of engine time."""

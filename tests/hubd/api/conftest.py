@@ -18,6 +18,8 @@ import pytest
 
 from hubd.config import parse_config
 from hubd.daemon import Daemon
+from hubd.ota.service import Reboot
+from tests.hubd.ota.conftest import Slots
 
 HUB_TOML = """
 [hub]
@@ -102,14 +104,15 @@ class RunningHub:
 
 async def start_hub(tmp_path: Path, *, zeroconf: bool = False, rate: float = 1000.0,
                     burst: int = 1000, extra_toml: str = "",
-                    ready_timeout_s: float = 10.0) -> tuple[Daemon, asyncio.Task[None]]:
+                    ready_timeout_s: float = 10.0, reboot: Reboot | None = None
+                    ) -> tuple[Daemon, asyncio.Task[None]]:
     rules = tmp_path / "rules"
     rules.mkdir(exist_ok=True)
     (rules / "house.yaml").write_text(RULES_YAML)
     text = HUB_TOML.format(state=tmp_path / "state", rules=rules,
                            zeroconf=str(zeroconf).lower(), rate=rate, burst=burst) + extra_toml
     daemon = Daemon(parse_config(text, str(tmp_path / "hub.toml")),
-                    ready_timeout_s=ready_timeout_s)
+                    ready_timeout_s=ready_timeout_s, reboot=reboot)
     task = asyncio.get_running_loop().create_task(daemon.run())
     async with asyncio.timeout(15):
         while not daemon.ready.is_set():
@@ -172,8 +175,10 @@ class HubThread:
 
     async def _serve(self, tmp_path: Path, extra: str) -> None:
         try:
-            daemon, task = await start_hub(tmp_path, zeroconf=self._zeroconf, extra_toml=extra,
-                                           ready_timeout_s=30.0)
+            self.slots = Slots(tmp_path / "hw")
+            daemon, task = await start_hub(tmp_path, zeroconf=self._zeroconf,
+                                           extra_toml=extra + self.slots.toml(),
+                                           ready_timeout_s=30.0, reboot=self.slots.reboot)
         except BaseException as exc:
             self.error = exc
             self._ready.set()

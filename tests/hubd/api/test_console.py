@@ -40,7 +40,7 @@ def test_the_console_is_served_with_a_strict_csp(live: HubThread) -> None:
 
 
 def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
-    from playwright.sync_api import expect, sync_playwright
+    from playwright.sync_api import FilePayload, expect, sync_playwright
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     with sync_playwright() as p:
@@ -96,6 +96,20 @@ def test_a_new_user_pairs_controls_and_fixes_a_rule(live: HubThread) -> None:
             page.click("#tabs button[data-tab=health]")
             expect(page.locator("#health")).to_contain_text("virtual")
             page.screenshot(path=SHOTS / "health.png", full_page=True)
+
+            # An admin uploads a bundle, sees its progress over the WebSocket, restarts into it.
+            page.click("#tabs button[data-tab=update]")
+            expect(page.locator("#update-running")).to_contain_text("running 1 from slot A")
+            bundle: FilePayload = {"name": "hubd-1.1.bundle", "buffer": live.slots.bundle("1.1"),
+                                   "mimeType": "application/octet-stream"}
+            page.set_input_files("#update-file", files=[bundle])
+            page.click("#update-form button[type=submit]")
+            expect(page.locator("#update-phase")).to_contain_text("update 1.1: committed",
+                                                                  timeout=30_000)
+            page.screenshot(path=SHOTS / "update.png", full_page=True)
+            page.click("#update-reboot")
+            expect(page.locator("#update-phase")).to_contain_text("rebooting")
+            assert live.slots.reboots == ["reboot"]
             assert not [e for e in errors if "Content Security Policy" in e], errors
         finally:
             browser.close()

@@ -4,6 +4,7 @@ only; plain HTTP only on loopback."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import ssl
 import stat
 from pathlib import Path
@@ -11,6 +12,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from hubd.api.tls import ensure_certificate, spki_pin
@@ -67,3 +69,25 @@ def test_plain_http_is_refused_off_loopback() -> None:
     assert "loopback" in str(error.value) and error.value.line is not None
     config = parse_config('[api]\nhost = "127.0.0.1"\nis_tls = false\n', "hub.toml")
     assert config.api is not None and not config.api.is_tls
+
+
+def test_the_pin_read_from_the_der_is_the_spki_hash_cryptography_computes(
+        tmp_path: Path) -> None:
+    """The start reads the pin without an X.509 library: it must match one that parses fully."""
+    made = ensure_certificate(tmp_path / "api", "hub-0123456789", ["192.0.2.7", "::1"])
+    cert = x509.load_pem_x509_certificate(made.cert_path.read_bytes())
+    spki = cert.public_key().public_bytes(serialization.Encoding.DER,
+                                          serialization.PublicFormat.SubjectPublicKeyInfo)
+    assert made.pin_sha256 == hashlib.sha256(spki).hexdigest()
+    der = cert.public_bytes(serialization.Encoding.DER)
+    assert spki_pin(der) == made.pin_sha256
+    for broken in (b"", der[:40], b"\x04\x03abc" + der[5:]):
+        with pytest.raises(ValueError):
+            spki_pin(broken)
+
+
+def test_a_damaged_certificate_file_is_a_config_error(tmp_path: Path) -> None:
+    made = ensure_certificate(tmp_path / "api", "hub-0123456789", [])
+    made.cert_path.write_text("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+    with pytest.raises(ConfigError):
+        ensure_certificate(tmp_path / "api", "hub-0123456789", [])

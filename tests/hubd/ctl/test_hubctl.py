@@ -139,3 +139,22 @@ def test_tokens_listed_and_revoked(config: Path, live: HubThread, tmp_path: Path
     assert run(config, "tokens", "revoke", phone["id"]).exit_code == 0
     refused = run(other, "devices")
     assert refused.exit_code == 1 and "unauthorized" in refused.output
+
+
+def test_update_status_install_with_progress_and_reboot(config: Path, live: HubThread,
+                                                        tmp_path: Path) -> None:
+    status = run_json(config, "update")
+    assert status["running_version"] == "1" and status["booted_slot"] == "A"
+    assert "running  1 from slot A" in run(config, "update").stdout
+    tampered = bytearray(live.slots.bundle("1.1"))
+    tampered[-10] ^= 0xFF
+    (tmp_path / "bad.bundle").write_bytes(bytes(tampered))
+    refused = run(config, "update", "install", str(tmp_path / "bad.bundle"))
+    assert refused.exit_code == 1 and "update_rejected" in refused.output
+    assert "tampered" in refused.output
+    (tmp_path / "hubd-1.1.bundle").write_bytes(live.slots.bundle("1.1"))
+    result = run(config, "update", "install", "--reboot", str(tmp_path / "hubd-1.1.bundle"))
+    assert result.exit_code == 0, result.output
+    assert "installed 1.1" in result.stderr and "rebooting" in result.stdout
+    assert live.slots.reboots == ["reboot"]
+    assert run_json(config, "update")["phase"] == "rebooting"

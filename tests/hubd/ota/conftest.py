@@ -6,12 +6,14 @@ import hashlib
 import io
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
+import zstandard
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hubd.ota.bootenv import BootPlan, FileBootEnv, choose_slot
-from hubd.ota.bundle import Manifest, Version, key_id, write_bundle
+from hubd.ota.bundle import Compression, Manifest, Version, key_id, write_bundle
 from hubd.ota.config import UpdateConfig
 from hubd.ota.install import Outcome, Updater
 
@@ -32,13 +34,26 @@ def slot_version(path: Path) -> str:
 
 
 def bundle_bytes(payload: bytes, version: str, keys: list[Ed25519PrivateKey], *,
-                 board: str = BOARD, min_version: str = "0") -> bytes:
-    """A bundle as tools/release makes it."""
-    manifest = Manifest(Version.parse(version), board, len(payload),
+                 board: str = BOARD, min_version: str = "0", carried: bytes | None = None,
+                 size: int | None = None) -> bytes:
+    """A bundle as tools/release makes it; carried (zstd bytes) makes it a compressed one.
+
+    size overrides the signed image size (a release tool that lied).
+    """
+    manifest = Manifest(Version.parse(version), board, len(payload) if size is None else size,
                         hashlib.sha256(payload).hexdigest(), Version.parse(min_version))
+    if carried is not None:
+        manifest = Manifest(manifest.version, board, manifest.size, manifest.sha256,
+                            manifest.min_version, Compression.ZSTD, len(carried),
+                            hashlib.sha256(carried).hexdigest())
     out = io.BytesIO()
-    write_bundle(out, manifest, keys, io.BytesIO(payload))
+    write_bundle(out, manifest, keys, io.BytesIO(payload if carried is None else carried))
     return out.getvalue()
+
+
+def zstd(data: bytes) -> bytes:
+    """data as one zstd frame, as tools/release compresses a root image."""
+    return zstandard.ZstdCompressor(level=3).compress(data)
 
 
 @dataclass
@@ -67,7 +82,7 @@ class FakeHub:
         version = Version.parse(slot_version(self.config.slot_path(self.booted)))
         return Updater(self.config, self.env, {key_id(public): public}, version, self.booted)
 
-    def write_bundle(self, payload: bytes, version: str, **kwargs: str) -> Path:
+    def write_bundle(self, payload: bytes, version: str, **kwargs: Any) -> Path:
         path = self.root / f"update-{version}.bundle"
         path.write_bytes(bundle_bytes(payload, version, [self.key], **kwargs))
         return path
@@ -104,3 +119,44 @@ def hub(tmp_path: Path) -> FakeHub:
     (tmp_path / "data/hubd").mkdir(parents=True)
     (tmp_path / "data/hubd/hubd.sqlite3").write_text("state of 1.0")
     return fake
+
+
+@dataclass
+class Slots:
+    """A hub's slots, boot env and keys as files; what the fake reboot was asked."""
+
+    root: Path
+    key: Ed25519PrivateKey = field(default_factory=Ed25519PrivateKey.generate)
+    reboots: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        (self.root / "keys").mkdir(parents=True)
+        (self.root / "keys/release.pub").write_text(
+            self.key.public_key().public_bytes_raw().hex())
+        (self.root / "slot-a").write_bytes(image("1.0").ljust(SLOT_BYTES, b"\0"))
+        (self.root / "slot-b").write_bytes(image("0.9").ljust(SLOT_BYTES, b"\0"))
+        (self.root / "os-release").write_text('IMAGE_VERSION="1.0"\n')
+        self.env.set(BootPlan(("A", "B"), {"A": 3, "B": 3}).values())
+        r = self.root
+        (r / "update.toml").write_text(
+            f'board = "hub-test"\nslot_a = "{r}/slot-a"\nslot_b = "{r}/slot-b"\n'
+            f"slot_size_bytes = {SLOT_BYTES}\n"
+            f'bootenv_path = "{r}/bootenv"\nkeys_dir = "{r}/keys"\n'
+            f'update_dir = "{r}/data/update"\ndata_dir = "{r}/data/hubd"\n'
+            f'os_release = "{r}/os-release"\nbooted_slot = "A"\n')
+
+    @property
+    def env(self) -> FileBootEnv:
+        return FileBootEnv(self.root / "bootenv")
+
+    def bundle(self, version: str, **kwargs: str) -> bytes:
+        return bundle_bytes(image(version), version, [self.key], **kwargs)
+
+    def toml(self) -> str:
+        return f'\n[update]\nconfig = "{self.root}/update.toml"\n'
+
+    def files(self) -> dict[str, bytes]:
+        return {name: (self.root / name).read_bytes() for name in ("slot-a", "slot-b", "bootenv")}
+
+    async def reboot(self) -> None:
+        self.reboots.append("reboot")

@@ -15,12 +15,13 @@ from hubd.ota.bundle import (
     MAGIC,
     Manifest,
     Version,
+    header_length,
     key_id,
     load_public_key,
     read_header,
     verify_header,
 )
-from tests.hubd.ota.conftest import bundle_bytes
+from tests.hubd.ota.conftest import bundle_bytes, image
 
 
 @pytest.mark.parametrize(("low", "high"), [("1.9", "1.10"), ("1", "1.0.1"), ("0.9.9", "1"),
@@ -75,3 +76,13 @@ def test_public_keys_are_hex() -> None:
     assert key_id(load_public_key(key.public_bytes_raw().hex() + "\n")) == key_id(key)
     with pytest.raises(BundleRejectedError):
         load_public_key("zz")
+
+
+def test_header_length_is_known_from_the_first_bytes() -> None:
+    raw = bundle_bytes(image("1.1"), "1.1", [Ed25519PrivateKey.generate()] * 2)
+    offset = read_header(io.BytesIO(raw)).payload_offset
+    assert [header_length(raw[:n]) for n in (0, 11)] == [None, None]
+    manifest_end = offset - 1 - 2 * 72
+    assert header_length(raw[:manifest_end]) is None  # the signature count is not there yet
+    assert header_length(raw[:manifest_end + 1]) == offset == header_length(raw)
+    assert header_length(b"HUBDUPD1" + (1 << 30).to_bytes(4, "big")) == 12

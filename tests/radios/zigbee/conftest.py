@@ -10,6 +10,7 @@ from typing import TypeVar
 
 import pytest
 
+from hubd.core.clock import Clock
 from hubd.core.events import DeviceJoined, DriverEvent, RadioHealth, RadioStatus
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import ZigbeeSettings
@@ -74,10 +75,11 @@ class Running:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-async def start_driver(sim: Simulator, state_dir: Path, **overrides: object) -> Running:
+async def start_driver(sim: Simulator, state_dir: Path, *, clock: Clock | None = None,
+                       **overrides: object) -> Running:
     """A driver on the simulator's pty, up (health OK) before returning."""
     settings = replace(FAST, path=sim.path, **overrides)  # type: ignore[arg-type]
-    driver = ZigbeeDriver(settings, state_dir)
+    driver = ZigbeeDriver(settings, state_dir, clock)
     sink = RecordingSink()
     task = asyncio.create_task(driver.run(sink))
     running = Running(sim, driver, sink, task)

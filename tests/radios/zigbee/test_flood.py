@@ -1,5 +1,8 @@
 """A flood of device frames cannot eat the hub: the excess is dropped at the door, counted and
-told, tasks and memory stay bounded, and the loop stays free for what matters."""
+told, tasks and memory stay bounded, and the loop stays free for what matters.
+
+The driver's clock is a manual one, stopped during the flood: the budget then lets in exactly
+one device's share whatever the machine's load, and the counts are exact."""
 
 from __future__ import annotations
 
@@ -10,17 +13,19 @@ from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
+from hubd.core.clock import ManualClock
 from hubd.core.events import DeviceJoined, Notice, Report
-from radios.zigbee.ratelimit import FrameBudget
+from radios.zigbee.ratelimit import SOURCE_SHARE, FrameBudget
 from radios.zigbee.sim import DeviceKind, Simulator
 from tests.radios.zigbee.conftest import Running, start_driver
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT
 
 T = TypeVar("T")
 
-FLOOD_S = 1.5
-FRAMES_PER_TICK = 15  # every 5 ms: ~3,000 frames a second
+FLOOD_FRAMES = 3000
+FRAMES_PER_TICK = 15  # every 5 ms: ~3,000 frames a second on a quiet machine
 FLOOD_BUDGET = 40.0
+SHARE = int(FLOOD_BUDGET * SOURCE_SHARE)  # what one device may send in a stopped second
 
 
 def test_budget_refuses_past_the_rate_and_tells_start_and_end() -> None:
@@ -74,16 +79,24 @@ async def _add(threaded: SimThread, z: Running, kind: DeviceKind, ieee: str) -> 
     await z.sink.wait_for(DeviceJoined, lambda e: e.device.address == ieee, timeout_s=30.0)
 
 
-async def _flood(sim: Simulator) -> None:
+async def _flood(sim: Simulator) -> int:
+    """The light switched FLOOD_FRAMES times, at the simulator's own pace; frames sent."""
     light = sim.device(LIGHT)
-    loop = asyncio.get_running_loop()
-    ends = loop.time() + FLOOD_S
     state = False
-    while loop.time() < ends:
+    for _ in range(FLOOD_FRAMES // FRAMES_PER_TICK):
         for _ in range(FRAMES_PER_TICK):
             state = not state
             light.switch(state)
         await asyncio.sleep(0.005)
+    return FLOOD_FRAMES // FRAMES_PER_TICK * FRAMES_PER_TICK
+
+
+async def _tick(clock: ManualClock) -> None:
+    """Time passes for the budget while devices join (their answers are device frames too)."""
+    while True:
+        await asyncio.sleep(0.01)
+        clock.advance(1.0)
+
 
 
 async def test_a_flood_is_dropped_and_tasks_stay_bounded(tmp_path: Path) -> None:
@@ -96,11 +109,18 @@ async def test_a_flood_is_dropped_and_tasks_stay_bounded(tmp_path: Path) -> None
 
 async def _flooded_hub(threaded: SimThread, tmp_path: Path) -> None:
     await threaded.call(threaded.sim.start_pty())
-    zigbee = await start_driver(threaded.sim, tmp_path, max_frames_per_s=FLOOD_BUDGET)
+    clock = ManualClock()
+    ticker = asyncio.create_task(_tick(clock))
+    zigbee = await start_driver(threaded.sim, tmp_path, clock=clock,
+                                max_frames_per_s=FLOOD_BUDGET)
     try:
         await _add(threaded, zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
         await _add(threaded, zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
-        await asyncio.sleep(0.5)  # onboarding is over
+        await zigbee.driver.onboarded()
+        ticker.cancel()
+        clock.advance(10.0)  # every bucket full; from here the budget's time stands still
+        budget = zigbee.driver.budget
+        dropped_before, mark = budget.dropped, len(zigbee.sink.events)
         baseline_tasks = len(asyncio.all_tasks())
         peak_tasks = baseline_tasks
         rss_before = _rss_kib()
@@ -108,25 +128,35 @@ async def _flooded_hub(threaded: SimThread, tmp_path: Path) -> None:
         while not flood.done():
             await asyncio.sleep(0.01)
             peak_tasks = max(peak_tasks, len(asyncio.all_tasks()))
-        await flood
-        # Right after the flood a door's report still comes through: the loop is free.
-        mark = len(zigbee.sink.events)
+        sent = await flood
 
-        async def open_door() -> None:
-            threaded.sim.device(CONTACT).open()
+        async def door(is_open: bool) -> None:
+            threaded.sim.device(CONTACT).open() if is_open else threaded.sim.device(
+                CONTACT).close()
 
-        await threaded.call(open_door())
+        # Right after the flood a door's report still comes through: the loop is free, and
+        # one device's flood leaves the others their share. It follows every flood frame on
+        # the line, so once it is in, all of them were counted.
+        await threaded.call(door(True))
         await zigbee.sink.wait_for(
             Report, lambda r: r.device_id.endswith(CONTACT) and r.value is True, 30.0,
             after=mark)
-        taken = [e for e in zigbee.sink.of(Report) if e.device_id.endswith(LIGHT)]
-        print(f"flood: peak tasks {peak_tasks} (baseline {baseline_tasks}), taken {len(taken)}, "
-              f"dropped {zigbee.driver.budget.dropped}, rss +{_rss_kib() - rss_before} KiB")
-        assert len(taken) < FLOOD_BUDGET * (FLOOD_S + 1) + 30  # the rate, the burst, a margin
+        taken = [e for e in zigbee.sink.events[mark:]
+                 if isinstance(e, Report) and e.device_id.endswith(LIGHT)]
+        dropped = budget.dropped - dropped_before
+        print(f"flood: sent {sent}, peak tasks {peak_tasks} (baseline {baseline_tasks}), "
+              f"taken {len(taken)}, dropped {dropped}, rss +{_rss_kib() - rss_before} KiB")
+        assert 0 < len(taken) <= SHARE
+        assert dropped >= sent - SHARE
         assert peak_tasks - baseline_tasks < 100, (baseline_tasks, peak_tasks)
-        assert zigbee.driver.budget.dropped > 5 * FLOOD_BUDGET  # most of the flood
         assert _rss_kib() - rss_before < 40 * 1024
-        notices = zigbee.sink.of(Notice)
-        assert any("dropped" in n.message for n in notices), notices
+        assert any("the excess is dropped" in n.message for n in zigbee.sink.of(Notice))
+        # A quiet second later, the next frame in says the flood is over and what it cost.
+        clock.advance(2.0)
+        await threaded.call(door(False))
+        over = await zigbee.sink.wait_for(Notice, lambda n: "is over" in n.message, 30.0,
+                                          after=mark)
+        assert f"{dropped} were dropped" in over.message
     finally:
+        ticker.cancel()
         await zigbee.stop()

@@ -18,7 +18,8 @@ from hubd.core.events import (
     Report,
 )
 from hubd.core.model import CommandStatus
-from radios.zwave.driver import ZwaveDriver, _set_value_outcome
+from radios.zwave.commands import set_value_outcome
+from radios.zwave.driver import ZwaveDriver
 from radios.zwave.session import ServerEvent, parse_message
 from radios.zwave.settings import ZwaveSettings
 
@@ -106,4 +107,4 @@ def test_a_resync_without_a_node_makes_it_leave(synced: tuple[ZwaveDriver, Sink]
 ])
 def test_set_value_answers(answer: dict[str, object],
                            expected: tuple[CommandStatus, str | None]) -> None:
-    assert _set_value_outcome(answer) == expected
+    assert set_value_outcome(answer) == expected

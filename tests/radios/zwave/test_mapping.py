@@ -8,8 +8,9 @@ from pathlib import Path
 import pytest
 
 from hubd.core.model import ButtonAction, Capability, Command, Value
-from radios.zwave import mapping
-from radios.zwave.mapping import AttributeValue, ButtonPress, SetValue
+from radios.observations import AttributeValue, ButtonPress, Observation
+from radios.zwave import commands, mapping
+from radios.zwave.commands import SetValue
 from radios.zwave.session import NodeState, NodeStatus, ValueId, ValueState, parse_state
 
 DUMP = Path(__file__).with_name("state_dump.json")
@@ -33,7 +34,7 @@ def test_capabilities_of_the_mock_nodes(nodes: dict[int, NodeState], node_id: in
 
 
 def see(cc: int, prop: str | int, key: str | int | None, value: object, unit: str = "",
-        ccs: frozenset[int] = frozenset()) -> list[mapping.Observation]:
+        ccs: frozenset[int] = frozenset()) -> list[Observation]:
     return mapping.observe(ValueId(cc, 0, prop, key), value, unit, ccs)
 
 
@@ -101,7 +102,7 @@ def command(device: str, cap: Capability, name: str, **args: Value) -> Command:
 
 def test_commands_become_set_values(nodes: dict[int, NodeState]) -> None:
     def calls(node_id: int, cap: Capability, name: str, **args: Value) -> list[SetValue]:
-        return mapping.to_set_values(command(f"zwave:{node_id}", cap, name, **args),
+        return commands.to_set_values(command(f"zwave:{node_id}", cap, name, **args),
                                      nodes[node_id], {"switch.on": True})
 
     assert calls(2, C.SWITCH, "on") == [SetValue(ValueId(0x25, 0, "targetValue"), True)]
@@ -120,13 +121,13 @@ def test_commands_become_set_values(nodes: dict[int, NodeState]) -> None:
 def test_a_fahrenheit_thermostat_gets_fahrenheit() -> None:
     node = NodeState(12, True, NodeStatus.ALIVE, "", "", 8, frozenset({0x43}), (
         ValueState(ValueId(0x43, 0, "setpoint", 1), 68, "°F"),))
-    (call,) = mapping.to_set_values(command("zwave:12", C.THERMOSTAT, "set_heat_setpoint",
+    (call,) = commands.to_set_values(command("zwave:12", C.THERMOSTAT, "set_heat_setpoint",
                                             celsius=21.0), node, {})
     assert call.value == 69.8
 
 
 def test_a_command_the_node_cannot_carry_out_says_why(nodes: dict[int, NodeState]) -> None:
     with pytest.raises(ValueError, match="node 2 has no DOOR_LOCK"):
-        mapping.to_set_values(command("zwave:2", C.LOCK, "lock"), nodes[2], {})
+        commands.to_set_values(command("zwave:2", C.LOCK, "lock"), nodes[2], {})
     with pytest.raises(ValueError, match="not supported"):
-        mapping.to_set_values(command("zwave:5", C.CONTACT, "open"), nodes[5], {})
+        commands.to_set_values(command("zwave:5", C.CONTACT, "open"), nodes[5], {})

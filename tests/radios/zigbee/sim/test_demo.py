@@ -4,6 +4,7 @@ across a restart when the stick's state is kept."""
 from __future__ import annotations
 
 import asyncio
+import random
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import zigpy.types as zt
 from zigpy_znp.zigbee.application import ControllerApplication
 
 from radios.zigbee.sim import DeviceKind
-from radios.zigbee.sim.demo import HOUSE_MIX, demo_coordinator, demo_ieee
+from radios.zigbee.sim.demo import HOUSE_MIX, demo_coordinator, demo_ieee, drift_step_centi
 from tests.radios.zigbee.sim.conftest import wait_for, zigpy_config
 
 
@@ -59,3 +60,14 @@ async def test_devices_join_then_come_back_joined(tmp_path: Path) -> None:
             assert demo.sim.unknown_requests == []
         finally:
             await app.shutdown()
+
+
+
+def test_every_temperature_drift_is_a_change_the_sensor_reports() -> None:
+    # A sensor reports a change only. The drift was uniform(-0.3, 0.3) rounded to 0.01 °C:
+    # about one drift in sixty changed nothing, sent nothing, and the restart test above
+    # waited for that report in vain.
+    rng = random.Random(0)
+    steps = [drift_step_centi(rng) for _ in range(10_000)]
+    assert all(1 <= abs(step) <= 30 for step in steps)
+    assert min(steps) < 0 < max(steps)

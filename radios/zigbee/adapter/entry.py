@@ -1,0 +1,220 @@
+"""Device frames taken at zigpy's packet entry, so hubd hears them before zigpy handles them.
+
+Theory of operation. Every radio library (zigpy-znp, bellows) hands each received frame to
+``ControllerApplication.packet_received``. zigpy then resolves the device, filters duplicates,
+matches responses, parses the ZCL frame, queues its Default Response, stores last-seen and the
+attribute cache through its database thread, and only then calls the cluster listeners that
+tell hubd. On a busy machine that chain took about a millisecond before hubd heard a door open.
+
+``PacketEntry`` wraps the entry point. A frame hubd maps (a cluster-specific command, or a
+Report Attributes, ZCL 2.5.11, on a cluster of ``ClusterId`` whose class is zigpy's own, so no
+quirk rewrites it) from an interviewed device is parsed with zigpy's own cluster parser and
+handed to hubd at once; zigpy's whole chain then runs for it in the next turn of the loop,
+after the command a rule sent in reaction is on the wire. While zigpy replays such a frame,
+``is_replaying`` is true and the adapter does not tell hubd a second time. Every other frame
+(ZDO, responses, manufacturer-specific or quirked clusters, unknown devices) goes through zigpy
+first, unchanged, or in order behind a taken frame still waiting for zigpy. A duplicate (the
+same frame within ``PACKET_DEBOUNCE_WINDOW``, as zigpy compares them) reaches hubd only once;
+zigpy still sees it, in turn, and drops it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import zigpy.application
+import zigpy.device
+import zigpy.endpoint
+import zigpy.profiles.zha
+import zigpy.types as zt
+from zigpy.datastructures import Debouncer
+from zigpy.device import PACKET_DEBOUNCE_WINDOW
+from zigpy.zcl import Cluster, foundation
+
+from radios.zigbee.model import ClusterId
+
+log = logging.getLogger(__name__)
+
+# ZCL 2.4.1.1 Frame Control: frame type (bits 0-1), manufacturer specific (bit 2),
+# direction (bit 3: server to client).
+_FRAME_TYPE_MASK = 0x03
+_FRAME_CLUSTER = 0x01
+_FRAME_GLOBAL = 0x00
+_MANUFACTURER_SPECIFIC = 0x04
+_SERVER_TO_CLIENT = 0x08
+_MAPPED = frozenset(int(c) for c in ClusterId)
+# zigpy handles a taken frame this many turns of the loop later: the rule's run starts in the
+# next turn, and the radio library may hand the request to a task of its own that writes it
+# in the turn after (zigpy-znp shields AF.DataRequestExt in one). Only how soon zigpy's
+# Default Response and caches follow depends on it, never what they contain.
+_REPLAY_TURNS = 2
+
+
+class EntryListener(Protocol):
+    """Who hears the frames taken at the entry (the adapter)."""
+
+    def entry_seen(self, device: zigpy.device.Device) -> None:
+        """A device sent a frame hubd takes."""
+        ...
+
+    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
+                      command_id: int, args: Any) -> None:
+        """A cluster-specific command, parsed by zigpy's cluster."""
+        ...
+
+    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
+                        attribute_id: int, value: Any) -> None:
+        """One attribute of a Report Attributes, as on the wire."""
+        ...
+
+
+class PacketEntry:
+    """Takes the frames hubd maps at ``packet_received``; zigpy handles them a turn later."""
+
+    def __init__(self, listener: EntryListener) -> None:
+        self._listener = listener
+        self._devices: dict[int, zigpy.device.Device] = {}
+        self._debouncer = Debouncer()
+        self.is_replaying = False
+        self.taken = 0
+        self._pending = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @property
+    def pending(self) -> int:
+        """Frames waiting for zigpy's handling."""
+        return self._pending
+
+    async def handled(self) -> None:
+        """Wait until zigpy has handled every frame taken so far (for tests and shutdown)."""
+        await self._idle.wait()
+
+    def track(self, device: zigpy.device.Device) -> None:
+        """Take this device's frames at the entry (after its interview, at each attach)."""
+        for nwk, known in list(self._devices.items()):
+            if known.ieee == device.ieee:
+                del self._devices[nwk]
+        self._devices[int(device.nwk)] = device
+
+    def forget(self, ieee: Any) -> None:
+        """Leave this device's frames to zigpy."""
+        for nwk, known in list(self._devices.items()):
+            if known.ieee == ieee:
+                del self._devices[nwk]
+
+    def install(self, app: zigpy.application.ControllerApplication) -> Callable[[], None]:
+        """Wrap the application's packet entry; returns what undoes it."""
+        received = app.packet_received
+        loop = asyncio.get_running_loop()
+
+        def later(packet: zt.ZigbeePacket, is_taken: bool) -> None:
+            self._pending -= 1
+            if not self._pending:
+                self._idle.set()
+            self.is_replaying = is_taken
+            try:
+                received(packet)
+            finally:
+                self.is_replaying = False
+
+        def hop(turns: int, packet: zt.ZigbeePacket, is_taken: bool) -> None:
+            if turns > 1:
+                loop.call_soon(hop, turns - 1, packet, is_taken)
+            else:
+                later(packet, is_taken)
+
+        def entry(packet: zt.ZigbeePacket) -> None:
+            is_taken = self._take(packet)
+            if not is_taken and not self._pending:
+                received(packet)
+                return
+            # Behind a taken frame, every frame waits its turn: zigpy sees them in order.
+            self._pending += 1
+            self._idle.clear()
+            loop.call_soon(hop, _REPLAY_TURNS, packet, is_taken)
+
+        app.packet_received = entry  # type: ignore[method-assign]
+
+        def release() -> None:
+            app.__dict__.pop("packet_received", None)
+
+        return release
+
+    def _take(self, packet: zt.ZigbeePacket) -> bool:
+        """Hand the frame to hubd if it is one hubd maps; False leaves it all to zigpy."""
+        try:
+            found = self._cluster_of(packet)
+            if found is None:
+                return False
+            device, cluster, data, key = found
+            if self._debouncer.filter(key, PACKET_DEBOUNCE_WINDOW):
+                # A duplicate: zigpy drops it too, once it has handled the first in turn.
+                return True
+            args = _payload(cluster, data)
+        except Exception as exc:  # noqa: BLE001 - zigpy's chain will see and log it
+            log.debug("event=zigbee_entry_skipped error=%r", exc)
+            return False
+        if args is None:
+            return False
+        self.taken += 1
+        self._listener.entry_seen(device)
+        endpoint_id = int(packet.src_ep or 0)
+        if data[0] & _FRAME_TYPE_MASK == _FRAME_CLUSTER:
+            self._listener.entry_command(device, endpoint_id, cluster, data[2], args)
+        else:
+            for record in getattr(args, "attribute_reports", ()):
+                self._listener.entry_attribute(device, endpoint_id, cluster, record.attrid,
+                                               record.value.value)
+        return True
+
+    def _cluster_of(self, packet: zt.ZigbeePacket
+                    ) -> tuple[zigpy.device.Device, Cluster, bytes, object] | None:
+        if (packet.profile_id != zigpy.profiles.zha.PROFILE_ID
+                or packet.cluster_id not in _MAPPED or not packet.src_ep or not packet.dst_ep
+                or packet.src is None or packet.src.addr_mode != zt.AddrMode.NWK):
+            return None
+        nwk = int(packet.src.address)  # type: ignore[arg-type]
+        device = self._devices.get(nwk)
+        if device is None or device.nwk != nwk or not device.is_initialized:
+            return None
+        data = packet.data.serialize()
+        if len(data) < 3 or data[0] & _MANUFACTURER_SPECIFIC:
+            return None
+        frame_type = data[0] & _FRAME_TYPE_MASK
+        if not (frame_type == _FRAME_CLUSTER or (
+                frame_type == _FRAME_GLOBAL
+                and data[2] == foundation.GeneralCommand.Report_Attributes)):
+            return None
+        endpoint = device.endpoints.get(packet.src_ep)
+        if not isinstance(endpoint, zigpy.endpoint.Endpoint):
+            return None
+        clusters = endpoint.in_clusters if data[0] & _SERVER_TO_CLIENT else endpoint.out_clusters
+        cluster = clusters.get(packet.cluster_id)
+        # A quirk's cluster may rewrite what it receives: its frames go through zigpy first.
+        if cluster is None or type(cluster) is not Cluster._registry.get(packet.cluster_id):
+            return None
+        # What zigpy's own duplicate filter compares: the frame but its TSN, LQI and time.
+        key = (nwk, packet.src_ep, packet.dst, packet.dst_ep, packet.cluster_id,
+               data, packet.tx_options, packet.radius)
+        return device, cluster, data, key
+
+
+def _payload(cluster: Cluster, data: bytes) -> Any:
+    """The command's fields, parsed by the cluster's own schema (as ``Cluster.deserialize``
+    does, without the costly generic header parse: the header here is three bytes, ZCL
+    2.4.1); None for a command zigpy does not know either."""
+    command_id = data[2]
+    if data[0] & _FRAME_TYPE_MASK == _FRAME_CLUSTER:
+        commands = cluster.client_commands if data[0] & _SERVER_TO_CLIENT \
+            else cluster.server_commands
+        command = commands.get(command_id)
+    else:
+        command = foundation.GENERAL_COMMANDS[foundation.GeneralCommand.Report_Attributes]
+    if command is None:
+        return None
+    fields, _rest = command.schema.deserialize(data[3:])
+    return fields

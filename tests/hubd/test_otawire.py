@@ -1,0 +1,66 @@
+"""The daemon's bundle download: a deadline for the whole transfer, HTTP errors, and the
+offered URL's scheme."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from hubd.core.clock import SystemClock
+from hubd.core.errors import UpdateError
+from hubd.ota.settings import UpdateSettings
+from hubd.otawire import TunnelUpdates, build_updates, download
+from tests.hubd.ota.conftest import Slots
+
+
+@pytest.fixture
+async def stalling() -> AsyncIterator[str]:
+    """A server that sends a little of a file and then nothing more."""
+    stop = asyncio.Event()
+
+    async def serve(request: web.Request) -> web.StreamResponse:
+        if request.path == "/gone":
+            raise web.HTTPNotFound()
+        response = web.StreamResponse(headers={"Content-Length": "100000"})
+        await response.prepare(request)
+        await response.write(b"HUBDUPD1")
+        await stop.wait()
+        return response
+
+    app = web.Application()
+    app.router.add_get("/{name}", serve)
+    runner = web.AppRunner(app, shutdown_timeout=0.1)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    try:
+        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
+    finally:
+        stop.set()
+        await runner.cleanup()
+
+
+async def test_a_stalled_download_fails_at_its_deadline(stalling: str) -> None:
+    received = b""
+    with pytest.raises(UpdateError, match=r"longer than 1 s"):
+        async for chunk in download(f"{stalling}/slow.bundle", 1.0):
+            received += chunk
+    # The server's first bytes, if it got to send them in time on a loaded machine.
+    assert received in (b"", b"HUBDUPD1")
+    with pytest.raises(UpdateError, match="HTTP 404"):
+        async for _ in download(f"{stalling}/gone", 5.0):
+            pass
+
+
+async def test_offered_urls_must_be_https_unless_allowed(tmp_path: Path) -> None:
+    slots = Slots(tmp_path / "hw")
+    settings = UpdateSettings(config=tmp_path / "hw/update.toml")
+    service = build_updates(settings, lambda _: None, SystemClock(), slots.reboot)
+    await service.start()
+    offers = TunnelUpdates(service, settings)
+    with pytest.raises(UpdateError, match="must be https"):
+        offers.offer("http://127.0.0.1:1/x.bundle", None, "cloud")
+    assert not service.status().is_busy

@@ -1,0 +1,62 @@
+"""Frames taken at zigpy's packet entry: hubd hears them first, once, and zigpy still
+handles them (Default Response, attribute cache, last seen) in turn."""
+
+from __future__ import annotations
+
+import asyncio
+
+from hubd.core.events import Report
+from radios.zigbee.sim import DeviceKind
+from radios.zigbee.sim.clusters import ClusterId as SimCluster
+from tests.radios.zigbee.conftest import Running
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, dev, join, report
+
+
+def _reports(z: Running, ieee: str, attribute: str, after: int) -> list[Report]:
+    return [e for e in z.sink.of(Report)[after:]
+            if (e.device_id, e.attribute) == (dev(ieee), attribute)]
+
+
+def _zigpy_device(z: Running, ieee: str) -> object:
+    adapter = z.driver.adapter
+    assert adapter is not None and adapter.app is not None
+    return next(d for d in adapter.app.devices.values() if str(d.ieee) == ieee)
+
+
+async def _settled(z: Running) -> None:
+    """Until zigpy has handled every frame taken at the entry."""
+    adapter = z.driver.adapter
+    assert adapter is not None
+    async with asyncio.timeout(5):
+        await adapter.entry_handled()
+
+
+async def test_a_report_is_heard_once_and_zigpy_still_caches_it(zigbee: Running) -> None:
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    adapter = zigbee.driver.adapter
+    assert adapter is not None
+    mark, taken = len(zigbee.sink.of(Report)), adapter.frames_taken_at_entry
+    zigbee.sim.device(LIGHT).switch(True)
+    await report(zigbee, LIGHT, "switch.on", True)
+    await _settled(zigbee)
+    assert adapter.frames_taken_at_entry > taken
+    assert len(_reports(zigbee, LIGHT, "switch.on", mark)) == 1
+    device = _zigpy_device(zigbee, LIGHT)
+    on_off = device.endpoints[1].in_clusters[SimCluster.ON_OFF]  # type: ignore[attr-defined]
+    assert bool(on_off.get(0x0000)) is True  # zigpy's attribute cache, after the replay
+
+
+async def test_a_repeated_frame_is_heard_once(zigbee: Running) -> None:
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    door = zigbee.sim.device(CONTACT)
+    mark = len(zigbee.sink.of(Report))
+    # A Zone Status Change Notification (ZCL 8.2.2.4.1) relayed twice, as routers may do.
+    frame = bytes([0x09, door.next_tsn(), 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00])
+    for _ in range(2):
+        zigbee.sim.engine.network.device_sent(door, 1, 1, SimCluster.IAS_ZONE, frame)
+    await report(zigbee, CONTACT, "contact.is_open", True, after=0)
+    await _settled(zigbee)
+    # Then a fresh frame, so that a late duplicate would show before the check.
+    door.close()
+    await report(zigbee, CONTACT, "contact.is_open", False, after=mark)
+    assert len(_reports(zigbee, CONTACT, "contact.is_open", mark)) == 2

@@ -1,0 +1,249 @@
+"""The driver through the real bellows (EZSP over ASH), over a pty, against the simulated
+EmberZNet NCP: the ZNP end-to-end tests run again on the second family, plus what only ASH has
+(a dropped frame healed by retransmission, NAKs, the ERROR frame of a hung NCP)."""
+
+from __future__ import annotations
+
+import json
+import stat
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import cast
+
+import pytest
+
+from hubd.core.events import DeviceJoined, RadioStatus
+from hubd.core.model import CommandStatus
+from radios.zigbee.settings import RadioType
+from radios.zigbee.sim import DeviceKind, Simulator, Status
+from radios.zigbee.sim.ezsp.ncp import NcpConfig
+from radios.zigbee.sim.ezsp.simulator import EzspSimulator
+from tests.radios.zigbee import test_driver, test_faults
+from tests.radios.zigbee.conftest import Running, start_driver
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, join, report
+from tests.radios.zigbee.test_faults import assert_works
+
+
+async def start_ezsp(sim: EzspSimulator, state_dir: Path) -> Running:
+    """The driver on the EZSP simulator (the ZNP tests' helpers take it duck-typed)."""
+    return await start_driver(cast(Simulator, sim), state_dir, radio_type=RadioType.EZSP)
+
+
+@pytest.fixture
+async def ncp() -> AsyncIterator[EzspSimulator]:
+    """A factory-fresh simulated EmberZNet NCP on a pty; strict about unknown frames."""
+    simulator = EzspSimulator()
+    await simulator.start_pty()
+    try:
+        yield simulator
+    finally:
+        await simulator.close()
+    assert simulator.unknown_requests == []
+    assert simulator.engine.malformed_requests == []
+
+
+@pytest.fixture
+async def ezsp(ncp: EzspSimulator, tmp_path: Path) -> AsyncIterator[Running]:
+    """The driver running on the NCP, network formed."""
+    running = await start_ezsp(ncp, tmp_path)
+    try:
+        yield running
+    finally:
+        await running.stop()
+
+
+# --- the ZNP end-to-end tests, on EZSP --------------------------------------------------
+
+
+async def test_form_keeps_the_key_private(ezsp: Running, tmp_path: Path) -> None:
+    await test_driver.test_form_keeps_the_key_private(ezsp, tmp_path)
+
+
+async def test_join_interview_and_capabilities(ezsp: Running) -> None:
+    await test_driver.test_join_interview_and_capabilities(ezsp)
+
+
+async def test_switch_dim_colour_and_lock(ezsp: Running) -> None:
+    await test_driver.test_switch_dim_colour_and_lock(ezsp)
+
+
+async def test_sensor_reports_become_reports(ezsp: Running) -> None:
+    await test_driver.test_sensor_reports_become_reports(ezsp)
+
+
+async def test_contact_sensor_switches_a_light(ezsp: Running) -> None:
+    await test_driver.test_contact_sensor_switches_a_light(ezsp)
+
+
+async def test_group_command_is_one_multicast(ezsp: Running) -> None:
+    await test_driver.test_group_command_is_one_multicast(ezsp)
+
+
+async def test_leave_is_reported(ezsp: Running) -> None:
+    await test_driver.test_leave_is_reported(ezsp)
+
+
+async def test_restart_remembers_network_and_devices(ncp: EzspSimulator, tmp_path: Path
+                                                     ) -> None:
+    first = await start_ezsp(ncp, tmp_path)
+    try:
+        await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
+        await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
+        app = first.driver.adapter.app  # type: ignore[union-attr]
+        assert app is not None
+        network = app.state.network_info
+    finally:
+        await first.stop()
+
+    mark = len(ncp.requests_seen)
+    second = await start_ezsp(ncp, tmp_path)
+    try:
+        announced = {e.device.address for e in second.sink.of(DeviceJoined)}
+        assert announced == {LIGHT, CONTACT}  # from zigpy's database, no permit join
+        app = second.driver.adapter.app  # type: ignore[union-attr]
+        assert app is not None
+        assert (app.state.network_info.pan_id, app.state.network_info.network_key.key) == (
+            network.pan_id, network.network_key.key)
+        await assert_works(second)
+        ncp.device(CONTACT).open()
+        await report(second, CONTACT, "contact.is_open", True)
+    finally:
+        await second.stop()
+    assert "networkInit" in ncp.requests_seen[mark:]  # the stored network, not a new one
+    assert "formNetwork" not in ncp.requests_seen[mark:]
+
+
+async def test_unplug_and_replug_heal_without_a_restart(ezsp: Running) -> None:
+    await test_faults.test_unplug_and_replug_heal_without_a_restart(ezsp)
+
+
+async def test_spontaneous_coordinator_reset_is_healed(ezsp: Running) -> None:
+    await test_faults.test_spontaneous_coordinator_reset_is_healed(ezsp)
+
+
+async def test_reports_are_not_lost_across_a_reset(ezsp: Running) -> None:
+    await test_faults.test_reports_are_not_lost_across_a_reset(ezsp)
+
+
+async def test_no_ack_is_a_clear_failure(ezsp: Running) -> None:
+    await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    light = ezsp.sim.device(LIGHT)
+    light.fail_next(Status.MAC_NO_ACK, count=10)  # more than zigpy's retries
+    result = await ezsp.driver.send(cmd(LIGHT, "switch.on"))
+    assert result.status is CommandStatus.FAILED and result.error, result
+    light.delivery_failures.clear()
+    await assert_works(ezsp)
+
+
+async def test_a_device_that_never_answers(ezsp: Running) -> None:
+    await test_faults.test_a_device_that_never_answers(ezsp)
+
+
+async def test_expired_and_invalid_commands(ezsp: Running) -> None:
+    await test_faults.test_expired_and_invalid_commands(ezsp)
+
+
+# --- what only EZSP has -------------------------------------------------------------------
+
+
+async def test_dropped_and_nakked_ash_frames_are_healed_by_retransmission(ezsp: Running) -> None:
+    await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    sim = cast(EzspSimulator, ezsp.sim)
+    sim.drop_next_frames(1)  # the NCP's answer to the next command is lost on the line
+    await assert_works(ezsp)
+    sim.drop_next_host_frames(1)  # and then the host's next frame
+    await assert_works(ezsp)
+    sim.nak_next_host_frames(2)  # and the NCP NAKs the host's next two frames
+    await assert_works(ezsp)
+    counters = sim.engine.ash.counters
+    assert counters.dropped_frames == 1 and counters.retransmissions >= 1
+    assert counters.naks_sent >= 2
+
+
+async def test_garbage_on_the_line_is_skipped(ezsp: Running) -> None:
+    await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    mark = len(ezsp.sink.events)
+    cast(EzspSimulator, ezsp.sim).inject_garbage(b"\x00\xff\x7e\x05garbage\x7e\x1a")
+    await assert_works(ezsp)
+    assert not [h for h in ezsp.sink.events[mark:] if getattr(h, "status", None)
+                is RadioStatus.RECONNECTING]
+
+
+async def test_hung_ncp_is_detected_and_healed(ezsp: Running) -> None:
+    await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    mark = len(ezsp.sink.events)
+    ezsp.sim.hang()
+    await ezsp.sink.wait_health(RadioStatus.RECONNECTING, after=mark, timeout_s=30.0)
+    ezsp.sim.hang(False)
+    await ezsp.sink.wait_health(RadioStatus.OK, after=mark, timeout_s=30.0)
+    await assert_works(ezsp)
+
+
+async def test_restore_onto_a_blank_stick_keeps_every_device(ncp: EzspSimulator,
+                                                             tmp_path: Path) -> None:
+    first = await start_ezsp(ncp, tmp_path)
+    try:
+        await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
+        await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
+        app = first.driver.adapter.app  # type: ignore[union-attr]
+        assert app is not None
+        backup = await app.backups.create_backup()
+        network = app.state.network_info
+    finally:
+        await first.stop()
+    assert CONTACT in {str(i) for i in backup.network_info.children}
+
+    async with EzspSimulator(NcpConfig(ieee=0x8C6FB9FFFE0000FF)) as blank:
+        second = await start_ezsp(blank, tmp_path)
+        try:
+            app = second.driver.adapter.app  # type: ignore[union-attr]
+            assert app is not None
+            restored = app.state.network_info
+            assert (restored.pan_id, restored.extended_pan_id, restored.network_key.key) == (
+                network.pan_id, network.extended_pan_id, network.network_key.key)
+            # the stick took the old coordinator's EUI64, so devices keep their trust centre
+            assert app.state.node_info.ieee == backup.node_info.ieee
+            assert {LIGHT, CONTACT} <= {e.device.address for e in second.sink.of(DeviceJoined)}
+            again = await app.backups.create_backup()
+            assert set(again.network_info.children) == set(backup.network_info.children)
+            assert second.driver.adapter is not None
+            await second.driver.adapter.backups_written()
+            saved = tmp_path / "zigbee.backup.json"
+            assert stat.S_IMODE(saved.stat().st_mode) == 0o600
+            assert json.loads(saved.read_text())["coordinator_ieee"]
+        finally:
+            await second.stop()
+        assert blank.unknown_requests == []
+
+
+async def test_contact_reports_reach_the_hub(ezsp: Running) -> None:
+    await join(ezsp, DeviceKind.CONTACT_SENSOR, CONTACT)
+    ezsp.sim.device(CONTACT).open()
+    await report(ezsp, CONTACT, "contact.is_open", True)
+
+
+async def test_an_older_ncp_speaking_ezsp_v12(tmp_path: Path) -> None:
+    """EmberZNet 7.3 (EZSP v12): keys through getKey and the key table, no security manager
+    network key info; bellows negotiates v12 and the hub works the same."""
+    async with EzspSimulator(NcpConfig(protocol_version=12)) as old:
+        first = await start_ezsp(old, tmp_path)
+        try:
+            await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
+            await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
+            await assert_works(first)
+            old.device(CONTACT).open()
+            await report(first, CONTACT, "contact.is_open", True)
+            app = first.driver.adapter.app  # type: ignore[union-attr]
+            assert app is not None
+            backup = await app.backups.create_backup()
+            assert backup.network_info.network_key.key.serialize() == old.tokens.network_key
+            assert "getKey" in old.requests_seen and "getNetworkKeyInfo" not in old.requests_seen
+        finally:
+            await first.stop()
+        second = await start_ezsp(old, tmp_path)
+        try:
+            assert {LIGHT, CONTACT} <= {e.device.address for e in second.sink.of(DeviceJoined)}
+            await assert_works(second)
+        finally:
+            await second.stop()
+        assert old.unknown_requests == [] and old.engine.malformed_requests == []

@@ -1,0 +1,1 @@
+"""A second, independent Zigbee host (zigbee-herdsman) run against the coordinator simulators."""
