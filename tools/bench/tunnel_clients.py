@@ -48,13 +48,22 @@ def _contexts(ca_dir: Path, count: int, first: int = 0) -> list[ssl.SSLContext]:
 
 async def _open(url: str, context: ssl.SSLContext, gate: asyncio.Semaphore) -> ClientConnection:
     async with gate:
-        websocket = await connect(url, ssl=context, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
-                                  compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
-                                  ping_interval=None, open_timeout=60)
-        await websocket.send(encode(Envelope(MessageType.HELLO, time.time(), body={
-            "acked": 0, "epoch": "bench", "version": 0})))
-        await websocket.recv()  # the welcome: the relay has registered this hub
-        return websocket
+        for attempt in range(5):  # a full accept queue resets a connect: come back, as a hub
+            try:
+                return await _open_once(url, context)
+            except OSError:
+                await asyncio.sleep(0.2 * (attempt + 1))
+        return await _open_once(url, context)
+
+
+async def _open_once(url: str, context: ssl.SSLContext) -> ClientConnection:
+    websocket = await connect(url, ssl=context, subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
+                              compression=None, max_size=MAX_MESSAGE_BYTES, proxy=None,
+                              ping_interval=None, open_timeout=60)
+    await websocket.send(encode(Envelope(MessageType.HELLO, time.time(), body={
+        "acked": 0, "epoch": "bench", "version": 0})))
+    await websocket.recv()  # the welcome: the relay has registered this hub
+    return websocket
 
 
 async def main(ca_dir: Path, url: str, count: int, first: int = 0) -> None:

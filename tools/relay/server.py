@@ -47,6 +47,7 @@ from tools.relay.tunnel import TunnelLink, peer_hub_id
 log = logging.getLogger(__name__)
 
 MAX_DEADLINE_MS = 60_000
+LISTEN_BACKLOG = 1024  # a herd of reconnects overflows asyncio's 100 and is reset (ECONNRESET)
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,7 +117,8 @@ class Relay:
             subprotocols=[SUBPROTOCOL],  # type: ignore[list-item]
             process_request=self._admit,
             compression=None, max_size=MAX_MESSAGE_BYTES, ping_interval=s.ping_interval_s,
-            ping_timeout=s.ping_timeout_s, close_timeout=s.close_timeout_s)
+            ping_timeout=s.ping_timeout_s, close_timeout=s.close_timeout_s,
+            backlog=LISTEN_BACKLOG)
         self.tunnel_port = self._server.sockets[0].getsockname()[1]
         self._runner = web.AppRunner(self.app(), access_log=None)
         await self._runner.setup()

@@ -48,12 +48,12 @@ async def test_a_relay_restart_under_a_herd(relay_settings: RelaySettings, nats_
                        backoff_max_s=0.5, stable_after_s=1.0) for i in ids]
         tasks = [asyncio.create_task(h.run()) for h in hubs]
         try:
-            async with asyncio.timeout(20):
-                await until(lambda: len(a.router.online()) + len(b.router.online()) == HUBS)
+            async with asyncio.timeout(45):  # patient: a loaded machine runs 60 hubs slowly
+                await until(lambda: len(a.router.online()) + len(b.router.online()) == HUBS, 15.0)
                 for hub in hubs:
                     for n in range(EVENTS):
                         hub.emit({"type": "button", "button": str(n)})
-                await until(lambda: not any(h.outbox for h in hubs))
+                await until(lambda: not any(h.outbox for h in hubs), 15.0)
                 on_a = a.router.online()
                 assert on_a and len(on_a) < HUBS  # spread over both
                 if how == "drain":
@@ -75,7 +75,7 @@ async def test_a_relay_restart_under_a_herd(relay_settings: RelaySettings, nats_
                         ok += 1
                 await a.start()  # the relay comes back on its ports
                 await until(lambda: len(a.router.online()) + len(b.router.online()) == HUBS
-                            and not any(h.outbox for h in hubs), 10.0, "every hub back")
+                            and not any(h.outbox for h in hubs), 15.0, "every hub back")
         finally:
             for task in tasks:
                 task.cancel()
@@ -85,4 +85,6 @@ async def test_a_relay_restart_under_a_herd(relay_settings: RelaySettings, nats_
         moved = [h for h in hubs if h.back_after_s]
         assert moved and all(h.connects >= 2 for h in moved)
         # No storm: a drained hub waits its retry_after (spread over 1 s), then a jittered backoff.
-        assert sum(h.attempts for h in hubs) < HUBS * 6
+        # A killed relay refuses at once while it is down and a hub alternates relays, so each
+        # of its retries there counts too (a storm would be hundreds per hub).
+        assert sum(h.attempts for h in hubs) < HUBS * (6 if how == "drain" else 12)
