@@ -1,0 +1,88 @@
+"""zigbee-herdsman's ``ember`` adapter, a second host written elsewhere, on the EZSP simulator.
+
+The same script and harness as for the ZNP simulator (test_second_host.py): herdsman starts
+the NCP over ASH, negotiates EZSP, forms a network, permits join, interviews a light and a
+contact sensor, switches the light and reads its report, hears the sensor, and backs up;
+then it resumes on the same stick, and restores its backup onto a blank one. The simulator
+must answer every frame as EmberZNet 7.4 does: no frame id it does not know, none malformed.
+Selected alone with ``pytest -m secondhost``.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from radios.zigbee.sim import DeviceKind
+from radios.zigbee.sim.ezsp.ncp import NcpConfig
+from radios.zigbee.sim.ezsp.simulator import EzspSimulator
+from tools.secondhost.harness import ROOT, HostRun, run_host
+
+pytestmark = [
+    pytest.mark.secondhost,
+    pytest.mark.timeout(150),
+    pytest.mark.skipif(
+        shutil.which("node") is None or not (ROOT / "node_modules" / "zigbee-herdsman").is_dir(),
+        reason="zigbee-herdsman is installed by `make npm`",
+    ),
+]
+
+LIGHT = "00:0d:6f:00:00:00:10:01"
+CONTACT = "00:0d:6f:00:00:00:10:02"
+HOST_IEEES = {"0x" + LIGHT.replace(":", ""), "0x" + CONTACT.replace(":", "")}
+
+
+def _failure(run: HostRun) -> str:
+    log = run.log_path.read_text(errors="replace")
+    return f"{run.names()}\n{run.events[-1] if run.events else None}\n{log[-3000:]}"
+
+
+async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_path: Path) -> None:
+    sim = EzspSimulator(NcpConfig(seed=13))
+    path = await sim.start_tcp()
+    try:
+        sim.add_device(DeviceKind.ON_OFF_LIGHT, LIGHT)
+        sim.add_device(DeviceKind.CONTACT_SENSOR, CONTACT)
+        run = await run_host(
+            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=120,
+            on_trigger=lambda ieee: sim.device(ieee).open(),
+        )  # fmt: skip
+    finally:
+        await sim.close()
+
+    log = run.log_path.read_text(errors="replace")
+    assert run.returncode == 0, _failure(run)
+    assert [line for line in log.splitlines() if line.startswith("error")] == []
+    started = run.of("started")[0].fields
+    assert started["result"] == "reset"  # a factory-fresh stick: a new network
+    assert started["coordinator"] == "0x8c6fb9fffe000001"  # the NCP's EUI64
+    version = started["version"]
+    assert version["type"] == "EmberZNet"
+    assert (version["meta"]["ezsp"], version["meta"]["revision"]) == (13, "7.4.4 [GA]")
+    assert started["network"]["panID"] == 0x1A62
+    assert started["network"]["channel"] == 15
+    assert started["network"]["extendedPanID"] == "0xdddddddddddddddd"
+    assert {e.fields["ieee"] for e in run.of("joined")} == HOST_IEEES
+    interviews = {e.fields["ieee"]: e.fields for e in run.of("interview")}
+    assert {i["status"] for i in interviews.values()} == {"successful"}
+    light = interviews["0x" + LIGHT.replace(":", "")]
+    assert (light["type"], light["model"]) == ("Router", "SIM-LIGHT")
+    assert light["manufacturer"] == "hubd-sim"
+    assert light["endpoints"][0]["in"] == [0x0000, 0x0003, 0x0004, 0x0005, 0x0006]
+    contact = interviews["0x" + CONTACT.replace(":", "")]
+    assert (contact["type"], contact["model"]) == ("EndDevice", "SIM-CONTACT")
+    command = run.of("command")[0].fields
+    assert (command["reported_on_off"], command["read_on_off"]) == (1, 1)
+    sensor = run.of("sensor")[0].fields
+    assert (sensor["cluster"], sensor["type"]) == ("ssIasZone", "commandStatusChangeNotification")
+    # herdsman's ember backup holds no devices: it exports link keys only when app key
+    # requests are allowed, which it never does (bellows derives them from the TC seed)
+    assert run.of("backup")[0].fields["devices"] == []
+    assert run.names()[-1] == "done"
+    assert sim.unknown_requests == []
+    assert sim.engine.malformed_requests == []
+    assert sim.engine.legacy_frames == []
+    # what herdsman asked that bellows never does
+    assert {"getExtendedValue"} <= set(sim.requests_seen)
