@@ -16,9 +16,10 @@ from pathlib import Path
 import pytest
 
 from radios.zigbee.sim import DeviceKind
+from radios.zigbee.sim.clusters import ClusterId
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
-from tools.secondhost.harness import ROOT, HostRun, run_host
+from tools.secondhost.harness import ROOT, HostEvent, HostRun, run_host
 
 pytestmark = [
     pytest.mark.secondhost,
@@ -31,6 +32,7 @@ pytestmark = [
 
 LIGHT = "00:0d:6f:00:00:00:10:01"
 CONTACT = "00:0d:6f:00:00:00:10:02"
+NETWORK_KEY = (1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13)  # herdsman.mjs's
 HOST_IEEES = {"0x" + LIGHT.replace(":", ""), "0x" + CONTACT.replace(":", "")}
 
 
@@ -49,8 +51,37 @@ async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_p
             path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=120,
             on_trigger=lambda ieee: sim.device(ieee).open(),
         )  # fmt: skip
+        # herdsman again on the same stick and database: it resumes the network from tokens
+        sim.device(LIGHT).switch(False)
+        again = await run_host(
+            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=60,
+            on_trigger=lambda ieee: sim.device(ieee).close(),
+        )  # fmt: skip
     finally:
         await sim.close()
+
+    # ... and on a blank stick: herdsman forms the network of its backup; the devices are there
+    blank = EzspSimulator(NcpConfig(ieee=0x8C6FB9FFFE0000FE, seed=14))
+    blank_path = await blank.start_tcp()
+    nwks = {int(str(e.fields["ieee"]), 16): int(e.fields["nwk"]) for e in run.of("joined")}
+
+    def devices_on_the_restored_network(started: HostEvent) -> None:
+        for ieee, kind in ((LIGHT, DeviceKind.ON_OFF_LIGHT), (CONTACT, DeviceKind.CONTACT_SENSOR)):
+            nwk = nwks[int(ieee.replace(":", ""), 16)]
+            blank.add_device(kind, ieee, is_joined=True, nwk=nwk)
+        # The sensor itself was not reset: it is still enrolled with its CIE (ZCL 8.2.2.3.1)
+        zone = blank.device(CONTACT).endpoint.cluster(ClusterId.IAS_ZONE)
+        assert zone is not None
+        zone.values[0x0000] = 1
+
+    try:
+        restored = await run_host(
+            blank_path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=60,
+            on_trigger=lambda ieee: blank.device(ieee).open(),
+            on_started=devices_on_the_restored_network,
+        )  # fmt: skip
+    finally:
+        await blank.close()
 
     log = run.log_path.read_text(errors="replace")
     assert run.returncode == 0, _failure(run)
@@ -86,3 +117,25 @@ async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_p
     assert sim.engine.legacy_frames == []
     # what herdsman asked that bellows never does
     assert {"getExtendedValue"} <= set(sim.requests_seen)
+
+    assert again.returncode == 0, _failure(again)
+    assert again.of("started")[0].fields["result"] == "resumed"
+    assert {e.fields["ieee"] for e in again.of("known")} == HOST_IEEES
+    assert again.of("joined") == [] and again.of("interview") == []
+    assert again.of("command")[0].fields["reported_on_off"] == 1
+    assert len(again.of("sensor")) == 1
+
+    assert restored.returncode == 0, _failure(restored)
+    started_again = restored.of("started")[0].fields
+    assert started_again["result"] == "restored"
+    assert started_again["network"] == started["network"]
+    # herdsman's ember adapter writes no EUI64 token on restore (bellows writes the NVM3
+    # restored-EUI64 one): the coordinator keeps the blank stick's own address
+    assert started_again["coordinator"] == "0x8c6fb9fffe0000fe"
+    assert restored.of("command")[0].fields["reported_on_off"] == 1
+    assert len(restored.of("sensor")) == 1
+    assert blank.unknown_requests == []
+    assert blank.engine.malformed_requests == []
+    # herdsman restores by forming with the backup's key (setInitialSecurityState), not importKey
+    assert {"formNetwork", "setInitialSecurityState"} <= set(blank.requests_seen)
+    assert blank.tokens.network_key == sim.tokens.network_key == bytes(NETWORK_KEY)
