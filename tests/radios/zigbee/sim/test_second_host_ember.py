@@ -139,3 +139,24 @@ async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_p
     # herdsman restores by forming with the backup's key (setInitialSecurityState), not importKey
     assert {"formNetwork", "setInitialSecurityState"} <= set(blank.requests_seen)
     assert blank.tokens.network_key == sim.tokens.network_key == bytes(NETWORK_KEY)
+
+
+async def test_herdsman_refuses_emberznet_7_3_that_bellows_runs(tmp_path: Path) -> None:
+    """herdsman's ember adapter needs EZSP v13 (EmberZNet 7.4) or later; bellows still runs
+    v12. After the first version answer herdsman stops: nothing else reaches the NCP."""
+    sim = EzspSimulator(NcpConfig(seed=13, protocol_version=12))
+    path = await sim.start_tcp()
+    try:
+        run = await run_host(
+            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=30,
+            on_trigger=lambda ieee: None,
+        )  # fmt: skip
+    finally:
+        await sim.close()
+    assert run.returncode == 1
+    assert (
+        "protocol version (12) is not supported by Host [13-"
+        in run.of("error")[0].fields["message"]
+    )
+    assert sim.requests_seen == ["version"]
+    assert sim.unknown_requests == []
