@@ -10,6 +10,7 @@ Selected alone with ``pytest -m secondhost``.
 
 from __future__ import annotations
 
+import re
 import shutil
 from pathlib import Path
 
@@ -159,4 +160,38 @@ async def test_herdsman_refuses_emberznet_7_3_that_bellows_runs(tmp_path: Path) 
         in run.of("error")[0].fields["message"]
     )
     assert sim.requests_seen == ["version"]
+    assert sim.unknown_requests == []
+
+
+async def test_herdsman_heals_dropped_and_nakked_ash_frames(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A frame to the host lost on the line and a NAK from the NCP, while the sensor acts:
+    herdsman's own ASH (not bellows') retransmits, and the run completes."""
+    monkeypatch.setenv("HERDSMAN_LOG", "info")  # herdsman prints its ASH counters at stop
+    sim = EzspSimulator(NcpConfig(seed=13))
+    path = await sim.start_tcp()
+
+    def faults_then_open(ieee: int) -> None:
+        sim.drop_next_frames(1)
+        sim.nak_next_host_frames(1)
+        sim.device(ieee).open()
+
+    try:
+        sim.add_device(DeviceKind.ON_OFF_LIGHT, LIGHT)
+        sim.add_device(DeviceKind.CONTACT_SENSOR, CONTACT)
+        run = await run_host(
+            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=60,
+            on_trigger=faults_then_open,
+        )  # fmt: skip
+    finally:
+        await sim.close()
+    assert run.returncode == 0, _failure(run)
+    assert len(run.of("sensor")) == 1 and run.names()[-1] == "done"
+    ash_line = re.compile(r"^info zh:ember:uart:ash:\s+([^:]+):\s*(.*)$")
+    lines = run.log_path.read_text(errors="replace").splitlines()
+    counters = {m[1].strip(): m[2] for m in map(ash_line.match, lines) if m is not None}
+    # the NCP resent the frame lost on the line, herdsman the one the NCP NAKed
+    assert counters["Retry frames"] == "RX=1, TX=1"
+    assert counters["NAK frames"].startswith("RX=1")
     assert sim.unknown_requests == []
