@@ -42,6 +42,7 @@ COMMANDS: tuple[Command, ...] = (
     _c(0x0056, "getPolicy", "u8", "u8 u8"),
     _c(0x00AA, "getValue", "u8", "u8 lv"),
     _c(0x00AB, "setValue", "u8 lv", "u8"),
+    _c(0x0003, "getExtendedValue", "u8 u32", "u8 lv"),
     # --- utilities (3.2) ---
     _c(0x0005, "nop", "", ""),
     _c(0x0047, "customFrame", "lv", "u8 lv"),
