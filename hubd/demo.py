@@ -134,18 +134,20 @@ async def run_demo(config: HubConfig, activity_s: float, out: TextIO = sys.stdou
             lutron = await stack.enter_async_context(
                 demo_repeater("serial", activity_interval_s=activity_s * 4))
             radios = dataclasses.replace(radios, lutron=lutron)
-        zigbee: DemoCoordinator | None = None
+        zigbee: DemoCoordinator[Any] | None = None
         if radios.zigbee is None and demo_zigbee_family() is RadioType.EZSP:
             # HUBD_DEMO_ZIGBEE=ezsp: a Silicon Labs stick (EmberZNet NCP) driven by bellows
-            zigbee = await stack.enter_async_context(
+            ncp = await stack.enter_async_context(
                 demo_ncp(ZIGBEE_DEVICES, state_path=state_dir / "zigbee-sim-ezsp.json"))
+            zigbee = ncp
             radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
-                path=zigbee.path, channel=15, radio_type=RadioType.EZSP))
+                path=ncp.path, channel=15, radio_type=RadioType.EZSP))
         elif radios.zigbee is None:
-            zigbee = await stack.enter_async_context(
+            znp = await stack.enter_async_context(
                 demo_coordinator(ZIGBEE_DEVICES, state_path=state_dir / "zigbee-sim.json"))
+            zigbee = znp
             radios = dataclasses.replace(radios, zigbee=ZigbeeSettings(
-                path=zigbee.path, channel=15, skip_bootloader=False))
+                path=znp.path, channel=15, skip_bootloader=False))
 
         printers: list[DemoPrinter] = []
         zwave: MockStick | None = None
@@ -211,7 +213,7 @@ def _zwave_house(stick: MockStick, interval_s: float
     return run
 
 
-def _zigbee_house(coordinator: DemoCoordinator, interval_s: float
+def _zigbee_house(coordinator: DemoCoordinator[Any], interval_s: float
                   ) -> Callable[[Hub], Coroutine[Any, Any, None]]:
     """Open the network for the simulated devices, then make the Zigbee house lively."""
 

@@ -35,6 +35,7 @@ from radios.lutron.sim.server import LutronSimulator
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim.demo import HOUSE_MIX, DemoCoordinator, demo_coordinator, demo_ieee
+from radios.zigbee.sim.simulator import Simulator
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,7 @@ class BenchHouse:
     root: Path
     config_path: Path
     lutron: LutronSimulator
-    zigbee: DemoCoordinator
+    zigbee: DemoCoordinator[Simulator]
     rooms: int  # virtual rooms: virtual:<4r+1> door, +2 motion, +3 lamp, +4 dimmer
     zigbee_devices: int
     devices: int
@@ -89,8 +90,8 @@ def zigbee_groups(devices: int) -> int:
     return devices // len(HOUSE_MIX)
 
 
-async def _pair_zigbee(coordinator: DemoCoordinator, settings: ZigbeeSettings, state_dir: Path,
-                       devices: int) -> None:
+async def _pair_zigbee(coordinator: DemoCoordinator[Simulator], settings: ZigbeeSettings,
+                       state_dir: Path, devices: int) -> None:
     """Join every simulated device once through the real driver, so zigpy remembers them."""
     hub = Hub(SystemClock(), Bus(), StateStore())
     joined: set[str] = set()

@@ -18,12 +18,14 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Generic, TypeVar
 
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.kinds import DeviceKind
 from radios.zigbee.sim.memory import DeviceMemory, capture, restore
 from radios.zigbee.sim.nvram import NvStore
 from radios.zigbee.sim.simulator import Simulator
+from radios.zigbee.sim.stick import Stick
 from radios.zigbee.sim.wire import format_ieee, parse_ieee
 from radios.zigbee.sim.zstack import ZStackConfig
 
@@ -54,11 +56,14 @@ def drift_step_centi(rng: random.Random) -> int:
     return rng.choice((-1, 1)) * rng.randint(1, 30)
 
 
-@dataclass
-class DemoCoordinator:
-    """The running demo radio: where zigpy connects, and the house's physical events."""
+S = TypeVar("S", bound=Stick[Any])
 
-    sim: Simulator
+
+@dataclass
+class DemoCoordinator(Generic[S]):
+    """The running demo radio: where the host connects, and the house's physical events."""
+
+    sim: S
     rng: random.Random = field(default_factory=random.Random)
 
     @property
@@ -124,26 +129,46 @@ class DemoCoordinator:
             self.random_event()
 
 
-def _load(path: Path | None) -> tuple[NvStore | None, list[dict[str, object]]]:
+def _load(path: Path | None) -> tuple[NvStore | None, list[dict[str, Any]]]:
     if path is None or not path.exists():
         return None, []
     raw = json.loads(path.read_text())
     return NvStore.from_json(raw["nv"]), list(raw["devices"])
 
 
-def _save(path: Path, sim: Simulator) -> None:
+def save_house(path: Path, sim: Stick[Any], memory: tuple[str, object]) -> None:
+    """Write the stick's memory (named, e.g. ("nv", ...)) and its devices to path, 0600."""
     devices = [
         {"ieee": format_ieee(d.ieee), "kind": str(d.kind), "nwk": d.nwk,
          "is_joined": d.joined_ext_pan is not None, "memory": capture(d).to_json()}
         for d in sim.devices
     ]  # fmt: skip
     tmp = path.with_suffix(".tmp")
-    # The stick's NV holds the network key: 0600 from the first byte, as zigbee.db is.
+    # The stick's memory holds the network key: 0600 from the first byte, as zigbee.db is.
     tmp.unlink(missing_ok=True)
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
     with os.fdopen(fd, "w", encoding="utf-8") as file:
-        file.write(json.dumps({"nv": sim.nv.to_json(), "devices": devices}))
+        file.write(json.dumps({memory[0]: memory[1], "devices": devices}))
     tmp.replace(path)
+
+
+def fill_house(sim: Stick[Any], saved: list[dict[str, Any]], n_devices: int, *,
+               is_network_kept: bool = True) -> None:
+    """Put the saved devices back (joined as they were, if the network was kept) and add the
+    house's devices that are missing, ready to join."""
+    known = {str(d["ieee"]) for d in saved}
+    for entry in saved:
+        nwk = entry["nwk"]
+        device = sim.add_device(
+            DeviceKind(str(entry["kind"])),
+            parse_ieee(str(entry["ieee"])),
+            is_joined=bool(entry["is_joined"]) and is_network_kept,
+            nwk=nwk if isinstance(nwk, int) else None,
+        )
+        _remember(device, entry.get("memory"))
+    for index in range(1, n_devices + 1):
+        if demo_ieee(index) not in known:
+            sim.add_device(HOUSE_MIX[(index - 1) % len(HOUSE_MIX)], demo_ieee(index))
 
 
 def _remember(device: SimDevice, raw: object) -> None:
@@ -161,27 +186,15 @@ def _remember(device: SimDevice, raw: object) -> None:
 @asynccontextmanager
 async def demo_coordinator(
     n_devices: int = 24, *, state_path: Path | None = None, baud_rate: int | None = None
-) -> AsyncIterator[DemoCoordinator]:
+) -> AsyncIterator[DemoCoordinator[Simulator]]:
     """A simulated coordinator on a pty with ``n_devices`` devices of every kind."""
     nv, saved = _load(state_path)
     sim = Simulator(ZStackConfig(addr_table_size=max(64, n_devices + 8)), nv, baud_rate=baud_rate)
     await sim.start_pty()
     try:
-        known = {str(d["ieee"]) for d in saved}
-        for entry in saved:
-            nwk = entry["nwk"]
-            device = sim.add_device(
-                DeviceKind(str(entry["kind"])),
-                parse_ieee(str(entry["ieee"])),
-                is_joined=bool(entry["is_joined"]),
-                nwk=nwk if isinstance(nwk, int) else None,
-            )
-            _remember(device, entry.get("memory"))
-        for index in range(1, n_devices + 1):
-            if demo_ieee(index) not in known:
-                sim.add_device(HOUSE_MIX[(index - 1) % len(HOUSE_MIX)], demo_ieee(index))
+        fill_house(sim, saved, n_devices)
         yield DemoCoordinator(sim)
     finally:
         if state_path is not None:
-            _save(state_path, sim)
+            save_house(state_path, sim, ("nv", sim.nv.to_json()))
         await sim.close()

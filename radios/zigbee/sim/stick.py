@@ -8,7 +8,7 @@ their engine and its persistent memory (NV items, tokens); this is the rest.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Generic, Protocol, Self, TypeVar
@@ -37,6 +37,9 @@ class StickEngine(Engine, Protocol):
 
     @property
     def requests_seen(self) -> list[str]: ...
+
+    @property
+    def unknown_requests(self) -> Sequence[object]: ...
 
     def reset(self, reason: Any) -> None: ...
 
@@ -151,6 +154,12 @@ class Stick(Generic[E]):
     def requests_seen(self) -> list[str]:
         """Wire names of every request received, in order."""
         return self.engine.requests_seen
+
+    @property
+    def unknown_requests(self) -> Sequence[object]:
+        """Requests the firmware did not know (answered with its own error); a test should
+        end with none."""
+        return self.engine.unknown_requests
 
     @property
     def multicasts(self) -> list[DataRequest]:
