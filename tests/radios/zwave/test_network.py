@@ -24,7 +24,10 @@ from radios.zwave.session import InclusionStrategy
 from radios.zwave.sim.demo import DEMO_NODES, KIND_CAPABILITIES
 from tests.radios.zwave.conftest import Network
 
-pytestmark = pytest.mark.asyncio(loop_scope="module")
+# The first test also pays for the module's network (interviews take ~10 s quiet, > 60 s at load
+# ~18): the per-test limit must cover that setup, or every test of the module errors with it. Each
+# wait inside a test stays bounded by its own, shorter timeout.
+pytestmark = [pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(150)]
 
 C = Capability
 
