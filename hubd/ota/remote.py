@@ -23,16 +23,21 @@ from hubd.ota.bundle import Manifest, Version, read_header
 from hubd.ota.install import Installed, PhaseProgress
 from hubd.ota.installer import InstallerInfo
 
-# The helper's Python starts and verifies within this; during an install, progress lines come
-# at least once per written MiB, so a silence this long means it is stuck.
+# A query (info, check) is answered within this: the helper's Python starts and reads a few
+# files. hubd's start waits for the first info, so this bounds what a stuck helper costs it.
+QUERY_TIMEOUT_S = 60.0
+# During an install progress lines come at least once per MiB (and while the payload's hash is
+# checked), so a silence this long means the helper is stuck.
 REPLY_TIMEOUT_S = 120.0
 
 
 class HelperInstaller:
     """Installs through the helper listening on socket_path (hubd-update.socket)."""
 
-    def __init__(self, socket_path: Path, timeout_s: float = REPLY_TIMEOUT_S) -> None:
+    def __init__(self, socket_path: Path, query_timeout_s: float = QUERY_TIMEOUT_S,
+                 timeout_s: float = REPLY_TIMEOUT_S) -> None:
         self.socket_path = socket_path
+        self.query_timeout_s = query_timeout_s
         self.timeout_s = timeout_s
 
     def info(self) -> InstallerInfo:
@@ -66,7 +71,7 @@ class HelperInstaller:
     def _call(self, request: dict[str, Any], fd: int | None = None,
               phases: PhaseProgress | None = None) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:
-            conn.settimeout(self.timeout_s)
+            conn.settimeout(self.query_timeout_s if fd is None else self.timeout_s)
             try:
                 conn.connect(str(self.socket_path))
                 line = wire.encode(request)
