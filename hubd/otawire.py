@@ -44,12 +44,19 @@ def build_updates(settings: UpdateSettings, publish: Callable[[UpdateProgress], 
     that update.toml describes, in this process.
 
     With the helper, bundles are spooled in hubd's state directory (hubd cannot write the
-    updater's); without it, in update.toml's update directory, as before."""
+    updater's) and the helper reboots into a committed update (hubd may not reboot); without
+    it, bundles go to update.toml's update directory and hubd runs systemctl itself."""
     if settings.helper_socket is not None:
         if state_dir is None:
             raise UpdateError("the update helper needs hubd's state directory for its spool")
-        installer: Installer = HelperInstaller(settings.helper_socket)
+        helper = HelperInstaller(settings.helper_socket)
+        installer: Installer = helper
         spool_dir = state_dir / "update-spool"
+
+        async def helper_reboot() -> None:
+            await asyncio.to_thread(helper.reboot)
+
+        reboot = reboot or helper_reboot
     else:
         config = load_update_config(settings.config)
 

@@ -12,7 +12,8 @@ install``: signature by a trusted key, board, version floor and size cap, the pa
 hash before the slot is touched, the written bytes hashed again and read back before the one
 commit. Progress goes back over the socket; when hubd goes away (the socket breaks) the install
 stops at the next chunk with the slot left disarmed. One install at a time (a lock file in the
-update directory): a second one gets "busy".
+update directory): a second one gets "busy". It also reboots the hub into a committed update
+(hubd may not reboot; the helper does only when an update waits to be booted).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import os
 import socket
 import stat
 import struct
+import subprocess
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -153,14 +155,32 @@ def _install(conn: socket.socket, updater: Updater, fds: list[int]) -> dict[str,
             "key_id": installed.key_id}
 
 
+def systemctl_reboot() -> None:
+    """Ask systemd for a reboot and return at once (hubd, unprivileged, may not)."""
+    try:
+        subprocess.run(["systemctl", "--no-block", "reboot"], capture_output=True, text=True,
+                       timeout=30, check=True)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise UpdateError(f"systemctl reboot failed: {exc}") from exc
+
+
 def _answer(conn: socket.socket, request: dict[str, Any], fds: list[int],
-            open_hub_updater: Callable[[], Updater]) -> dict[str, Any]:
+            open_hub_updater: Callable[[], Updater], reboot: Callable[[], None]
+            ) -> dict[str, Any]:
     op = request.get("op")
     if op not in wire.OPS:
         raise UpdateError(f"unknown op {op!r} (ops: {', '.join(wire.OPS)})")
     updater = open_hub_updater()
     if op == "info":
         return info_of(updater).as_json()
+    if op == "reboot":
+        # Only into a committed update: hubd cannot use the helper to reboot the hub at will.
+        committed = info_of(updater).committed_version
+        if committed is None:
+            raise UpdateError("no committed update to reboot into")
+        log.warning("event=helper_reboot version=%s", committed)
+        reboot()
+        return {"version": committed}
     if op == "check":
         try:
             header = base64.b64decode(str(request.get("header", "")), validate=True)
@@ -171,7 +191,8 @@ def _answer(conn: socket.socket, request: dict[str, Any], fds: list[int],
     return _install(conn, updater, fds)
 
 
-def serve(conn: socket.socket, open_hub_updater: Callable[[], Updater]) -> None:
+def serve(conn: socket.socket, open_hub_updater: Callable[[], Updater],
+          reboot: Callable[[], None] = systemctl_reboot) -> None:
     """Answer one request on conn; every failure becomes a failure reply, none escapes."""
     conn.settimeout(SOCKET_TIMEOUT_S)
     fds: list[int] = []
@@ -180,7 +201,7 @@ def serve(conn: socket.socket, open_hub_updater: Callable[[], Updater]) -> None:
                                                   struct.calcsize("3i")))[1]
         request, fds = read_request(conn)
         log.info("event=helper_request op=%s peer_uid=%d", request.get("op"), uid)
-        reply = {"ok": True, "result": _answer(conn, request, fds, open_hub_updater)}
+        reply = {"ok": True, "result": _answer(conn, request, fds, open_hub_updater, reboot)}
     except (HubError, OSError) as exc:
         reply = wire.failure(exc)
         log.warning("event=helper_refused error=%s reason=%r", reply["error"], reply["reason"])

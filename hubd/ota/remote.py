@@ -68,6 +68,10 @@ class HelperInstaller:
         except (KeyError, TypeError, ValueError, UpdateError) as exc:
             raise UpdateError(f"the update helper's answer is malformed: {exc!r}") from exc
 
+    def reboot(self) -> None:
+        """Have the helper reboot the hub into the committed update (hubd may not reboot)."""
+        self._call({"op": "reboot"})
+
     def _call(self, request: dict[str, Any], fd: int | None = None,
               phases: PhaseProgress | None = None) -> dict[str, Any]:
         with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as conn:

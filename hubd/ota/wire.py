@@ -6,9 +6,10 @@ One request per connection, one JSON object per line, each way (``hubd.ota.helpe
     hubd → helper   {"op": "info"}
                     {"op": "check", "header": "<base64 of a bundle's first bytes>"}
                     {"op": "install"}    with the open bundle file as SCM_RIGHTS (one fd)
+                    {"op": "reboot"}     only while an installed update waits to be booted
     helper → hubd   {"progress": {"phase": "writing", "done": 1048576, "total": 3145728}} ...
                     {"ok": true, "result": {...}}     info: InstallerInfo; install: Installed;
-                                                      check: {"version": "1.2"}
+                                                      check, reboot: {"version": "1.2"}
                     {"ok": false, "error": "rejected" | "busy" | "failed", "reason": "..."}
 
 The bundle travels as a file descriptor, never as a path: the helper reads the very file hubd
@@ -27,7 +28,7 @@ from hubd.core.errors import BundleRejectedError, HubError, UpdateBusyError, Upd
 # A request line: a bundle header is at most ~65 KiB, ~88 KiB in base64.
 MAX_REQUEST_BYTES = 256 * 1024
 MAX_REPLY_BYTES = 64 * 1024
-OPS = ("info", "check", "install")
+OPS = ("info", "check", "install", "reboot")
 
 
 def encode(message: dict[str, Any]) -> bytes:

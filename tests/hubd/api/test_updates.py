@@ -38,10 +38,11 @@ async def updating(request: pytest.FixtureRequest, tmp_path: Path
     with contextlib.ExitStack() as stack:
         helper = None
         if request.param == "helper":
-            helper = HelperServer(slots.root / "update.toml")
+            # The helper reboots (hubd may not): it records into slots.reboots too.
+            helper = HelperServer(slots.root / "update.toml", slots.reboots)
             stack.callback(helper.close)
         daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(
-            helper.path if helper else None), reboot=slots.reboot)
+            helper.path if helper else None), reboot=None if helper else slots.reboot)
         assert daemon.api is not None
         connector = aiohttp.TCPConnector(ssl=client_ssl())
         async with aiohttp.ClientSession(connector=connector) as session:

@@ -175,8 +175,10 @@ class HelperServer:
     """The root update helper as hubd-update.socket runs it (Accept=yes: a fresh ``serve`` per
     connection), in threads, on a unix socket; its settings are the Slots' update.toml."""
 
-    def __init__(self, config: Path) -> None:
+    def __init__(self, config: Path, reboots: list[str] | None = None) -> None:
         self.config = config
+        # What the helper was asked to reboot (systemctl's place).
+        self.reboots = reboots if reboots is not None else []
         # sun_path holds 108 bytes: pytest's tmp_path may be longer.
         self.dir = Path(tempfile.mkdtemp(prefix="hubd-helper-", dir="/tmp"))
         self.path = self.dir / "update.sock"
@@ -198,7 +200,8 @@ class HelperServer:
 
     def _serve(self, conn: socket.socket) -> None:
         with conn:
-            helper.serve(conn, lambda: open_updater(load_update_config(self.config)))
+            helper.serve(conn, lambda: open_updater(load_update_config(self.config)),
+                         lambda: self.reboots.append("reboot"))
 
     def close(self) -> None:
         self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (Linux)

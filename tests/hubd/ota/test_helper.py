@@ -60,6 +60,19 @@ def test_install_through_the_helper_with_progress(helper_server: Served, tmp_pat
     assert HelperInstaller(server.path).info().committed_version == "1.1"
 
 
+def test_the_helper_reboots_only_into_a_committed_update(helper_server: Served,
+                                                        tmp_path: Path) -> None:
+    slots, server = helper_server
+    with pytest.raises(UpdateError, match="no committed update"):
+        HelperInstaller(server.path).reboot()
+    assert server.reboots == []
+    bundle = tmp_path / "hubd-1.1.bundle"
+    bundle.write_bytes(slots.bundle("1.1"))
+    HelperInstaller(server.path).install(bundle, lambda *_: None)
+    HelperInstaller(server.path).reboot()
+    assert server.reboots == ["reboot"]
+
+
 @pytest.mark.parametrize("case", ["tampered", "other_key", "older", "truncated"])
 def test_the_helper_checks_every_bundle_itself(helper_server: Served, tmp_path: Path,
                                                case: str) -> None:
