@@ -273,7 +273,8 @@ class Daemon:
         from hubd.otawire import build_updates
 
         try:
-            service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot)
+            service = build_updates(self.config.update, hub.bus.publish, self.clock, self.reboot,
+                                    state_dir=self.config.hub.state_dir)
             await service.start()
         except (HubError, OSError) as exc:  # e.g. no access to the slot devices
             log.error("event=updates_unavailable error=%s", exc)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import aiohttp
@@ -19,6 +20,8 @@ from hubd.core.update import UpdateStatus
 from hubd.ota.config import load_update_config
 from hubd.ota.host import open_updater
 from hubd.ota.install import Updater
+from hubd.ota.installer import Installer, LocalInstaller
+from hubd.ota.remote import HelperInstaller
 from hubd.ota.service import Reboot, UpdateService
 from hubd.ota.settings import UpdateSettings
 
@@ -35,15 +38,33 @@ async def systemctl_reboot() -> None:
 
 
 def build_updates(settings: UpdateSettings, publish: Callable[[UpdateProgress], None],
-                  clock: Clock, reboot: Reboot | None = None) -> UpdateService:
-    """The update service over the updater that update.toml describes."""
-    config = load_update_config(settings.config)
+                  clock: Clock, reboot: Reboot | None = None,
+                  state_dir: Path | None = None) -> UpdateService:
+    """The update service over the root helper ``helper_socket`` names, else over the updater
+    that update.toml describes, in this process.
 
-    def opener() -> Updater:
-        # Opened per install: trusted keys rotated on disk take effect without a restart.
-        return open_updater(load_update_config(settings.config))
+    With the helper, bundles are spooled in hubd's state directory (hubd cannot write the
+    updater's) and the helper reboots into a committed update (hubd may not reboot); without
+    it, bundles go to update.toml's update directory and hubd runs systemctl itself."""
+    if settings.helper_socket is not None:
+        if state_dir is None:
+            raise UpdateError("the update helper needs hubd's state directory for its spool")
+        helper = HelperInstaller(settings.helper_socket)
+        installer: Installer = helper
+        spool_dir = state_dir / "update-spool"
 
-    return UpdateService(opener, config.update_dir, reboot or systemctl_reboot, publish, clock)
+        async def helper_reboot() -> None:
+            await asyncio.to_thread(helper.reboot)
+
+        reboot = reboot or helper_reboot
+    else:
+        config = load_update_config(settings.config)
+
+        def opener() -> Updater:
+            return open_updater(load_update_config(settings.config))
+
+        installer, spool_dir = LocalInstaller(opener), config.update_dir
+    return UpdateService(installer, spool_dir, reboot or systemctl_reboot, publish, clock)
 
 
 async def download(url: str, timeout_s: float) -> AsyncIterator[bytes]:

@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_units import UNITS, config_lines, parse_unit
+from tests.test_units import ROOT, UNITS, config_lines, parse_unit
 
 NEW_UNITS = ["hubd-provision.service", "hubd-update-rollback-check.service",
-             "hubd-update-mark-good.service"]
+             "hubd-update-mark-good.service", "hubd-update@.service"]
 
 
 def unit(name: str) -> dict[str, dict[str, list[str]]]:
@@ -55,10 +55,12 @@ def test_tmpfiles_makes_the_directories_the_units_write() -> None:
 
 
 def runnable_copy(name: str, tmp_path: Path) -> Path:
-    # verify wants ExecStart to exist: check a copy that runs /bin/true instead.
-    copy = tmp_path / name
+    # verify wants ExecStart to exist: check a copy that runs /bin/true instead; a template
+    # is checked as one of its instances.
+    copy = tmp_path / name.replace("@.", "@test.")
     true = shutil.which("true") or "/bin/true"
-    copy.write_text((UNITS / name).read_text().replace("/usr/bin/hubd", true))
+    copy.write_text((UNITS / name).read_text().replace("/usr/bin/hubd", true)
+                    .replace("/opt/hubd/bin/python", true))
     return copy
 
 
@@ -69,7 +71,8 @@ def test_security_exposure_is_at_most_2(name: str, tmp_path: Path) -> None:
         ["systemd-analyze", "security", "--offline=yes", "--no-pager",
          str(runnable_copy(name, tmp_path))],
         capture_output=True, text=True, timeout=30, check=False)
-    found = re.search(rf"Overall exposure level for {re.escape(name)}: (\d+\.\d+)", done.stdout)
+    found = re.search(rf"Overall exposure level for {re.escape(name.replace('@.', '@test.'))}: "
+                      r"(\d+\.\d+)", done.stdout)
     assert found, done.stdout + done.stderr
     assert float(found.group(1)) <= 2.0
 
@@ -79,5 +82,46 @@ def test_security_exposure_is_at_most_2(name: str, tmp_path: Path) -> None:
 def test_systemd_knows_every_key(name: str, tmp_path: Path) -> None:
     done = subprocess.run(["systemd-analyze", "verify", str(runnable_copy(name, tmp_path))],
                           capture_output=True, text=True, timeout=30, check=False)
-    complaints = [line for line in (done.stdout + done.stderr).splitlines() if name in line]
+    complaints = [line for line in (done.stdout + done.stderr).splitlines()
+                  if name.partition("@")[0].removesuffix(".service") in line]
+    assert complaints == []
+
+
+# -- the root update helper (hubd-update.socket, hubd-update@.service) -----------------------
+
+
+def test_the_helper_socket_is_for_group_hubd_one_helper_per_connection() -> None:
+    socket = unit("hubd-update.socket")["Socket"]
+    assert socket["ListenStream"] == ["/run/hubd-update.sock"]
+    assert (socket["SocketUser"], socket["SocketGroup"], socket["SocketMode"]) == (
+        ["root"], ["hubd"], ["0660"])
+    assert socket["Accept"] == ["yes"] and int(socket["MaxConnections"][0]) <= 8
+    # hubd is told where it is by hub.toml's [update] helper_socket (the image's hub.toml).
+    overlay = (ROOT / "image/overlay/etc/hubd/hub.toml").read_text()
+    assert 'helper_socket = "/run/hubd-update.sock"' in overlay
+
+
+def test_the_helper_runs_hubds_own_code_and_may_write_only_the_slots() -> None:
+    service = unit("hubd-update@.service")["Service"]
+    argv = service["ExecStart"][0].split()
+    assert argv[0] == "/opt/hubd/bin/python" and argv[-4:] == [
+        "-m", "hubd.ota.helper", "--config", "/etc/hubd/update.toml"]
+    assert service["CapabilityBoundingSet"] == [""] and service["PrivateNetwork"] == ["yes"]
+    assert service["ProtectSystem"] == ["strict"] and service["DevicePolicy"] == ["closed"]
+    update = (ROOT / "image/overlay/etc/hubd/update.toml").read_text()
+    slots = re.findall(r'^slot_[ab] = "(.+)"$', update, re.M)
+    assert sorted(v.split()[0] for v in service["DeviceAllow"]) == sorted(slots)
+    assert all(v.endswith(" rw") for v in service["DeviceAllow"])
+    assert service["ReadWritePaths"] == ["/data/update -/boot/efi"]
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="no systemd-analyze here")
+def test_systemd_knows_every_key_of_the_helper_socket(tmp_path: Path) -> None:
+    shutil.copy(UNITS / "hubd-update.socket", tmp_path)
+    # The socket's instances come from the template, here a copy that runs /bin/true.
+    runnable_copy("hubd-update@.service", tmp_path).rename(tmp_path / "hubd-update@.service")
+    done = subprocess.run(["systemd-analyze", "verify", str(tmp_path / "hubd-update.socket")],
+                          capture_output=True, text=True, timeout=30, check=False)
+    complaints = [line for line in (done.stdout + done.stderr).splitlines()
+                  if "hubd-update" in line]
     assert complaints == []

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from hubd.ctl.client import Hub
+from hubd.ctl.client import Hub, HubCallError
 
 if TYPE_CHECKING:
     from hubd.ctl.cli import Ctx
@@ -53,18 +53,37 @@ def update(click_ctx: click.Context) -> None:
     ctx.out(body, describe)
 
 
+async def _subscribed(ws: Any) -> None:
+    """Follow the hub's events from before the upload, and return once the hub says so.
+
+    The hello comes at connect time; the subscription is made when the hub reads our message,
+    which may be after it served the upload on its other connection (a loaded hub). Asking for
+    every event after the hello's seq, and waiting for the hub's answer, loses none: those
+    already published come from the hub's ring."""
+    hello = await ws.receive_json(timeout=30)
+    await ws.send_json({"id": 1, "type": "subscribe", "since_seq": hello.get("seq", 0)})
+    while True:
+        message = await ws.receive_json(timeout=30)
+        if message.get("type") == "result" and message.get("id") == 1:
+            if not message.get("ok"):
+                raise HubCallError(f"cannot follow the hub's events: {message.get('error')}")
+            return
+
+
 async def _install(ctx: Ctx, hub: Hub, bundle: Path, reboot: bool) -> dict[str, Any]:
     from hubd.ctl.cli import Progress
 
     async with hub.websocket() as ws:
-        # Subscribed before the upload, so no progress event is missed.
-        await ws.send_json({"id": 1, "type": "subscribe"})
-        await ws.receive_json(timeout=10)  # hello
+        await _subscribed(ws)
         progress = Progress(f"uploading {bundle.name}")
         status: dict[str, Any] = await hub.upload("/update/bundle", bundle)
         progress.tick("verified")
         while status["phase"] not in DONE:
             message = await ws.receive_json(timeout=600)
+            if message.get("type") == "resync":
+                # Events were lost (a very long install): the status says where it is.
+                status = await hub.call("GET", "/update")
+                continue
             event = message.get("event") if message.get("type") == "event" else None
             if event is None or event.get("event") != "update_progress":
                 continue

@@ -2,9 +2,10 @@
 
 A bundle arrives as chunks (an upload on the LAN API, a download the cloud offered through the
 tunnel) and is spooled to a file on the data partition, never held in memory, refused past the
-largest bundle the inactive slot can take. Then ``Updater.install`` runs in a thread on the
-spooled file: the file is seekable, so the signature, the policy and the payload's signed hash
-are all checked before the slot's first byte changes. Each phase's progress goes to
+largest bundle the inactive slot can take. Then the ``Installer`` (hubd.ota.installer: the root
+helper on a hub, the updater in this process elsewhere) installs the spooled file in a thread:
+the file is seekable, so the signature, the policy and the payload's signed hash are all
+checked before the slot's first byte changes. Each phase's progress goes to
 ``publish`` as an ``UpdateProgress`` (the daemon puts it on the bus; the API and the tunnel
 forward it). A reboot into a committed update goes through the ``Reboot`` port (the OS edge).
 
@@ -22,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import io
 import logging
 import os
 from collections.abc import AsyncIterable, Callable
@@ -36,8 +36,7 @@ from hubd.core.events import UpdatePhase, UpdateProgress
 from hubd.core.model import Context, Origin
 from hubd.core.update import UpdateStatus
 from hubd.ota.bundle import header_length
-from hubd.ota.install import Updater
-from hubd.ota.state import UpdateState
+from hubd.ota.installer import Installer, InstallerInfo
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +56,9 @@ class Reboot(Protocol):
 class UpdateService:
     """Installs bundles one at a time and says how it goes."""
 
-    def __init__(self, open_updater: Callable[[], Updater], spool_dir: Path, reboot: Reboot,
+    def __init__(self, installer: Installer, spool_dir: Path, reboot: Reboot,
                  publish: Callable[[UpdateProgress], None], clock: Clock) -> None:
-        self._open_updater = open_updater
+        self._installer = installer
         self.spool_dir = spool_dir
         self._reboot = reboot
         self._publish = publish
@@ -71,25 +70,14 @@ class UpdateService:
         self._is_stopping = False  # read by the install's thread: abort at the next chunk
 
     async def start(self) -> None:
-        """Read what runs and what the updater remembers (in a thread: files, /proc); an
-        update committed before hubd restarted is still there to reboot into."""
-        self._status = await asyncio.to_thread(self._read_status, self._status)
-        pending = await asyncio.to_thread(self._committed)
-        if pending is not None:
-            self._status = replace(self._status, phase=UpdatePhase.COMMITTED, version=pending)
-
-    def _committed(self) -> str | None:
-        updater = self._open_updater()
-        pending = UpdateState.load(updater.state_path).pending
-        if pending is None or pending.get("slot") == updater.booted:
-            return None
-        return str(pending.get("version", ""))
-
-    def _read_status(self, status: UpdateStatus) -> UpdateStatus:
-        updater = self._open_updater()
-        last = UpdateState.load(updater.state_path).last_event
-        return replace(status, running_version=str(updater.running), booted_slot=updater.booted,
-                       max_bundle_bytes=updater.max_bundle_bytes(), last_event=last)
+        """Read what runs and what the updater remembers (in a thread: files, /proc, or the
+        helper's socket); an update committed before hubd restarted is still there to reboot
+        into."""
+        info = await asyncio.to_thread(self._installer.info)
+        self._status = _with_info(self._status, info)
+        if info.committed_version is not None:
+            self._status = replace(self._status, phase=UpdatePhase.COMMITTED,
+                                   version=info.committed_version)
 
     def status(self) -> UpdateStatus:
         """The current status."""
@@ -158,8 +146,8 @@ class UpdateService:
     async def _run(self, chunks: AsyncIterable[bytes]) -> UpdateStatus:
         spool = self.spool_dir / SPOOL_NAME
         try:
-            updater = await asyncio.to_thread(self._open_updater)
-            await self._receive(chunks, spool, updater)
+            info = await asyncio.to_thread(self._installer.info)
+            await self._receive(chunks, spool, info.max_bundle_bytes)
             loop = asyncio.get_running_loop()
 
             def phases(phase: UpdatePhase, done: int, total: int) -> None:
@@ -167,7 +155,7 @@ class UpdateService:
                     raise UpdateError("hubd stopped during the install")
                 loop.call_soon_threadsafe(self._progress, phase, done, total)
 
-            installed = await asyncio.to_thread(updater.install, spool, phases=phases)
+            installed = await asyncio.to_thread(self._installer.install, spool, phases)
             self._status = replace(self._status, version=str(installed.version))
             return self._status
         except (HubError, OSError) as exc:
@@ -190,13 +178,12 @@ class UpdateService:
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(os.unlink, spool)
             with contextlib.suppress(HubError, OSError):
-                self._status = await asyncio.to_thread(self._read_status, self._status)
+                info = await asyncio.to_thread(self._installer.info)
+                self._status = _with_info(self._status, info)
 
-    async def _receive(self, chunks: AsyncIterable[bytes], spool: Path, updater: Updater
-                       ) -> None:
+    async def _receive(self, chunks: AsyncIterable[bytes], spool: Path, cap: int) -> None:
         """Spool chunks to a file (0600) in batches, refusing a byte past the slot's cap, and
         the whole bundle as soon as its header (signature, board, version) says no."""
-        cap = updater.max_bundle_bytes()
         head: bytearray | None = bytearray()  # the first bytes, until the header is checked
         await asyncio.to_thread(spool.parent.mkdir, parents=True, exist_ok=True)
         fd = await asyncio.to_thread(os.open, spool, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -217,8 +204,8 @@ class UpdateService:
                     length = header_length(bytes(head))
                     if length is not None and len(head) >= length:
                         # Before the rest of a large bundle is fetched: a bad one stops here.
-                        manifest = await asyncio.to_thread(updater.check_header,
-                                                           io.BytesIO(bytes(head[:length])))
+                        manifest = await asyncio.to_thread(self._installer.check_header,
+                                                           bytes(head[:length]))
                         self._status = replace(self._status, version=str(manifest.version))
                         head = None
                 if len(batch) >= WRITE_BATCH_BYTES:
@@ -250,6 +237,11 @@ class UpdateService:
                                total_bytes=total, reason=reason)
         self._publish(UpdateProgress(phase, version, done, total, reason, self._clock.time(),
                                      Context.new(self._origin)))
+
+
+def _with_info(status: UpdateStatus, info: InstallerInfo) -> UpdateStatus:
+    return replace(status, running_version=info.running_version, booted_slot=info.booted_slot,
+                   max_bundle_bytes=info.max_bundle_bytes, last_event=info.last_event)
 
 
 def _write_all(fd: int, data: bytes) -> None:

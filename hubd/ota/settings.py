@@ -17,3 +17,7 @@ class UpdateSettings:
     # Offered URLs must be https unless this is set (a LAN mirror, the tests): the signature,
     # not the transport, is what makes a bundle trusted, but https keeps what a hub runs private.
     is_http_allowed: bool = False
+    # The root update helper's socket (hubd-update.socket: /run/hubd-update.sock on the hub
+    # OS). Absent: hubd installs in its own process, so it must be able to write the slots and
+    # the boot env itself (the tests, the demo); an unprivileged hubd needs the helper.
+    helper_socket: Path | None = None

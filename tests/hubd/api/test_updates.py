@@ -20,19 +20,37 @@ from hubd.core.events import UpdatePhase, UpdateProgress
 from hubd.ota.bootenv import BootPlan, choose_slot
 from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
 from tests.hubd.api.test_ws import receive, ws_url
-from tests.hubd.ota.conftest import SLOT_BYTES, Slots, bundle_bytes, image, slot_version
+from tests.hubd.ota.conftest import (
+    SLOT_BYTES,
+    HelperServer,
+    Slots,
+    bundle_bytes,
+    image,
+    slot_version,
+)
 
 
-@pytest.fixture
-async def updating(tmp_path: Path) -> AsyncIterator[tuple[RunningHub, Slots]]:
+@pytest.fixture(params=["in-process", "helper"])
+async def updating(request: pytest.FixtureRequest, tmp_path: Path
+                   ) -> AsyncIterator[tuple[RunningHub, Slots]]:
+    """A hub whose updates are installed by hubd itself, or by the root helper (the hub OS)."""
     slots = Slots(tmp_path / "hw")
-    daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
-    assert daemon.api is not None
-    connector = aiohttp.TCPConnector(ssl=client_ssl())
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path / "state",
-                         session), slots
-    await stop_hub(daemon, task)
+    with contextlib.ExitStack() as stack:
+        helper = None
+        if request.param == "helper":
+            # The helper reboots (hubd may not): it records into slots.reboots too.
+            helper = HelperServer(slots.root / "update.toml", slots.reboots)
+            stack.callback(helper.close)
+        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(
+            helper.path if helper else None), reboot=None if helper else slots.reboot)
+        assert daemon.api is not None
+        connector = aiohttp.TCPConnector(ssl=client_ssl())
+        async with aiohttp.ClientSession(connector=connector) as session:
+            yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code,
+                             tmp_path / "state", session), slots
+        await stop_hub(daemon, task)
+        if helper is not None:
+            assert helper.served > 0, "the helper installed nothing"
 
 
 OCTETS = {"Content-Type": "application/octet-stream"}

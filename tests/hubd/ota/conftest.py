@@ -4,6 +4,11 @@ from __future__ import annotations
 
 import hashlib
 import io
+import shutil
+import socket
+import tempfile
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -12,9 +17,11 @@ import pytest
 import zstandard
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from hubd.ota import helper
 from hubd.ota.bootenv import BootPlan, FileBootEnv, choose_slot
 from hubd.ota.bundle import Compression, Manifest, Version, key_id, write_bundle
-from hubd.ota.config import UpdateConfig
+from hubd.ota.config import UpdateConfig, load_update_config
+from hubd.ota.host import open_updater
 from hubd.ota.install import Outcome, Updater
 
 SLOT_BYTES = 256 * 1024
@@ -153,11 +160,60 @@ class Slots:
         return bundle_bytes(image(version), version, [self.key], board=board,
                             min_version=min_version)
 
-    def toml(self) -> str:
-        return f'\n[update]\nconfig = "{self.root}/update.toml"\n'
+    def toml(self, helper: Path | None = None) -> str:
+        extra = f'helper_socket = "{helper}"\n' if helper is not None else ""
+        return f'\n[update]\nconfig = "{self.root}/update.toml"\n{extra}'
 
     def files(self) -> dict[str, bytes]:
         return {name: (self.root / name).read_bytes() for name in ("slot-a", "slot-b", "bootenv")}
 
     async def reboot(self) -> None:
         self.reboots.append("reboot")
+
+
+class HelperServer:
+    """The root update helper as hubd-update.socket runs it (Accept=yes: a fresh ``serve`` per
+    connection), in threads, on a unix socket; its settings are the Slots' update.toml."""
+
+    def __init__(self, config: Path, reboots: list[str] | None = None) -> None:
+        self.config = config
+        # What the helper was asked to reboot (systemctl's place).
+        self.reboots = reboots if reboots is not None else []
+        # sun_path holds 108 bytes: pytest's tmp_path may be longer.
+        self.dir = Path(tempfile.mkdtemp(prefix="hubd-helper-", dir="/tmp"))
+        self.path = self.dir / "update.sock"
+        self.listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.listener.bind(str(self.path))
+        self.listener.listen(8)
+        self.served = 0
+        self.thread = threading.Thread(target=self._accept, name="helper-accept", daemon=True)
+        self.thread.start()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                conn, _ = self.listener.accept()
+            except OSError:
+                return
+            self.served += 1
+            threading.Thread(target=self._serve, args=(conn,), daemon=True).start()
+
+    def _serve(self, conn: socket.socket) -> None:
+        with conn:
+            helper.serve(conn, lambda: open_updater(load_update_config(self.config)),
+                         lambda: self.reboots.append("reboot"))
+
+    def close(self) -> None:
+        self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accept (Linux)
+        self.listener.close()
+        self.thread.join(5)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+@pytest.fixture
+def helper_server(tmp_path: Path) -> Iterator[tuple[Slots, HelperServer]]:
+    """Slots served by the root helper's code over a unix socket."""
+    slots = Slots(tmp_path / "hw")
+    server = HelperServer(slots.root / "update.toml")
+    yield slots, server
+    server.close()
