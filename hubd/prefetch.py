@@ -30,6 +30,8 @@ import tomllib
 from collections.abc import Iterator
 from pathlib import Path
 
+from hubd.config.hub import MAX_CONFIG_BYTES
+
 log = logging.getLogger(__name__)
 
 # In the order the daemon needs them: Lutron's driver first (it starts first), Zigbee's (the
@@ -45,8 +47,11 @@ def modules_for(config_path: Path) -> list[str]:
     """The heavy modules the config at config_path turns on; none if it cannot be read."""
     try:
         with config_path.open("rb") as file:
-            toml = tomllib.load(file)
-    except (OSError, tomllib.TOMLDecodeError):
+            data = file.read(MAX_CONFIG_BYTES + 1)
+        if len(data) > MAX_CONFIG_BYTES:
+            return []
+        toml = tomllib.loads(data.decode("utf-8"))
+    except (OSError, ValueError, RecursionError):  # TOMLDecodeError, UnicodeDecodeError too
         return []
     radios = toml.get("radios")
     wanted = set(radios) if isinstance(radios, dict) else set()

@@ -36,6 +36,10 @@ def test_an_unreadable_config_prefetches_nothing(tmp_path: Path) -> None:
     broken.write_text("[radios.zigbee\n")
     assert prefetch.modules_for(broken) == []
     assert prefetch.modules_for(tmp_path / "missing.toml") == []
+    for text in ("a = " + "[" * 3000 + "]" * 3000 + "\n", "# " + "x" * (2 << 20) + "\n",
+                 "\udcff"):
+        broken.write_bytes(text.encode("utf-8", "surrogateescape"))
+        assert prefetch.modules_for(broken) == []  # the check says why, not the prefetch
     assert prefetch.start(broken) is None
 
 
