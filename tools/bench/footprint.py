@@ -23,7 +23,6 @@ SSL_CERT_DIR), which hubd.service does not set.
 from __future__ import annotations
 
 import asyncio
-import compileall
 import os
 import re
 import signal
@@ -39,6 +38,7 @@ from pathlib import Path
 import hubd
 import radios
 import rules
+from tools.bench.bytecode import compile_bytecode
 from tools.bench.house import BenchHouse, bench_house
 from tools.bench.report import Table
 from tools.bench.store import evict
@@ -122,18 +122,6 @@ def evict_python_and_project(extra: list[Path]) -> int:
     for path in extra:
         count += evict(path)
     return count
-
-
-def compile_bytecode() -> float:
-    """Compile the project and the venv in place, as a wheel install has them; seconds taken."""
-    started = time.perf_counter()
-    paths = sysconfig.get_paths()
-    roots = {Path(paths["purelib"]), Path(paths["platlib"])}
-    roots |= {Path(package.__file__).parent for package in (hubd, radios, rules)
-              if package.__file__ is not None}
-    for root in sorted(roots):
-        compileall.compile_dir(root, quiet=2, workers=1)
-    return time.perf_counter() - started
 
 
 # Set by this machine's shell, not by hubd.service (systemd starts hubd with the unit's own).
