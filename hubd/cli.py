@@ -109,6 +109,11 @@ def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
               show_default=True, help="The hub's TOML configuration.")
 def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
+    # First, in a thread: the radio libraries and the LAN API the file turns on, so that
+    # zigpy's import and start (the longest chain) overlap the check and the store's load.
+    from hubd import prefetch
+
+    prefetch.start(config_path)
     # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
     # Only the radio libraries' own checks (zigpy's schema) come later, from the daemon, which
     # imports those libraries while the other radios connect; they too exit 78.

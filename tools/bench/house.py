@@ -189,9 +189,13 @@ def _rules(rooms: int, zigbee_groups: int) -> str:
 
 
 @contextlib.asynccontextmanager
-async def bench_house(root: Path, *, devices: int, zigbee_devices: int) -> AsyncIterator[
-        BenchHouse]:
-    """Simulators for every radio, Zigbee paired, and ``root/hub.toml`` with ``devices``."""
+async def bench_house(root: Path, *, devices: int, zigbee_devices: int,
+                      zwave: ZwaveSetup | None = None) -> AsyncIterator[BenchHouse]:
+    """Simulators for every radio, Zigbee paired, and ``root/hub.toml`` with ``devices``.
+
+    ``zwave``: the Z-Wave part for this house (the footprint's: tools/bench/zwave_house.py);
+    None: ``ZWAVE``'s, if set."""
+    zwave = zwave or ZWAVE
     lutron_devices = len(DEMO_DEVICES)
     rooms = max(1, (devices - zigbee_devices - lutron_devices) // len(ROOM_KINDS))
     state_dir, rules_dir = root / "state", root / "rules"
@@ -211,8 +215,8 @@ async def bench_house(root: Path, *, devices: int, zigbee_devices: int) -> Async
                  RadioPart(f'[radios.zigbee]\npath = "{zigbee.path}"\nchannel = 15\n'
                            "skip_bootloader = false\n", devices=zigbee_devices)]
         names = ["virtual", "lutron", "zigbee"]
-        if ZWAVE is not None:
-            parts.append(await ZWAVE(stack, root))
+        if zwave is not None:
+            parts.append(await zwave(stack, root))
             names.append("zwave")
         (rules_dir / "house.yaml").write_text(_rules(rooms, zigbee_groups(zigbee_devices)))
         for n, part in enumerate(parts):
