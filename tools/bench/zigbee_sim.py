@@ -124,7 +124,7 @@ def _say(line: str) -> None:
     sys.stdout.flush()
 
 
-async def serve(pairs: int, family: str = "znp") -> None:
+async def serve(pairs: int, family: str = "znp", lifetime_s: float = LIFETIME_S) -> None:
     """Power up, announce the pty, then answer commands until quit or end of input."""
     loop = asyncio.get_running_loop()
     reader = asyncio.StreamReader()
@@ -134,7 +134,7 @@ async def serve(pairs: int, family: str = "znp") -> None:
     try:
         coordinator = Coordinator(sim, pairs)
         _say(f"ready {path}")
-        async with asyncio.timeout(LIFETIME_S):
+        async with asyncio.timeout(lifetime_s):
             while (line := (await reader.readline()).decode()) and line.strip() != "quit":
                 try:
                     _say(await coordinator.answer(line))
@@ -150,8 +150,10 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=100, help="contact sensor + light pairs")
     parser.add_argument("--family", choices=("znp", "ezsp"), default="znp",
                         help="the coordinator: TI Z-Stack (zigpy-znp) or EmberZNet (bellows)")
+    parser.add_argument("--lifetime-s", type=float, default=LIFETIME_S,
+                        help="exit after this long whatever happens (longer for A/B runs)")
     args = parser.parse_args()
-    asyncio.run(serve(args.pairs, args.family))
+    asyncio.run(serve(args.pairs, args.family, args.lifetime_s))
 
 
 if __name__ == "__main__":

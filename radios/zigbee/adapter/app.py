@@ -2,8 +2,9 @@
 
 One ``ZigpyAdapter`` wraps one zigpy ControllerApplication for the life of one connection: it
 starts it (forming a network on a blank stick, or restoring zigpy's latest backup onto it),
-turns zigpy's callbacks into ``radios.zigbee.model`` data for an ``AdapterListener``, sends ZCL
-requests and translates zigpy's exceptions into hubd's (``DeviceError``, ``TransientError``).
+has what devices say turned into ``radios.zigbee.model`` data for an ``AdapterListener``
+(``events``), sends ZCL requests and translates zigpy's exceptions into hubd's
+(``DeviceError``, ``TransientError``).
 It never reconnects: when the link is lost it says so once and the supervisor starts a new one.
 """
 
@@ -15,7 +16,7 @@ import json
 import logging
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 import zigpy.application
 import zigpy.device
@@ -25,30 +26,20 @@ from zigpy.zcl import Cluster
 
 from hubd.core.errors import DeviceError, TransientError
 from radios.zigbee.adapter import recovery, requests
-from radios.zigbee.adapter.entry import PacketEntry
+from radios.zigbee.adapter.events import AdapterListener, DeviceEvents, node_info
 from radios.zigbee.adapter.glue import (
     DefaultResponseHold,
     ResetWatch,
     app_class,
     gate_device_frames,
-    plain,
     secure_file,
     validate_config,
     watch_coordinator_reset,
     write_private,
 )
+from radios.zigbee.adapter.lookup import index_by_nwk
 from radios.zigbee.commands import ZclRequest
-from radios.zigbee.mapping import (
-    IAS_ZONE_TYPE,
-    SCALING,
-)
-from radios.zigbee.model import (
-    AttributeEvent,
-    ClusterCommandEvent,
-    ClusterId,
-    EndpointInfo,
-    NodeInfo,
-)
+from radios.zigbee.model import ClusterId, NodeInfo
 from radios.zigbee.settings import RadioType, ZigbeeSettings
 
 log = logging.getLogger(__name__)
@@ -56,82 +47,6 @@ log = logging.getLogger(__name__)
 def backup_path(database_path: Path) -> Path:
     """Where the network backup lives: ``zigbee.backup.json`` beside ``zigbee.db``."""
     return database_path.with_suffix(".backup.json")
-
-
-_ATTRIBUTE_EVENTS = ("attribute_report", "attribute_read", "attribute_updated")
-
-
-class AdapterListener(Protocol):
-    """What the adapter tells the driver; every call is synchronous and returns at once."""
-
-    def node_ready(self, node: NodeInfo) -> None:
-        """A device finished its interview (new, rejoined or re-interviewed)."""
-        ...
-
-    def node_left(self, ieee: str) -> None:
-        """A device left the network or was removed."""
-        ...
-
-    def node_seen(self, ieee: str) -> None:
-        """A device sent something (any frame)."""
-        ...
-
-    def attribute(self, event: AttributeEvent) -> None:
-        """A device reported an attribute, or answered a read."""
-        ...
-
-    def cluster_command(self, event: ClusterCommandEvent) -> None:
-        """A device sent a cluster command to the hub."""
-        ...
-
-    def link_lost(self, reason: str) -> None:
-        """The coordinator is gone (unplugged, reset, not answering); stop using this adapter."""
-        ...
-
-    def notice(self, message: str) -> None:
-        """Something the people of the house should know (zigbee.db rebuilt, a flood)."""
-        ...
-
-    def frame_allowed(self, nwk: int) -> bool:
-        """A device frame arrived from ``nwk``: may it come in (False: drop it, a flood)?"""
-        ...
-
-
-def node_info(device: zigpy.device.Device) -> NodeInfo:
-    """A zigpy device as plain data."""
-    endpoints = tuple(
-        EndpointInfo(ep.endpoint_id, frozenset(ep.in_clusters), frozenset(ep.out_clusters))
-        for ep in device.non_zdo_endpoints
-    )
-    zone_type = None
-    for ep in device.non_zdo_endpoints:
-        ias = ep.in_clusters.get(ClusterId.IAS_ZONE)
-        if ias is not None:
-            cached = ias.get(IAS_ZONE_TYPE)
-            zone_type = int(cached) if isinstance(cached, int) else None
-    node_desc = device.node_desc
-    return NodeInfo(
-        ieee=str(device.ieee), nwk=int(device.nwk), manufacturer=device.manufacturer or "",
-        model=device.model or "", endpoints=endpoints,
-        is_mains_powered=True if node_desc is None else bool(node_desc.is_mains_powered),
-        zone_type=zone_type, last_seen=device.last_seen,
-    )
-
-
-class _CommandListener:
-    """zigpy still delivers received cluster commands only through the legacy listener."""
-
-    def __init__(self, adapter: ZigpyAdapter, ieee: str, endpoint_id: int, cluster_id: int
-                 ) -> None:
-        self._adapter, self._ieee = adapter, ieee
-        self._endpoint_id, self._cluster_id = endpoint_id, cluster_id
-
-    def cluster_command(self, tsn: int, command_id: int, args: Any) -> None:
-        """Called by zigpy for every cluster command the device sent."""
-        if self._adapter.is_replaying:  # hubd heard it at the packet entry
-            return
-        self._adapter.on_cluster_command(self._ieee, self._endpoint_id, self._cluster_id,
-                                         command_id, args)
 
 
 class ZigpyAdapter:
@@ -144,7 +59,6 @@ class ZigpyAdapter:
         self._config = validate_config(settings, database_path)
         self._listener = listener
         self._app: zigpy.application.ControllerApplication | None = None
-        self._detach: dict[str, list[Callable[[], None]]] = {}
         self._reset_watch: ResetWatch | None = None
         self._is_stopping = False
         self._is_lost = False
@@ -152,8 +66,10 @@ class ZigpyAdapter:
         self._hold = DefaultResponseHold(settings.default_response_hold_s)
         self._backup_lock = asyncio.Lock()
         self._ungate: Callable[[], None] | None = None
-        self._entry = PacketEntry(self)
-        self._unentry: Callable[[], None] | None = None
+        self._events = DeviceEvents(listener, self._hold, settings.default_response_hold_s > 0,
+                                    self._enroll)
+        self._entry = self._events.entry
+        self._undo: list[Callable[[], None]] = []
 
     @property
     def app(self) -> zigpy.application.ControllerApplication | None:
@@ -204,7 +120,7 @@ class ZigpyAdapter:
             recovery.readd_devices(app)
             self._listener.notice(rebuilt)
         secure_file(self._database_path)
-        self._unentry = self._entry.install(app)
+        self._undo = [self._entry.install(app), index_by_nwk(app, self._entry.devices_by_nwk)]
         if self._settings.radio_type is RadioType.ZNP:
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
             self._ungate = gate_device_frames(app, self._listener.frame_allowed)
@@ -212,7 +128,7 @@ class ZigpyAdapter:
         for device in list(app.devices.values()):
             if isinstance(device, zigpy.device.Device) and self._is_hub_device(device) \
                     and device.is_initialized:
-                self._attach(device)
+                self._events.attach(device)
                 nodes.append(node_info(device))
         return nodes
 
@@ -229,13 +145,10 @@ class ZigpyAdapter:
         if self._ungate is not None:
             self._ungate()
             self._ungate = None
-        if self._unentry is not None:
-            self._unentry()
-            self._unentry = None
-        for detachers in self._detach.values():
-            for detach in detachers:
-                detach()
-        self._detach.clear()
+        for undo in self._undo:
+            undo()
+        self._undo = []
+        self._events.detach_all()
         if app is not None:
             app.remove_listener(self)
             app.backups.remove_listener(self)
@@ -280,7 +193,7 @@ class ZigpyAdapter:
     def device_initialized(self, device: zigpy.device.Device) -> None:
         """zigpy: a device finished its interview (or rejoined, already interviewed)."""
         if self._is_hub_device(device):
-            self._attach(device)
+            self._events.attach(device)
             self._listener.node_ready(node_info(device))
 
     def device_reinterviewed(self, device: zigpy.device.Device) -> None:
@@ -293,8 +206,7 @@ class ZigpyAdapter:
 
     def device_removed(self, device: zigpy.device.Device) -> None:
         """zigpy: a device was removed."""
-        for detach in self._detach.pop(str(device.ieee), []):
-            detach()
+        self._events.detach(str(device.ieee))
         self._entry.forget(device.ieee)
         self._listener.node_left(str(device.ieee))
 
@@ -329,71 +241,8 @@ class ZigpyAdapter:
         async with self._backup_lock:
             pass
 
-    # -- cluster events ----------------------------------------------------------------------
-
-    def _attach(self, device: zigpy.device.Device) -> None:
-        ieee = str(device.ieee)
-        for detach in self._detach.pop(ieee, []):
-            detach()
-        detachers: list[Callable[[], None]] = []
-        for ep in device.non_zdo_endpoints:
-            for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
-                for name in _ATTRIBUTE_EVENTS:
-                    detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
-                if self._settings.default_response_hold_s > 0:
-                    detachers.append(self._hold.install(cluster))
-                listener = _CommandListener(self, ieee, ep.endpoint_id, cluster.cluster_id)
-                cluster.add_listener(listener)
-                detachers.append(_remover(cluster, listener))
-        self._detach[ieee] = detachers
-        self._entry.track(device)
-
-    def _make_attr_cb(self, cluster: Cluster) -> Callable[[Any], None]:
-        scaling = SCALING.get(cluster.cluster_id)
-
-        def on_attribute(event: Any) -> None:
-            if not self._entry.is_replaying:  # hubd heard it at the packet entry
-                self._attribute(cluster, scaling, event.device_ieee, event.endpoint_id,
-                                event.attribute_id, event.value)
-
-        return on_attribute
-
-    def _attribute(self, cluster: Cluster, scaling: tuple[int, int] | None, ieee: str,
-                   endpoint_id: int, attribute_id: int, value: Any) -> None:
-        multiplier = divisor = 1
-        if scaling is not None:
-            multiplier = int(cluster.get(scaling[0], 1) or 1)
-            divisor = int(cluster.get(scaling[1], 1) or 1)
-        self._listener.attribute(AttributeEvent(ieee, endpoint_id, cluster.cluster_id,
-                                                attribute_id, plain(value), multiplier, divisor))
-
-    # -- frames taken at zigpy's packet entry (radios.zigbee.adapter.entry) ------------------
-
-    def entry_seen(self, device: zigpy.device.Device) -> None:
-        """A device sent a frame hubd takes before zigpy: it is alive."""
-        self._listener.node_seen(str(device.ieee))
-
-    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                      command_id: int, args: Any) -> None:
-        """A cluster command, heard before zigpy's handling."""
-        self.on_cluster_command(str(device.ieee), endpoint_id, cluster.cluster_id, command_id,
-                                args)
-
-    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                        attribute_id: int, value: Any) -> None:
-        """A reported attribute, heard before zigpy's handling."""
-        self._attribute(cluster, SCALING.get(cluster.cluster_id), str(device.ieee), endpoint_id,
-                        attribute_id, value)
-
-    def on_cluster_command(self, ieee: str, endpoint_id: int, cluster_id: int,
-                           command_id: int, args: Any) -> None:
-        """A cluster command arrived; IAS enroll requests are answered here (ZCL 8.2.2.4.2)."""
-        values = args.as_tuple() if hasattr(args, "as_tuple") else tuple(args or ())
-        event = ClusterCommandEvent(ieee, endpoint_id, cluster_id, command_id,
-                                    tuple(plain(v) for v in values))
-        if cluster_id == ClusterId.IAS_ZONE and command_id == 0x01:
-            self._spawn(self._enroll_response(ieee, endpoint_id))
-        self._listener.cluster_command(event)
+    def _enroll(self, ieee: str, endpoint_id: int) -> None:
+        self._spawn(self._enroll_response(ieee, endpoint_id))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -477,6 +326,3 @@ class ZigpyAdapter:
         """Bind, configure reporting and read current values; best effort, step by step."""
         await requests.configure(self._device(ieee))
 
-
-def _remover(cluster: Cluster, listener: _CommandListener) -> Callable[[], None]:
-    return lambda: cluster.remove_listener(listener)

@@ -85,6 +85,11 @@ class PacketEntry:
         self._idle.set()
 
     @property
+    def devices_by_nwk(self) -> dict[int, zigpy.device.Device]:
+        """The tracked devices by NWK address (read by ``lookup``; changed only here)."""
+        return self._devices
+
+    @property
     def pending(self) -> int:
         """Frames waiting for zigpy's handling."""
         return self._pending

@@ -17,6 +17,7 @@ from zigpy.zcl import Cluster, foundation
 from zigpy.zcl.helpers import ReportingConfig
 
 from hubd.core.errors import DeviceError
+from radios.zigbee.adapter import unicast
 from radios.zigbee.adapter.glue import delivery_words
 from radios.zigbee.commands import ZclRequest
 from radios.zigbee.mapping import (
@@ -36,14 +37,17 @@ _BUTTON_CLIENTS = frozenset({ClusterId.ON_OFF, ClusterId.LEVEL_CONTROL, ClusterI
 
 
 async def send(cluster: Cluster, device_id: str, request: ZclRequest) -> None:
-    """Send a command or attribute write to a server cluster and check the device's answer."""
+    """Send a command or attribute write to a server cluster and check the device's answer.
+
+    Commands, a rule's usual reaction, take the short way (``unicast``); writes, which need
+    the attributes' types, go through zigpy's cluster."""
     try:
         if request.is_write:
             rsp = await cluster.write_attributes(
                 {w.attribute_id: w.value for w in request.writes})
         else:
             assert request.command_id is not None
-            rsp = await cluster.command(request.command_id, *request.args)
+            rsp = await unicast.send_command(cluster, request.command_id, request.args)
     except zigpy.exceptions.DeliveryError as exc:
         raise DeviceError(device_id, delivery_words(exc)) from exc
     except zigpy.exceptions.ZigbeeException as exc:

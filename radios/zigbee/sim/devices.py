@@ -90,6 +90,10 @@ class SimDevice:
         self.is_silent = False
         self.delivery_failures: deque[int] = deque()
         self.frames_received = 0
+        # Fault injection for the host's answer matching: answers carry the request's TSN plus
+        # this; and cluster commands refused with this status (a Default Response, 2.5.12).
+        self.answer_tsn_skew = 0
+        self.refuse_commands_with: ZclStatus | None = None
         self._tsn = 0
 
     @property
@@ -132,7 +136,12 @@ class SimDevice:
             header, payload = decode_header(data)
         except PayloadError:
             return  # 2.5.12.2: a frame too short to parse is dropped
-        answers = self._process(header, cluster_id, payload)
+        if self.refuse_commands_with is not None and header.is_cluster_specific:
+            answers = [default_response(header, self.refuse_commands_with)]
+        else:
+            answers = self._process(header, cluster_id, payload)
+        if self.answer_tsn_skew:
+            answers = [_skew_tsn(frame, self.answer_tsn_skew) for frame in answers]
         if is_unicast:
             for frame in answers:
                 self._send(cluster_id, frame, dst_ep=src_ep)
@@ -345,3 +354,9 @@ _BUTTON_COMMANDS: dict[tuple[int, str], tuple[ClusterId, int, bytes]] = {
     (4, "hold"): (ClusterId.LEVEL, 0x01, u8(1) + u8(50)),
     (4, "release"): (ClusterId.LEVEL, 0x03, b""),
 }
+
+
+def _skew_tsn(frame: bytes, skew: int) -> bytes:
+    """The frame with its TSN moved by ``skew`` (ZCL 2.4.1: after the manufacturer code if any)."""
+    at = 3 if frame[0] & 0x04 else 1
+    return frame[:at] + bytes(((frame[at] + skew) & 0xFF,)) + frame[at + 1:]
