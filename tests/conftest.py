@@ -1,0 +1,25 @@
+"""Guards for the whole test session."""
+
+from __future__ import annotations
+
+import gc
+import sys
+
+import pytest
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Stop, and name, SQLite worker threads a test left open.
+
+    aiosqlite runs each connection on a non-daemon thread: one a test never closed (zigpy's
+    database of an application that was not shut down) keeps the interpreter from exiting after
+    the summary, and a CI run then hangs until its time limit instead of reporting.
+    """
+    core = sys.modules.get("aiosqlite.core")
+    if core is None:
+        return
+    for obj in gc.get_objects():
+        if isinstance(obj, core.Connection) and obj._thread.is_alive():
+            print(f"\nleaked aiosqlite connection, stopped at the session's end: {obj!r}",
+                  file=sys.stderr)
+            obj.stop()
