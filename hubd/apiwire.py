@@ -142,7 +142,7 @@ async def start_api(daemon: Daemon, group: asyncio.TaskGroup, tasks: list[asynci
         provisioned = await asyncio.to_thread(read_identity, config.hub.identity_dir)
     info, code = hub_identity(snapshot.meta, writer, config.hub.name, hubd.__version__,
                               provisioned)
-    rules = daemon.api_rules  # made with the engine, before it ran (see Daemon._rule_engine)
+    rules = daemon.api_rules  # made with the engine, before it ran (see hubd.rulewire.build_engine)
     def health_extra() -> Mapping[str, Any]:
         tunnel = daemon.tunnel
         health = tunnel.health if tunnel is not None else None

@@ -22,7 +22,6 @@ import contextlib
 import gc
 import importlib
 import logging
-import os
 import signal
 import time
 from collections.abc import Awaitable, Callable, Coroutine, Sequence
@@ -32,21 +31,21 @@ from typing import TYPE_CHECKING, Any
 
 from hubd.bus import Bus
 from hubd.config import HubConfig
-from hubd.config.check import check_radio_libraries
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import HubError, StateDirectoryError
+from hubd.core.errors import HubError
 from hubd.core.events import Notice, TunnelHealth
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateStore
 from hubd.hub import Hub
+from hubd.radiowire import radio_drivers, zigbee_driver
+from hubd.rulewire import build_engine
+from hubd.statedir import check_state_dir, move_aside
 from hubd.store import CorruptDatabaseError, Snapshot, WriteBehind
 from hubd.supervise import supervise
 from hubd.systemd import Notifier, watchdog_interval_s, watchdog_loop
 from radios.base import RadioDriver
-from radios.virtual.driver import VirtualDriver
-from rules.engine import EngineSettings, RuleEngine
-from rules.model import RuleProblem
-from rules.parse import Document, read_rules_dir
+from rules.engine import RuleEngine
+from rules.parse import Document
 
 # The LAN API, the tunnel, updates and each radio but the virtual one are imported where the config
 # turns them on: a hub without them never pays their start time or memory (aiohttp, websockets,
@@ -56,7 +55,6 @@ if TYPE_CHECKING:
     from hubd.apirules import EngineRules
     from hubd.ota.service import Reboot, UpdateService
     from hubd.tunnel.client import TunnelClient
-    from radios.zigbee.driver import ZigbeeDriver
     from radios.zwave.sidecar import ServerProcess
 
 log = logging.getLogger(__name__)
@@ -110,7 +108,8 @@ class Daemon:
     _boot_notices: list[Notice] = field(default_factory=list, init=False)
     zwave_server: ServerProcess | None = None  # the zwave-js-server hubd spawned, if any
     # Set by `hubd run`: the file whose radio-library checks (zigpy's schema) the daemon still
-    # owes, done with the import of those libraries (see _zigbee_driver); a ConfigError stops it.
+    # owes, done with the import of those libraries (hubd.radiowire.zigbee_driver); a
+    # ConfigError stops it.
     config_path: Path | None = None
     # Updates (``[update]``): the service, and the OS's reboot (None: systemctl; tests: a fake).
     updates: UpdateService | None = None
@@ -132,10 +131,10 @@ class Daemon:
         state.load(snapshot.devices, snapshot.state)
         hub = self.hub = Hub(self.clock, Bus(), state,
                              {d.id: (d.name, d.room) for d in self.config.devices})
-        for driver in self._drivers():
+        for driver in radio_drivers(self.config, self.clock, self.drivers):
             hub.add_driver(driver)
         if self.config.radios.zigbee is not None:
-            hub.expect_radio("zigbee")  # its driver comes once zigpy is imported (_zigbee_driver)
+            hub.expect_radio("zigbee")  # its driver comes once zigpy is imported (hubd.radiowire)
         radio_names = [*hub.drivers, *(["zigbee"] if self.config.radios.zigbee else [])]
         log.info("event=starting devices=%d radios=%s state_dir=%s", len(snapshot.devices),
                  ",".join(radio_names) or "none", self.config.hub.state_dir)
@@ -193,7 +192,8 @@ class Daemon:
             for name, driver in hub.drivers.items():
                 tasks.append(self.start_component(group, f"radio:{name}",
                                          supervise(f"radio:{name}", _bind(driver, hub))))
-            zigbee = await self._zigbee_driver()  # while the radios above connect
+            # Built while the radios above connect.
+            zigbee = await zigbee_driver(self.config, self.config_path, self.clock)
             if zigbee is not None:
                 hub.add_driver(zigbee)
                 tasks.append(self.start_component(group, f"radio:{zigbee.name}", supervise(
@@ -289,79 +289,7 @@ class Daemon:
         if self.status_line:
             self.notifier.status(f"{self.status_line}; tunnel {health.status}")
 
-    def _drivers(self) -> list[RadioDriver]:
-        drivers = list(self.drivers)
-        radios = self.config.radios
-        if radios.virtual is not None:
-            drivers.append(VirtualDriver(radios.virtual, self.clock))
-        if radios.lutron is not None:
-            from radios.lutron.driver import LutronDriver
-
-            drivers.append(LutronDriver(radios.lutron, self.clock))
-        if radios.zwave is not None:
-            from radios.zwave.driver import ZwaveDriver
-
-            drivers.append(ZwaveDriver(radios.zwave, self.clock))
-        return drivers
-
-    async def _zigbee_driver(self) -> RadioDriver | None:
-        """The Zigbee radio if configured, its modules imported in a thread.
-
-        Importing zigpy costs ~40 MiB and ~0.7 s of CPU; the radios started before it spend that
-        time waiting on their links (Lutron's sync is 13 lines paced 50 ms apart), so in a
-        thread the two overlap instead of adding up.
-        """
-        settings = self.config.radios.zigbee
-        if settings is None:
-            return None
-        driver_class = await asyncio.to_thread(_zigbee_driver_class, self.config,
-                                               self.config_path)
-        return driver_class(settings, self.config.hub.state_dir, self.clock)
-
-    async def _rule_engine(self, hub: Hub, writer: WriteBehind, snapshot: Snapshot
-                           ) -> RuleEngine | None:
-        """The rule engine with the rules of the rules directory and what was persisted."""
-        rules_config, place = self.config.rules, self.config.hub
-        if rules_config.dir is None:
-            return None
-        # `hubd run` parsed them while checking the config; otherwise parse them in a thread:
-        # 20,000 rules take seconds, and the radios and watchdog go on.
-        doc = (self.rules if self.rules is not None
-               else await asyncio.to_thread(_read_rules, rules_config.dir))
-        rules, problems = doc.rules, doc.problems
-        settings = EngineSettings(
-            max_depth=rules_config.max_depth, storm_runs=rules_config.storm_runs,
-            storm_window_s=rules_config.storm_window_s, catch_up_s=rules_config.catch_up_s,
-            storm_cooldown_s=rules_config.storm_cooldown_s,
-            storm_cooldown_max_s=rules_config.storm_cooldown_max_s,
-            latitude=place.latitude, longitude=place.longitude, elevation_m=place.elevation_m,
-            timezone=place.timezone)
-        engine = RuleEngine(hub.state, hub.bus, hub.execute, self.clock, writer, settings)
-        self._tell(hub, [str(p) for p in problems], log_too=True)
-        unresolved = await engine.load_async(rules, doc.scenes)  # logged by the engine
-        if self.config.api is not None:  # the LAN API's rules, in before their timers resume
-            from hubd.apirules import EngineRules
-
-            self.api_rules = EngineRules(engine, hub, writer, doc)
-            unresolved += await self.api_rules.load_saved()
-        traces: dict[str, list[str]] = {}
-        for row in snapshot.traces:
-            traces.setdefault(row.rule_id, []).append(row.body)
-        last_seen = snapshot.meta.get("last_seen")
-        engine.restore(
-            timers=[(t.key, t.rule_id, t.deadline, t.payload) for t in snapshot.timers],
-            traces=traces,
-            rule_states=[(rule_id, *saved) for rule_id, saved in snapshot.rule_states.items()],
-            mode=snapshot.meta.get("mode"),
-            last_seen=float(last_seen) if last_seen else None)
-        self._tell(hub, [str(p) for p in unresolved], log_too=False)
-        log.info("event=rules_loaded rules=%d problems=%d", len(rules),
-                 len(problems) + len(unresolved))
-        for off in engine.disabled():  # the boot log says which rules are off, and why
-            log.warning("event=rule_disabled rule=%s reason=%r", off.rule_id, off.reason)
-        return engine
-
-    def _tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
+    def tell(self, hub: Hub, problems: list[str], *, log_too: bool) -> None:
         """Publish rule problems: the LAN API, the tunnel and the demo tell people."""
         now = self.clock.time()
         for problem in problems:
@@ -391,10 +319,10 @@ class Daemon:
             hub.bus.publish(notice)
         self.notifier.extend_timeout(self.ready_timeout_s + EXTEND_MARGIN_S)
         try:
-            engine = self.engine = await self._rule_engine(hub, writer, snapshot)
+            engine = self.engine = await build_engine(self, hub, writer, snapshot)
         except Exception:  # a rule must never take the hub down: run without rules, say so
             log.exception("event=rules_failed")
-            self._tell(hub, ["the rules could not be loaded; see the log"], log_too=False)
+            self.tell(hub, ["the rules could not be loaded; see the log"], log_too=False)
             engine = None
         if engine is not None:
             tasks.append(self.start_component(group, "rules", supervise("rules", engine.run)))
@@ -449,56 +377,6 @@ class Daemon:
             # Each guard returns by the deadline; so does the wait for the components.
             await asyncio.wait(guards)
             await self._bounded(components)
-
-
-def check_state_dir(path: Path) -> None:
-    """Create the state directory if needed and prove it writable; StateDirectoryError if not.
-
-    Found here, it is one line and an exit the unit does not restart; found by SQLite, it was a
-    StoreError, exit 1, and a restart every few seconds forever.
-    """
-    probe = path / f".hubd-write-check-{os.getpid()}"
-    try:
-        path.mkdir(mode=0o700, parents=True, exist_ok=True)
-        fd = os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
-        try:
-            os.write(fd, b"hubd")
-        finally:
-            os.close(fd)
-            os.unlink(probe)
-    except OSError as exc:
-        raise StateDirectoryError(f"{path}: the state directory is not writable: "
-                                  f"{exc.strerror or exc}") from exc
-
-
-def move_aside(path: Path) -> Path:
-    """Rename a damaged database (and its -wal and -shm files) to ``<name>.corrupt-<UTC time>``,
-    kept for recovery; return the new path of the database file."""
-    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
-    kept = path.with_name(f"{path.name}.corrupt-{stamp}")
-    for suffix in ("", "-wal", "-shm"):
-        source = Path(f"{path}{suffix}")
-        if source.exists():
-            source.replace(Path(f"{kept}{suffix}"))
-    return kept
-
-
-def _read_rules(path: Path) -> Document:
-    """The rules directory, read and parsed; whatever goes wrong disables rules, not the hub."""
-    try:
-        return read_rules_dir(path)
-    except Exception as exc:  # a bad rule file must never escape the TaskGroup
-        log.exception("event=rules_unreadable dir=%s", path)
-        return Document(problems=[RuleProblem(str(path), 1, "", f"cannot read rules: {exc}")])
-
-
-def _zigbee_driver_class(config: HubConfig, unchecked: Path | None) -> type[ZigbeeDriver]:
-    """The Zigbee driver's class, once zigpy has checked the settings it was not shown yet."""
-    if unchecked is not None:
-        check_radio_libraries(config, unchecked)  # imports zigpy and the radio's library
-    from radios.zigbee.driver import ZigbeeDriver
-
-    return ZigbeeDriver
 
 
 def _bind(driver: RadioDriver, hub: Hub) -> Callable[[], Awaitable[None]]:

@@ -16,8 +16,9 @@ import pytest
 from hubd.config import HubConfig, HubSection, StoreSection
 from hubd.core.errors import StateDirectoryError
 from hubd.core.events import Notice
-from hubd.daemon import Daemon, check_state_dir
+from hubd.daemon import Daemon
 from hubd.hub import Hub
+from hubd.statedir import check_state_dir
 from hubd.systemd import Notifier
 
 
