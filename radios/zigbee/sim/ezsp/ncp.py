@@ -23,7 +23,14 @@ from dataclasses import dataclass, field
 from hubd.core.errors import RemoteProtocolError
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.events import ApsIncoming, NetworkEvent
-from radios.zigbee.sim.ezsp import callbacks, extended, handlers, security
+from radios.zigbee.sim.ezsp import (
+    callbacks,
+    extended,
+    handlers,
+    messaging,
+    networking,
+    security,
+)
 from radios.zigbee.sim.ezsp.commands import Command, EzspStatus, commands_of
 from radios.zigbee.sim.ezsp.framing import ResetCode
 from radios.zigbee.sim.ezsp.layouts import Value, decode, encode
@@ -35,7 +42,8 @@ from radios.zigbee.sim.network import Identity, Network
 from radios.zigbee.sim.nvram import NvStore
 
 SUPPORTED_VERSIONS = (12, 13)
-_REGISTERED = (handlers, security, extended)  # importing them fills HANDLERS
+# importing them fills HANDLERS
+_REGISTERED = (handlers, networking, messaging, security, extended)
 FC_RESPONSE = 0x80
 FC_ASYNC_CALLBACK = 0x10
 FC_FORMAT_V1 = 0x01
