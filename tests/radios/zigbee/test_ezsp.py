@@ -8,7 +8,7 @@ import json
 import stat
 from collections.abc import AsyncIterator
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import pytest
 
@@ -24,7 +24,7 @@ from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, join, report
 from tests.radios.zigbee.test_faults import assert_works
 
 
-async def start_ezsp(sim: EzspSimulator, state_dir: Path, **overrides: object) -> Running:
+async def start_ezsp(sim: EzspSimulator, state_dir: Path, **overrides: Any) -> Running:
     """The driver on the EZSP simulator (the ZNP tests' helpers take it duck-typed)."""
     return await start_driver(cast(Simulator, sim), state_dir, radio_type=RadioType.EZSP,
                               **overrides)
