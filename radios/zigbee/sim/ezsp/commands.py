@@ -173,6 +173,7 @@ class SlStatus(IntEnum):
     OK = 0x0000
     FAIL = 0x0001
     INVALID_STATE = 0x0002
+    BUSY = 0x0004
     NOT_AVAILABLE = 0x000E
     NETWORK_UP = 0x0015
     NETWORK_DOWN = 0x0016
@@ -185,6 +186,7 @@ class SlStatus(IntEnum):
     NOT_FOUND = 0x002D
     MAC_NO_ACK_RECEIVED = 0x0040
     ZIGBEE_DELIVERY_FAILED = 0x0C02
+    ZIGBEE_EZSP_ERROR = 0x0C1E
 
 
 class EzspStatus(IntEnum):

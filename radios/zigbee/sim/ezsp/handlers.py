@@ -214,6 +214,7 @@ def _token_factory_reset(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return ()
 
 
+@handles("gpClearProxyTable")
 @handles("gpSinkTableClearAll")
 def _gp_sink_table_clear_all(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return ()

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from radios.zigbee.sim.commands import AddrMode, Status
 from radios.zigbee.sim.events import SendConfirmed
-from radios.zigbee.sim.ezsp.commands import EmberStatus
+from radios.zigbee.sim.ezsp.commands import EmberStatus, SlStatus
 from radios.zigbee.sim.ezsp.layouts import Value, as_bytes, as_int, as_tuple
 from radios.zigbee.sim.ezsp.registry import Args, handles
 from radios.zigbee.sim.ezsp.state import BLANK_EUI64
@@ -82,6 +82,12 @@ def _get_extended_timeout(ncp: Ncp, args: Args) -> tuple[Value, ...]:
 @handles("getAddressTableRemoteNodeId")
 def _get_address_table_node(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return (0xFFFF,)
+
+
+@handles("getAddressTableInfo")
+def _get_address_table_info(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    # v14+: the address table holds no entry the host could read back (see above)
+    return (SlStatus.NOT_FOUND, 0xFFFF, int.from_bytes(BLANK_EUI64, "little"))
 
 
 @handles("replaceAddressTableEntry")
