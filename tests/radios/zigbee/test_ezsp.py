@@ -259,3 +259,27 @@ async def test_an_older_ncp_speaking_ezsp_v12(tmp_path: Path) -> None:
         finally:
             await second.stop()
         assert old.unknown_requests == [] and old.engine.malformed_requests == []
+
+
+async def test_a_socket_stick_that_resets_when_a_host_connects(tmp_path: Path) -> None:
+    """zigbeed and network sticks reset their NCP when a host connects: bellows waits for
+    that RSTACK on a socket:// port instead of sending its own RST, and the hub runs."""
+    resets = []
+    for reset_on_connect in (True, False):
+        sim = EzspSimulator()
+        await sim.start_tcp(reset_on_connect=reset_on_connect)
+        try:
+            # On socket:// bellows waits 2 s for a reset after each of its own resets, with
+            # the v4 protocol in place: a 0.3 s watchdog would fail there five times in a row
+            running = await start_ezsp(sim, tmp_path / str(reset_on_connect),
+                                       watchdog_period_s=SLOW_WATCHDOG_S)
+            try:
+                await join(running, DeviceKind.ON_OFF_LIGHT, LIGHT)
+                await assert_works(running)
+            finally:
+                await running.stop()
+        finally:
+            await sim.close()
+        assert sim.unknown_requests == [] and sim.engine.malformed_requests == []
+        resets.append(sim.engine.host_resets)
+    assert resets[0] == resets[1] - 1  # the stick's own reset stood in for the host's first

@@ -143,6 +143,7 @@ class Ncp:
         self.unknown_requests: list[UnknownRequest] = []
         self.malformed_requests: list[str] = []
         self.legacy_frames: list[bytes] = []  # legacy-header frames other than version
+        self.host_resets = 0  # RST frames from the host
         self.aps_sequence = self.rng.randrange(256)
         self._now = 0.0
         self._seq = 0
@@ -168,6 +169,7 @@ class Ncp:
                 case FrameReceived():
                     self._handle_frame(event.payload)
                 case ResetRequested():
+                    self.host_resets += 1
                     self.reset(ResetCode.SOFTWARE)
         self._kick()
 
