@@ -226,6 +226,8 @@ async def test_restore_onto_a_blank_stick_keeps_every_device(ncp: EzspSimulator,
         finally:
             await second.stop()
         assert blank.unknown_requests == []
+        # bellows set the restored child's NVM3 flags that setChildData leaves clear
+        assert list(blank.tokens.child_flags.values()) == [0x80]
 
 
 async def test_contact_reports_reach_the_hub(ezsp: Running) -> None:

@@ -89,6 +89,7 @@ def for_event(ncp: Ncp, event: NetworkEvent) -> list[Callback]:
 
 def _remember_child(ncp: Ncp, ieee: int, nwk: int, node_type: int) -> int:
     ncp.tokens.children[ieee] = (nwk, node_type)
+    ncp.tokens.child_flags.pop(ieee, None)  # joined over the air: a whole entry
     return list(ncp.tokens.children).index(ieee)
 
 

@@ -19,6 +19,8 @@ if TYPE_CHECKING:
 MFG_STRING, MFG_BOARD_NAME, MFG_MANUF_ID, MFG_CUSTOM_EUI_64 = 0x01, 0x02, 0x03, 0x0C
 VALUE_FREE_BUFFERS, VALUE_VERSION_INFO = 0x03, 0x11
 NV3_RESTORED_EUI64 = 0xE12A  # NVM3 key CREATOR_STACK_RESTORED_EUI64
+NV3_CHILD_TABLE = 0x10580  # NVM3KEY_STACK_CHILD_TABLE: EUI64, NWK, flags per child
+CHILD_FLAGS_VALID = 0x80  # what a child that joined over the air has
 VALUE_NWK_FRAME_COUNTER, VALUE_APS_FRAME_COUNTER = 0x23, 0x24
 CONFIG_DEFAULTS = {
     0x01: 75, 0x02: 16, 0x03: 10, 0x04: 2, 0x05: 8, 0x06: 8, 0x07: 16, 0x0C: 2, 0x0D: 5,
@@ -194,8 +196,15 @@ def _get_token_info(ncp: Ncp, args: Args) -> tuple[Value, ...]:
 @handles("getTokenData")
 def _get_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     # Of the NV3 tokens, the host reads only the restored EUI64 (a rewritable custom EUI64)
-    if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0):
+    token, index = as_int(args[0]), as_int(args[1])
+    if (token, index) == (NV3_RESTORED_EUI64, 0):
         return (EmberStatus.SUCCESS, ncp.tokens.restored_eui64)
+    children = list(ncp.tokens.children.items())
+    if token == NV3_CHILD_TABLE and index < len(children):
+        ieee, (nwk, _) = children[index]
+        flags = ncp.tokens.child_flags.get(ieee, CHILD_FLAGS_VALID)
+        return (EmberStatus.SUCCESS, ieee.to_bytes(8, "little") + nwk.to_bytes(2, "little")
+                + bytes((flags,)))
     return (EmberStatus.NOT_FOUND, b"")
 
 
@@ -205,6 +214,12 @@ def _set_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0) and len(data) == 8:
         ncp.tokens.restored_eui64 = data  # used from the next boot on
         return (EmberStatus.SUCCESS,)
+    children = list(ncp.tokens.children)
+    if as_int(args[0]) == NV3_CHILD_TABLE and as_int(args[1]) < len(children) and len(data) == 11:
+        ieee = children[as_int(args[1])]
+        if int.from_bytes(data[:8], "little") == ieee:
+            ncp.tokens.child_flags[ieee] = data[10]
+            return (EmberStatus.SUCCESS,)
     return (EmberStatus.NOT_FOUND,)
 
 

@@ -77,6 +77,7 @@ def _leave_network(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     ncp.network.identity = None
     ncp.tokens.network = None
     ncp.tokens.children.clear()
+    ncp.tokens.child_flags.clear()
     ncp.callback("stackStatusHandler", (NETWORK_DOWN,))
     return (EmberStatus.SUCCESS,)
 
@@ -124,6 +125,9 @@ def _get_child_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
 def _set_child_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     ieee, node_type, nwk = (as_int(v) for v in as_tuple(args[1])[:3])
     ncp.tokens.children[ieee] = (nwk, node_type)
+    # EmberZNet leaves the restored entry's NVM3 flags clear; hosts set them through the
+    # child table token (getTokenData / setTokenData NV3_CHILD_TABLE)
+    ncp.tokens.child_flags[ieee] = 0x00
     return (EmberStatus.SUCCESS,)
 
 
