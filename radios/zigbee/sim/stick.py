@@ -47,6 +47,7 @@ class StickEngine(Engine, Protocol):
 
 
 E = TypeVar("E", bound=StickEngine)
+CONNECT_BOOT_S = 0.2  # from a host's connection to the restarted radio's first word
 
 
 class Stick(Generic[E]):
@@ -81,9 +82,19 @@ class Stick(Generic[E]):
         self.engine.reset(self._power_on)
         return port.path
 
-    async def start_tcp(self, port: int = 0) -> str:
-        """Power up behind a TCP listener on 127.0.0.1; returns ``socket://127.0.0.1:PORT``."""
-        tcp = TcpPort(self._build(), port)
+    async def start_tcp(self, port: int = 0, *, reset_on_connect: bool = False) -> str:
+        """Power up behind a TCP listener on 127.0.0.1; returns ``socket://127.0.0.1:PORT``.
+
+        With ``reset_on_connect`` the stick resets whenever a host connects and says so once
+        booted (as zigbeed and network sticks that restart their radio on a new connection
+        do); the host must be listening by then, as bellows is on a socket:// port."""
+
+        def reset_after_boot() -> None:
+            loop = asyncio.get_running_loop()
+            loop.call_later(CONNECT_BOOT_S, lambda: self.engine.reset(self._power_on))
+
+        on_connect = reset_after_boot if reset_on_connect else None
+        tcp = TcpPort(self._build(), port, on_connect=on_connect)
         await tcp.open()
         self._port = tcp
         self.engine.reset(self._power_on)

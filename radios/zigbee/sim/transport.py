@@ -243,9 +243,11 @@ class PtyPort:
 class TcpPort:
     """A TCP listener on 127.0.0.1 serving one host at a time (``socket://127.0.0.1:PORT``)."""
 
-    def __init__(self, transport: LineTransport, port: int = 0) -> None:
+    def __init__(self, transport: LineTransport, port: int = 0, *,
+                 on_connect: Callable[[], None] | None = None) -> None:
         self._transport = transport
         self.port = port
+        self._on_connect = on_connect  # e.g. a stick whose NCP resets when a host connects
         self._server: asyncio.Server | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._tasks: set[asyncio.Task[None]] = set()
@@ -271,6 +273,8 @@ class TcpPort:
             return
         self._writer = writer
         self._transport.attach(writer.write)
+        if self._on_connect is not None:
+            self._on_connect()
         try:
             while data := await reader.read(4096):
                 self._transport.feed(data)

@@ -14,6 +14,7 @@ from radios.zigbee.sim.events import (
     PermitJoinChanged,
     SendConfirmed,
 )
+from radios.zigbee.sim.ezsp import security
 from radios.zigbee.sim.ezsp.commands import EmberStatus
 from radios.zigbee.sim.ezsp.layouts import Value
 
@@ -48,6 +49,7 @@ class NodeType:
 UNSECURED_JOIN, DEVICE_LEFT = 0x01, 0x02  # EmberDeviceUpdate
 USE_PRECONFIGURED_KEY, NO_ACTION = 0x00, 0x03  # EmberJoinDecision
 APS_OPTION_RETRY, APS_OPTION_ENABLE_ROUTE_DISCOVERY = 0x0040, 0x0100
+TC_KEY_REQUEST_POLICY, GENERATE_NEW_KEY = 0x05, 0x52  # EzspPolicyId, EzspDecisionId
 
 Callback = tuple[str, tuple[Value, ...]]
 
@@ -63,6 +65,12 @@ def for_event(ncp: Ncp, event: NetworkEvent) -> list[Callback]:
             if not event.is_router:
                 index = _remember_child(ncp, event.ieee, event.nwk, node_type)
                 out.append(("childJoinHandler", (index, 1, event.nwk, event.ieee, node_type)))
+            if ncp.ram.policies.get(TC_KEY_REQUEST_POLICY) == GENERATE_NEW_KEY:
+                # The device's Zigbee 3.0 key request after joining gets a fresh random key,
+                # kept in the key table; with SEND_CURRENT_KEY (bellows' default) and the
+                # hashed trust-centre key it is derived instead and nothing is stored
+                key = bytes(ncp.rng.getrandbits(8) for _ in range(16))
+                security.store_link_key(ncp, event.ieee, key)
             decision = USE_PRECONFIGURED_KEY
             join = (event.nwk, event.ieee, UNSECURED_JOIN, decision, event.parent_nwk)
             out.append(("trustCenterJoinHandler", join))
@@ -81,6 +89,7 @@ def for_event(ncp: Ncp, event: NetworkEvent) -> list[Callback]:
 
 def _remember_child(ncp: Ncp, ieee: int, nwk: int, node_type: int) -> int:
     ncp.tokens.children[ieee] = (nwk, node_type)
+    ncp.tokens.child_flags.pop(ieee, None)  # joined over the air: a whole entry
     return list(ncp.tokens.children).index(ieee)
 
 

@@ -111,6 +111,7 @@ COMMANDS: tuple[Command, ...] = (
     _c(0x0115, "importKey", "SecurityContext key", "u32"),
     _c(0x0116, "getNetworkKeyInfo", "", "u32 NetworkKeyInfo"),
     _c(0x010F, "exportLinkKeyByIndex", "u8", "eui64 key ApsKeyMetadata u32"),
+    _c(0x010E, "importLinkKey", "u8 eui64 key", "u32"),
     _c(0x0111, "importTransientKey", "eui64 key u8", "u32"),
     _c(0x0113, "exportTransientKeyByEui", "eui64", "SecurityContext key ApsKeyMetadata u32"),
     _c(0x0073, "broadcastNextNetworkKey", "key", "u8"),
@@ -171,9 +172,21 @@ class SlStatus(IntEnum):
 
     OK = 0x0000
     FAIL = 0x0001
+    INVALID_STATE = 0x0002
+    BUSY = 0x0004
+    NOT_AVAILABLE = 0x000E
+    NETWORK_UP = 0x0015
+    NETWORK_DOWN = 0x0016
+    NOT_JOINED = 0x0017
+    ALLOCATION_FAILED = 0x0019
+    FULL = 0x001C
     INVALID_PARAMETER = 0x0021
-    NOT_FOUND = 0x000E
     INVALID_INDEX = 0x0027
+    INVALID_RANGE = 0x0028
+    NOT_FOUND = 0x002D
+    MAC_NO_ACK_RECEIVED = 0x0040
+    ZIGBEE_DELIVERY_FAILED = 0x0C02
+    ZIGBEE_EZSP_ERROR = 0x0C1E
 
 
 class EzspStatus(IntEnum):

@@ -1,29 +1,26 @@
-"""What the simulated NCP does for each EZSP command (UG100 section 3), by command name: the
-configuration, utility, networking and messaging frames (security frames: security.py)."""
+"""What the simulated NCP does for the configuration and utility frames (UG100 sections 3.1,
+3.2), by command name; networking: networking.py, messaging: messaging.py, security:
+security.py."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from radios.zigbee.sim.commands import AddrMode, Status
-from radios.zigbee.sim.events import SendConfirmed
-from radios.zigbee.sim.ezsp.commands import EmberStatus, EzspStatus, NetworkStatus
-from radios.zigbee.sim.ezsp.layouts import Value, as_bytes, as_int, as_tuple
+from radios.zigbee.sim.ezsp.commands import EmberStatus, EzspStatus
+from radios.zigbee.sim.ezsp.layouts import Value, as_bytes, as_int
 from radios.zigbee.sim.ezsp.registry import HANDLERS, Args, handles
-from radios.zigbee.sim.ezsp.state import BLANK_EUI64, StoredNetwork
-from radios.zigbee.sim.network import ZDO_ENDPOINT, DataRequest
+from radios.zigbee.sim.ezsp.state import BLANK_EUI64
 from radios.zigbee.sim.zdo import SimpleDescriptor
 
 if TYPE_CHECKING:
     from radios.zigbee.sim.ezsp.ncp import Ncp
 
 
-NETWORK_UP, NETWORK_DOWN = 0x90, 0x91  # stackStatusHandler
-COORDINATOR = 0x01
-HAVE_NETWORK_KEY = 0x0200  # EmberInitialSecurityBitmask
 MFG_STRING, MFG_BOARD_NAME, MFG_MANUF_ID, MFG_CUSTOM_EUI_64 = 0x01, 0x02, 0x03, 0x0C
 VALUE_FREE_BUFFERS, VALUE_VERSION_INFO = 0x03, 0x11
 NV3_RESTORED_EUI64 = 0xE12A  # NVM3 key CREATOR_STACK_RESTORED_EUI64
+NV3_CHILD_TABLE = 0x10580  # NVM3KEY_STACK_CHILD_TABLE: EUI64, NWK, flags per child
+CHILD_FLAGS_VALID = 0x80  # what a child that joined over the air has
 VALUE_NWK_FRAME_COUNTER, VALUE_APS_FRAME_COUNTER = 0x23, 0x24
 CONFIG_DEFAULTS = {
     0x01: 75, 0x02: 16, 0x03: 10, 0x04: 2, 0x05: 8, 0x06: 8, 0x07: 16, 0x0C: 2, 0x0D: 5,
@@ -31,10 +28,6 @@ CONFIG_DEFAULTS = {
     0x2A: 0, 0x2D: 1, 0x36: 300, 0x38: 90,
 }  # fmt: skip
 COUNTER_COUNT = 41  # EMBER_COUNTER_TYPE_COUNT in EmberZNet 7.4
-
-
-def _zero_network() -> tuple[Value, ...]:
-    return (0, 0, 0, 0, 0, 0, 0, 0)
 
 
 # --- configuration -------------------------------------------------------------------------
@@ -203,8 +196,15 @@ def _get_token_info(ncp: Ncp, args: Args) -> tuple[Value, ...]:
 @handles("getTokenData")
 def _get_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     # Of the NV3 tokens, the host reads only the restored EUI64 (a rewritable custom EUI64)
-    if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0):
+    token, index = as_int(args[0]), as_int(args[1])
+    if (token, index) == (NV3_RESTORED_EUI64, 0):
         return (EmberStatus.SUCCESS, ncp.tokens.restored_eui64)
+    children = list(ncp.tokens.children.items())
+    if token == NV3_CHILD_TABLE and index < len(children):
+        ieee, (nwk, _) = children[index]
+        flags = ncp.tokens.child_flags.get(ieee, CHILD_FLAGS_VALID)
+        return (EmberStatus.SUCCESS, ieee.to_bytes(8, "little") + nwk.to_bytes(2, "little")
+                + bytes((flags,)))
     return (EmberStatus.NOT_FOUND, b"")
 
 
@@ -214,6 +214,12 @@ def _set_token_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     if (as_int(args[0]), as_int(args[1])) == (NV3_RESTORED_EUI64, 0) and len(data) == 8:
         ncp.tokens.restored_eui64 = data  # used from the next boot on
         return (EmberStatus.SUCCESS,)
+    children = list(ncp.tokens.children)
+    if as_int(args[0]) == NV3_CHILD_TABLE and as_int(args[1]) < len(children) and len(data) == 11:
+        ieee = children[as_int(args[1])]
+        if int.from_bytes(data[:8], "little") == ieee:
+            ncp.tokens.child_flags[ieee] = data[10]
+            return (EmberStatus.SUCCESS,)
     return (EmberStatus.NOT_FOUND,)
 
 
@@ -223,274 +229,15 @@ def _token_factory_reset(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return ()
 
 
+@handles("gpClearProxyTable")
 @handles("gpSinkTableClearAll")
 def _gp_sink_table_clear_all(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return ()
 
 
-# --- networking ----------------------------------------------------------------------------
-
-
-@handles("networkInit")
-def _network_init(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    if ncp.tokens.network is None:
-        return (EmberStatus.NOT_JOINED,)
-    if ncp.ram.is_network_up:
-        return (EmberStatus.INVALID_CALL,)
-    ncp.start_network()
-    ncp.callback("stackStatusHandler", (NETWORK_UP,))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("networkState")
-def _network_state(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    is_up = ncp.ram.is_network_up
-    return (NetworkStatus.JOINED_NETWORK if is_up else NetworkStatus.NO_NETWORK,)
-
-
-@handles("formNetwork")
-def _form_network(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    if ncp.ram.is_network_up:
-        return (EmberStatus.INVALID_CALL,)
-    ext_pan, pan, power, channel, _, manager, update_id, channels = (
-        as_int(v) for v in as_tuple(args[0])
-    )
-    if not 11 <= channel <= 26:
-        return (EmberStatus.BAD_ARGUMENT,)
-    security = ncp.ram.initial_security
-    if security is not None and security[0] & HAVE_NETWORK_KEY:
-        key, seq = security[2], security[3]
-    else:
-        key, seq = bytes(ncp.rng.getrandbits(8) for _ in range(16)), 0
-    ncp.tokens.network_key, ncp.tokens.network_key_seq = key, seq
-    if security is not None:
-        ncp.tokens.security_bitmask = security[0]
-    ncp.tokens.network = StoredNetwork(
-        pan, ext_pan or ncp.eui64, channel, power, channels or (1 << channel), manager, update_id
-    )
-    ncp.start_network()
-    ncp.callback("stackStatusHandler", (NETWORK_UP,))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("leaveNetwork")
-def _leave_network(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    if not ncp.ram.is_network_up:
-        return (EmberStatus.INVALID_CALL,)
-    ncp.ram.is_network_up = False
-    ncp.network.identity = None
-    ncp.tokens.network = None
-    ncp.tokens.children.clear()
-    ncp.callback("stackStatusHandler", (NETWORK_DOWN,))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("permitJoining")
-def _permit_joining(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    if not ncp.ram.is_network_up:
-        return (EmberStatus.NETWORK_DOWN,)
-    ncp.network.permit_join(as_int(args[0]))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("getNetworkParameters")
-def _get_network_parameters(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    stored = ncp.tokens.network
-    if stored is None or not ncp.ram.is_network_up:
-        return (EmberStatus.NOT_JOINED, 0, _zero_network())
-    params = (
-        stored.extended_pan_id, stored.pan_id, stored.tx_power, stored.channel, 0,
-        stored.nwk_manager_id, stored.nwk_update_id, stored.channels,
-    )  # fmt: skip
-    return (EmberStatus.SUCCESS, COORDINATOR, params)
-
-
-@handles("getRadioParameters")
-def _get_radio_parameters(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    stored = ncp.tokens.network
-    if as_int(args[0]) != 0:
-        return (EmberStatus.INDEX_OUT_OF_RANGE, (0, 0, 0))
-    channel = stored.channel if stored is not None else 11
-    return (EmberStatus.SUCCESS, (ncp.ram.radio_power_dbm, 0, channel))
-
-
-@handles("getChildData")
-def _get_child_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    index = as_int(args[0])
-    children = list(ncp.tokens.children.items())
-    if index >= len(children):
-        return (EmberStatus.NOT_JOINED, (0, 0, 0, 0, 0, 0, 0))
-    ieee, (nwk, node_type) = children[index]
-    return (EmberStatus.SUCCESS, (ieee, node_type, nwk, 0, 0, 3, 0))
-
-
-@handles("setChildData")
-def _set_child_data(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    ieee, node_type, nwk = (as_int(v) for v in as_tuple(args[1])[:3])
-    ncp.tokens.children[ieee] = (nwk, node_type)
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("neighborCount")
-def _neighbor_count(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (0,)
-
-
-@handles("setConcentrator")
-def _set_concentrator(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    ncp.ram.is_concentrator = bool(as_int(args[0]))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("setSourceRouteDiscoveryMode")
-def _set_source_route_discovery_mode(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (0,)
-
-
-@handles("setSourceRoute")
-def _set_source_route(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    relays = tuple(as_int(r) for r in as_tuple(args[1]))
-    ncp.ram.source_routes[as_int(args[0])] = relays
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("removeDevice")
-def _remove_device(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    ncp.tokens.children.pop(as_int(args[2]), None)
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("lookupNodeIdByEui64")
-def _lookup_node_id(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    device = ncp.network.devices.get(as_int(args[0]))
-    return (device.nwk if device is not None and ncp.network.is_reachable(device) else 0xFFFF,)
-
-
-@handles("lookupEui64ByNodeId")
-def _lookup_eui64(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    device = ncp.network.by_nwk(as_int(args[0]))
-    return (EmberStatus.SUCCESS, device.ieee) if device else (EmberStatus.ERR_FATAL, 0)
-
-
-@handles("setMulticastTableEntry")
-def _set_multicast(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    index = as_int(args[0])
-    if index >= ncp.ram.config.get(0x06, CONFIG_DEFAULTS[0x06]):
-        return (EmberStatus.INDEX_OUT_OF_RANGE,)
-    group, endpoint, network_index = (as_int(v) for v in as_tuple(args[1]))
-    ncp.ram.multicast_table[index] = (group, endpoint, network_index)
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("getMulticastTableEntry")
-def _get_multicast(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    index = as_int(args[0])
-    if index >= ncp.ram.config.get(0x06, CONFIG_DEFAULTS[0x06]):
-        return (EmberStatus.INDEX_OUT_OF_RANGE, (0, 0, 0))
-    return (EmberStatus.SUCCESS, ncp.ram.multicast_table.get(index, (0, 0, 0)))
-
-
-# --- messaging -----------------------------------------------------------------------------
-
-
-def _send(ncp: Ncp, mode: int, address: int, aps: tuple[Value, ...], tag: int,
-          message: bytes) -> tuple[Value, ...]:  # fmt: skip
-    if not ncp.ram.is_network_up:
-        return (EmberStatus.NETWORK_DOWN, 0)
-    profile, cluster, src_ep, dst_ep, _, _, _ = (as_int(v) for v in aps)
-    sequence = ncp.next_aps_sequence()
-    network = ncp.network
-    network.confirm_delay_s = ncp.faults.confirm_delay_s
-    network.is_dropping_confirms = ncp.faults.is_dropping_confirms
-    # The NCP keeps ZDO's own transaction number: the payload starts with it (2.4.2.8)
-    request = DataRequest(mode, address, dst_ep, src_ep, cluster, sequence, message, profile, tag)
-    network.send(request)
-    if dst_ep == ZDO_ENDPOINT and mode != AddrMode.GROUP:
-        # The shared network confirms only AF frames (Z-Stack sends ZDO by its own MT
-        # requests); EmberZNet confirms every APS frame with messageSentHandler.
-        is_delivered = (
-            mode == AddrMode.BROADCAST
-            or address == 0x0000
-            or network.by_nwk(address) is not None
-        )
-        status = Status.SUCCESS if is_delivered else Status.NWK_NO_ROUTE
-        if not ncp.faults.is_dropping_confirms:
-            ncp.report(SendConfirmed(request, status), ncp.faults.confirm_delay_s)
-    return (EmberStatus.SUCCESS, sequence)
-
-
-@handles("sendUnicast")
-def _send_unicast(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    aps = as_tuple(args[2])
-    return _send(ncp, AddrMode.NWK, as_int(args[1]), aps, as_int(args[3]), as_bytes(args[4]))
-
-
-@handles("sendBroadcast")
-def _send_broadcast(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    aps = as_tuple(args[1])
-    tag = as_int(args[3])
-    return _send(ncp, AddrMode.BROADCAST, as_int(args[0]), aps, tag, as_bytes(args[4]))
-
-
-@handles("sendMulticast")
-def _send_multicast(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    aps = as_tuple(args[0])
-    group = as_int(aps[5])
-    return _send(ncp, AddrMode.GROUP, group, aps, as_int(args[3]), as_bytes(args[4]))
-
-
-@handles("setExtendedTimeout")
-def _set_extended_timeout(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    eui64 = as_int(args[0])
-    if as_int(args[1]):
-        ncp.ram.extended_timeouts.add(eui64)
-    else:
-        ncp.ram.extended_timeouts.discard(eui64)
-    return ()
-
-
-@handles("getExtendedTimeout")
-def _get_extended_timeout(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (int(as_int(args[0]) in ncp.ram.extended_timeouts),)
-
-
-@handles("getAddressTableRemoteNodeId")
-def _get_address_table_node(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (0xFFFF,)
-
-
-@handles("replaceAddressTableEntry")
-def _replace_address_table_entry(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (EmberStatus.SUCCESS, int.from_bytes(BLANK_EUI64, "little"), 0xFFFF, 0)
-
-
 @handles("getStandaloneBootloaderVersionPlatMicroPhy")
 def _bootloader_version(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return (0xFFFF, 4, 3, 0)  # no standalone bootloader (a Gecko bootloader), EFR32
-
-
-@handles("startScan")
-def _start_scan(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    scan_type, channels = as_int(args[0]), as_int(args[1])
-    if scan_type not in (0, 1):
-        return (EmberStatus.BAD_ARGUMENT,)
-    if scan_type == 0:  # EZSP_ENERGY_SCAN: one reading per channel, noisy like real air
-        for channel in range(11, 27):
-            if channels & (1 << channel):
-                rssi = -90 + int(ncp.rng.expovariate(1 / 6))
-                ncp.callback("energyScanResultHandler", (channel, min(rssi, -20)))
-    ncp.callback("scanCompleteHandler", (0, EmberStatus.SUCCESS))
-    return (EmberStatus.SUCCESS,)
-
-
-@handles("getNeighbor")
-def _get_neighbor(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (EmberStatus.ERR_FATAL, 0xFFFF, 0, 0, 0, 0, 0)
-
-
-@handles("sendReply")
-def _send_reply(ncp: Ncp, args: Args) -> tuple[Value, ...]:
-    return (EmberStatus.INVALID_CALL,)
 
 
 __all__ = ["CONFIG_DEFAULTS", "HANDLERS"]

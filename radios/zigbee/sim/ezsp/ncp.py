@@ -23,7 +23,15 @@ from dataclasses import dataclass, field
 from hubd.core.errors import RemoteProtocolError
 from radios.zigbee.sim.devices import SimDevice
 from radios.zigbee.sim.events import ApsIncoming, NetworkEvent
-from radios.zigbee.sim.ezsp import callbacks, extended, handlers, security
+from radios.zigbee.sim.ezsp import (
+    callbacks,
+    extended,
+    handlers,
+    messaging,
+    networking,
+    security,
+    v14,
+)
 from radios.zigbee.sim.ezsp.commands import Command, EzspStatus, commands_of
 from radios.zigbee.sim.ezsp.framing import ResetCode
 from radios.zigbee.sim.ezsp.layouts import Value, decode, encode
@@ -34,8 +42,9 @@ from radios.zigbee.sim.mt import MtFrame
 from radios.zigbee.sim.network import Identity, Network
 from radios.zigbee.sim.nvram import NvStore
 
-SUPPORTED_VERSIONS = (12, 13)
-_REGISTERED = (handlers, security, extended)  # importing them fills HANDLERS
+SUPPORTED_VERSIONS = (12, 13, 14, 16, 17)
+# importing them fills HANDLERS
+_REGISTERED = (handlers, networking, messaging, security, extended)
 FC_RESPONSE = 0x80
 FC_ASYNC_CALLBACK = 0x10
 FC_FORMAT_V1 = 0x01
@@ -123,7 +132,10 @@ class Ncp:
         self.tokens = tokens if tokens is not None else Tokens()
         self.ram = Ram()
         self.faults = NcpFaults()
-        self.commands = commands_of(self.config.protocol_version)
+        version = self.config.protocol_version
+        self.is_v14 = version >= 14  # sl_status_t and the v14 frame shapes (v14.py)
+        self.commands = v14.commands_of(commands_of(13), version) if self.is_v14 else (
+            commands_of(version))
         self._by_id = {c.frame_id: c for c in self.commands.values()}
         self.ash = AshSession(window=self.config.window)
         self.network = EzspNetwork(self)
@@ -131,6 +143,7 @@ class Ncp:
         self.unknown_requests: list[UnknownRequest] = []
         self.malformed_requests: list[str] = []
         self.legacy_frames: list[bytes] = []  # legacy-header frames other than version
+        self.host_resets = 0  # RST frames from the host
         self.aps_sequence = self.rng.randrange(256)
         self._now = 0.0
         self._seq = 0
@@ -156,6 +169,7 @@ class Ncp:
                 case FrameReceived():
                     self._handle_frame(event.payload)
                 case ResetRequested():
+                    self.host_resets += 1
                     self.reset(ResetCode.SOFTWARE)
         self._kick()
 
@@ -224,6 +238,8 @@ class Ncp:
             self._held.callbacks.append((name, values))
             return
         command = self.commands[name]
+        if self.is_v14:
+            values = v14.adapt_callback(self, name, values)
         self._send(command, FC_RESPONSE | FC_ASYNC_CALLBACK, encode(command.response, values))
 
     # --- frames ------------------------------------------------------------------------------
@@ -266,7 +282,12 @@ class Ncp:
             return
         self._held = _Pending()
         try:
-            response = HANDLERS[command.name](self, args)
+            if self.is_v14:
+                handler_args = v14.adapt_params(command.name, args)
+                response = HANDLERS[command.name](self, handler_args)
+                response = v14.adapt_response(self, command.name, args, response)
+            else:
+                response = HANDLERS[command.name](self, args)
         finally:
             held, self._held = self._held, None
         self._send(command, FC_RESPONSE, encode(command.response, response))
@@ -282,7 +303,9 @@ class Ncp:
         self.ash.send(bytes((self._seq, FC_RESPONSE, 0x00)) + body, self._now)
 
     def _invalid(self, status: EzspStatus) -> None:
-        self._send(self.commands["invalidCommand"], FC_RESPONSE, bytes((status,)))
+        body = v14.invalid_command(status).to_bytes(4, "little") if self.is_v14 else bytes(
+            (status,))
+        self._send(self.commands["invalidCommand"], FC_RESPONSE, body)
 
     def _send(self, command: Command, fc_low: int, body: bytes) -> None:
         header = bytes((self._seq, fc_low, FC_FORMAT_V1)) + command.frame_id.to_bytes(2, "little")

@@ -20,6 +20,7 @@ HAVE_TRUST_CENTER_LINK_KEY = 0x0010
 KEY_NETWORK, KEY_TC_LINK = 0x01, 0x02  # sl_zb_sec_man_key_type_t
 EMBER_TRUST_CENTER_LINK_KEY, EMBER_CURRENT_NETWORK_KEY = 0x01, 0x03  # EmberKeyType (v12-)
 KEY_HAS_SEQUENCE_NUMBER, KEY_HAS_OUTGOING_FRAME_COUNTER, KEY_HAS_PARTNER_EUI64 = 0x01, 0x02, 0x08
+CONFIG_KEY_TABLE_SIZE = 0x1E
 
 
 @handles("setInitialSecurityState")
@@ -87,18 +88,33 @@ def _import_key(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     elif key_type == KEY_TC_LINK:
         ncp.tokens.tc_link_key = key
     elif key_type == 0x04:  # APP_LINK: a device's unique link key, in the key table
-        table = ncp.tokens.key_table
-        size = ncp.ram.config.get(0x1E, CONFIG_DEFAULTS[0x1E])
-        entry = LinkKey(eui64, key)
-        if index < len(table):
-            table[index] = entry
-        elif len(table) < size:
-            table.append(entry)
-        else:
-            return (SlStatus.FAIL,)
+        if not store_link_key(ncp, eui64, key, index):
+            return (SlStatus.FULL,)
     else:
         return (SlStatus.INVALID_PARAMETER,)
     return (SlStatus.OK,)
+
+
+@handles("importLinkKey")
+def _import_link_key(ncp: Ncp, args: Args) -> tuple[Value, ...]:
+    # A restore writes each device's unique link key back into the key table (flash)
+    index, eui64, key = as_int(args[0]), as_int(args[1]), as_bytes(args[2])
+    return (SlStatus.OK,) if store_link_key(ncp, eui64, key, index) else (SlStatus.FULL,)
+
+
+def store_link_key(ncp: Ncp, eui64: int, key: bytes, index: int | None = None) -> bool:
+    """Put a device's link key in the key table (at ``index``, or its own or a free entry)."""
+    table = ncp.tokens.key_table
+    size = ncp.ram.config.get(CONFIG_KEY_TABLE_SIZE, CONFIG_DEFAULTS[CONFIG_KEY_TABLE_SIZE])
+    if index is None:
+        index = next((i for i, e in enumerate(table) if e.eui64 == eui64), len(table))
+    if index < len(table):
+        table[index] = LinkKey(eui64, key)
+        return True
+    if index >= size or len(table) >= size:
+        return False
+    table.append(LinkKey(eui64, key))
+    return True
 
 
 @handles("getKey")
@@ -185,4 +201,4 @@ def _broadcast_network_key_switch(ncp: Ncp, args: Args) -> tuple[Value, ...]:
     return (EmberStatus.SUCCESS,)
 
 
-__all__: list[str] = []  # the handlers register themselves
+__all__ = ["store_link_key"]  # and the handlers, which register themselves

@@ -48,6 +48,7 @@ class Tokens:
     security_bitmask: int = 0
     key_table: list[LinkKey] = field(default_factory=list)
     children: dict[int, tuple[int, int]] = field(default_factory=dict)  # eui64 -> (nwk, type)
+    child_flags: dict[int, int] = field(default_factory=dict)  # eui64 -> NVM3 entry flags
 
     def to_json(self) -> dict[str, Any]:
         """The tokens as JSON (bytes as hex), for the demo's state file."""
@@ -58,6 +59,7 @@ class Tokens:
             {**asdict(k), "key": k.key.hex()} for k in self.key_table
         ]
         raw["children"] = [[ieee, nwk, kind] for ieee, (nwk, kind) in self.children.items()]
+        raw["child_flags"] = [[ieee, flags] for ieee, flags in self.child_flags.items()]
         return raw
 
     @classmethod
@@ -77,6 +79,7 @@ class Tokens:
                 security_bitmask=int(raw["security_bitmask"]),
                 key_table=[_link_key(k) for k in raw["key_table"]],
                 children={int(i): (int(n), int(k)) for i, n, k in raw["children"]},
+                child_flags={int(i): int(f) for i, f in raw.get("child_flags", [])},
             )
         except (KeyError, TypeError, ValueError) as exc:
             raise ValueError(f"not an NCP token dump: {exc!r}") from exc
