@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import cbor2
@@ -44,6 +45,24 @@ def _subject(hub_id: str, what: str) -> str:
     return f"hub.{safe}.{what}"
 
 
+class _Dispatcher(asyncio.Future[Msg]):
+    """The one consumer of every hub subscription of a relay.
+
+    nats-py gives a subscription made with ``cb`` its own task and queue (~8 KiB a subscription,
+    two per hub); one made with ``future`` has no task: nats-py hands each message to
+    ``future.set_result`` as it reads it (its path for old-style requests). This future never
+    completes: it routes each message instead, so a hub costs its two SUBs and nothing running.
+    """
+
+    def __init__(self, route: Callable[[Msg], None]) -> None:
+        super().__init__()
+        self._route = route
+
+    def set_result(self, result: Msg) -> None:
+        """Route one message (called by nats-py's reader, so it must not block)."""
+        self._route(result)
+
+
 class NatsRouter:
     """Routes commands to whichever relay holds the hub's tunnel, over NATS."""
 
@@ -57,6 +76,8 @@ class NatsRouter:
         self.commands = 0
         self.urls: dict[str, str] = {}  # what presence answers say of this relay (tunnel, api)
         self._presence: Subscription | None = None
+        self._hubs: dict[str, str] = {}  # subject -> hub id, for the dispatcher
+        self._dispatcher: _Dispatcher | None = None  # made on the running loop, at first use
 
     async def serve_presence(self, **urls: str) -> None:
         """Answer the fleet's presence queries on relay.presence (once the relay listens)."""
@@ -81,23 +102,31 @@ class NatsRouter:
         if local is not None:
             await self._drop(hub_id, local[0], supersede=True)
         token = f"{self.relay_id}:{next(self._tokens)}"
-
-        async def on_takeover(msg: Msg) -> None:
-            if msg.data == _ASK and msg.reply:  # who holds this hub: we do
-                await msg.respond(cbor2.dumps({"relay": self.relay_id, **self.urls}))
-            elif msg.data.decode() != token:
-                current = self._links.get(hub_id)
-                if current is not None and current[1] == token:
-                    await self._drop(hub_id, current[0], supersede=True)
-
-        async def on_command(msg: Msg) -> None:
-            self._spawn(self._serve(link, msg))
-
-        subscriptions = [await self.nc.subscribe(_subject(hub_id, "tunnel"), cb=on_takeover),
-                         await self.nc.subscribe(_subject(hub_id, "cmd"), cb=on_command)]
+        subjects = (_subject(hub_id, "tunnel"), _subject(hub_id, "cmd"))
+        for subject in subjects:
+            self._hubs[subject] = hub_id
+        if self._dispatcher is None:
+            self._dispatcher = _Dispatcher(self._route)
+        subscriptions = [await self.nc.subscribe(subject, future=self._dispatcher)
+                         for subject in subjects]
         self._links[hub_id] = (link, token, subscriptions)
-        await self.nc.publish(_subject(hub_id, "tunnel"), token.encode())
+        await self.nc.publish(subjects[0], token.encode())
         await self.nc.flush()
+
+    def _route(self, msg: Msg) -> None:
+        """Every hub subscription's message, from the one dispatcher: to the tunnel held now."""
+        hub_id = self._hubs.get(msg.subject)
+        current = self._links.get(hub_id) if hub_id is not None else None
+        if msg.subject.endswith(".cmd"):
+            if current is not None:
+                self._spawn(self._serve(current[0], msg))
+            elif msg.reply:  # unsubscribed a moment ago: the hub is gone from here
+                self._spawn(msg.respond(cbor2.dumps({"offline": "the tunnel just closed"})))
+        elif msg.data == _ASK and msg.reply:  # who holds this hub: we do
+            if current is not None:
+                self._spawn(msg.respond(cbor2.dumps({"relay": self.relay_id, **self.urls})))
+        elif current is not None and hub_id is not None and msg.data.decode() != current[1]:
+            self._spawn(self._drop(hub_id, current[0], supersede=True))
 
     async def detach(self, link: HubLink) -> None:
         """Stop serving a hub's tunnel if it is still the one we hold."""
@@ -106,8 +135,12 @@ class NatsRouter:
             await self._drop(link.hub_id, link, supersede=False)
 
     async def _drop(self, hub_id: str, link: HubLink, *, supersede: bool) -> None:
-        _, _, subscriptions = self._links.pop(hub_id)
-        for subscription in subscriptions:
+        current = self._links.get(hub_id)
+        if current is None or current[0] is not link:  # dropped already (two takeovers)
+            return
+        del self._links[hub_id]
+        for subscription in current[2]:
+            self._hubs.pop(subscription.subject, None)
             await subscription.unsubscribe()
         if supersede:
             self.superseded += 1
