@@ -200,6 +200,7 @@ async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
     welcomes.sort()
     attempts = [t for final in finals for t in final["attempts"]]
     rows, peak = _histogram(attempts, killed)
+    welcome_rows, _ = _histogram([killed + w for w in welcomes], killed)
     expected = {f"{hub}:{seq}" for final in finals for hub, n in final["events"].items()
                 for seq in range(1, n + 1)}
     stored = await stored_ids(nats_url)
@@ -231,6 +232,11 @@ async def _herd(root: Path, ca: CertificateAuthority, nats_url: str, hubs: int,
               "A hub whose tunnel was up ≥ 30 s retries at full jitter over [0, 2 s]; a refused "
               "or timed-out attempt then waits full jitter over a doubling window (1-120 s).",
               "each connect attempt of a simulated hub, by its start time"),
+        Table("fleet: successful reconnects (first welcome) per second after the SIGKILL",
+              ("s after kill", "welcomed", ""), welcome_rows,
+              "Against the attempts above: where this curve lags or flattens below them, relay "
+              "b's accept rate (TLS handshakes, admission ramp), not the hubs' jitter, set it.",
+              "SIGKILL of relay a → each moved hub's first welcome by relay b"),
         Table("fleet: nothing lost, nothing twice (read back from JetStream), commands on",
               ("events emitted", "in JetStream", "lost", "stored twice", "unexpected",
                "commands to hubs on b during the herd", "failed (n: status)", "p50 ms",

@@ -91,7 +91,7 @@ async def stored_ids(url: str, stream: str = "HUB_EVENTS") -> list[str]:
         total = (await js.stream_info(stream)).state.messages
         subscription = await js.subscribe("hub.*.events", stream=stream, ordered_consumer=True,
                                           deliver_policy=DeliverPolicy.ALL)
-        ids = []
+        ids: list[str] = []
         while len(ids) < total:
             msg = await subscription.next_msg(timeout=10)
             ids.append((msg.headers or {}).get("Nats-Msg-Id", ""))

@@ -9,9 +9,12 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import ssl
 import sys
 import tempfile
 from pathlib import Path
+
+import aiohttp
 
 from tools.bench.fleet import port, process, relay_args, wait_port
 from tools.bench.report import Table
@@ -26,6 +29,16 @@ def _rss_kib(pid: int) -> int:
         if line.startswith("VmRSS:"):
             return int(line.split()[1])
     raise RuntimeError("no VmRSS")
+
+
+async def _tunnels_gauge(api: int, ca_dir: Path) -> int:
+    """The relay's own count of the tunnels it holds (its /metrics gauge)."""
+    context = ssl.create_default_context(cafile=str(CertificateAuthority.load(ca_dir).ca_path))
+    async with aiohttp.ClientSession() as http, \
+            http.get(f"https://127.0.0.1:{api}/metrics", ssl=context) as response:
+        text = await response.text()
+    return next(int(line.split()[1]) for line in text.splitlines()
+                if line.startswith("hubd_relay_tunnels "))
 
 
 async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
@@ -44,6 +57,7 @@ async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
             opened = sum(int(line[1]) for line in lines if line and line[0] == b"ready")
             rss = _rss_kib(relay.pid)
             files = len(await asyncio.to_thread(os.listdir, f"/proc/{relay.pid}/fd"))
+            gauge = await _tunnels_gauge(api, root / "ca")
             seconds = max(float(line[2]) for line in lines if line)
         finally:
             for client in clients:
@@ -51,8 +65,9 @@ async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
                 client.stdin.close()
                 await client.wait()
     return Table("fleet: idle mTLS tunnels held by one relay process (uvloop, on NATS)",
-                 ("tunnels", "open files", "relay RSS MiB", "KiB per tunnel", "s to open all"),
-                 [(opened, files, rss // 1024, (rss - base) / max(opened, 1), seconds)],
+                 ("tunnels", "hubd_relay_tunnels", "open files", "relay RSS MiB",
+                  "KiB per tunnel", "s to open all"),
+                 [(opened, gauge, files, rss // 1024, (rss - base) / max(opened, 1), seconds)],
                  f"Clients split over {processes} processes. This container caps open files at "
                  "20,000 per process (ulimit -Hn): one socket per tunnel, so 20,000 cannot be "
                  "held in one process here.",

@@ -3,11 +3,11 @@
 A relay holding a hub's tunnel subscribes ``hub.<id>.cmd``; a command from any relay's app API is
 a NATS request with the command's deadline as its timeout, so "no responders" means the hub is
 offline everywhere and is answered at once (DESIGN.md, "Cloud tunnel"). Taking a hub over is
-announced on ``hub.<id>.tunnel``: the relay that held it before closes its tunnel with 4001,
-whichever process it is in.
+announced on the same subject (``!<token>``): the relay that held it before closes its tunnel
+with 4001, whichever process it is in.
 
-Presence is asked of NATS, not kept in a table of ours: one hub's is a request on its
-``hub.<id>.tunnel`` (the holding relay answers with its id; "no responders" = offline at once), the
+Presence is asked of NATS, not kept in a table of ours: one hub's is a request ``?`` on its
+``hub.<id>.cmd`` (the holding relay answers with its id; "no responders" = offline at once), the
 fleet's a scatter-gather on ``relay.presence`` (every relay answers with its hubs, in parts of
 PRESENCE_PART; the asker, not knowing how many relays there are, gathers until its deadline).
 Nothing is written when a hub comes or goes, and a relay that died answers nothing: its hubs are
@@ -20,6 +20,7 @@ import asyncio
 import itertools
 import logging
 import os
+from collections.abc import Callable
 from typing import Any
 
 import cbor2
@@ -35,13 +36,34 @@ log = logging.getLogger(__name__)
 
 PRESENCE_SUBJECT = "relay.presence"
 PRESENCE_PART = 5_000  # hub ids per answer: 20,000 hubs' worth stays far under NATS's 1 MiB
-_ASK = b"?"  # a presence query on hub.<id>.tunnel (a takeover carries the new tunnel's token)
+# Control messages share hub.<id>.cmd with commands (a CBOR map, first byte 0xa0-0xbf), so a hub
+# costs one subscription: "?" asks who holds the hub, "!<token>" announces a takeover.
+_ASK = b"?"
+_TAKEOVER = b"!"
 
 
 def _subject(hub_id: str, what: str) -> str:
     # Hub ids come from our CA (claim tokens), but a subject must never take a wildcard or dot.
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in hub_id)
     return f"hub.{safe}.{what}"
+
+
+class _Dispatcher(asyncio.Future[Msg]):
+    """The one consumer of every hub subscription of a relay.
+
+    nats-py gives a subscription made with ``cb`` its own task and queue (~8 KiB a subscription,
+    one per hub); one made with ``future`` has no task: nats-py hands each message to
+    ``future.set_result`` as it reads it (its path for old-style requests). This future never
+    completes: it routes each message instead, so a hub costs one SUB and nothing running.
+    """
+
+    def __init__(self, route: Callable[[Msg], None]) -> None:
+        super().__init__()
+        self._route = route
+
+    def set_result(self, result: Msg) -> None:
+        """Route one message (called by nats-py's reader, so it must not block)."""
+        self._route(result)
 
 
 class NatsRouter:
@@ -57,6 +79,8 @@ class NatsRouter:
         self.commands = 0
         self.urls: dict[str, str] = {}  # what presence answers say of this relay (tunnel, api)
         self._presence: Subscription | None = None
+        self._hubs: dict[str, str] = {}  # subject -> hub id, for the dispatcher
+        self._dispatcher: _Dispatcher | None = None  # made on the running loop, at first use
 
     async def serve_presence(self, **urls: str) -> None:
         """Answer the fleet's presence queries on relay.presence (once the relay listens)."""
@@ -81,23 +105,29 @@ class NatsRouter:
         if local is not None:
             await self._drop(hub_id, local[0], supersede=True)
         token = f"{self.relay_id}:{next(self._tokens)}"
-
-        async def on_takeover(msg: Msg) -> None:
-            if msg.data == _ASK and msg.reply:  # who holds this hub: we do
-                await msg.respond(cbor2.dumps({"relay": self.relay_id, **self.urls}))
-            elif msg.data.decode() != token:
-                current = self._links.get(hub_id)
-                if current is not None and current[1] == token:
-                    await self._drop(hub_id, current[0], supersede=True)
-
-        async def on_command(msg: Msg) -> None:
-            self._spawn(self._serve(link, msg))
-
-        subscriptions = [await self.nc.subscribe(_subject(hub_id, "tunnel"), cb=on_takeover),
-                         await self.nc.subscribe(_subject(hub_id, "cmd"), cb=on_command)]
+        subject = _subject(hub_id, "cmd")
+        self._hubs[subject] = hub_id
+        if self._dispatcher is None:
+            self._dispatcher = _Dispatcher(self._route)
+        subscriptions = [await self.nc.subscribe(subject, future=self._dispatcher)]
         self._links[hub_id] = (link, token, subscriptions)
-        await self.nc.publish(_subject(hub_id, "tunnel"), token.encode())
+        await self.nc.publish(subject, _TAKEOVER + token.encode())
         await self.nc.flush()
+
+    def _route(self, msg: Msg) -> None:
+        """Every hub subscription's message, from the one dispatcher: to the tunnel held now."""
+        hub_id = self._hubs.get(msg.subject)
+        current = self._links.get(hub_id) if hub_id is not None else None
+        if msg.data == _ASK:  # who holds this hub: we do
+            if current is not None and msg.reply:
+                self._spawn(msg.respond(cbor2.dumps({"relay": self.relay_id, **self.urls})))
+        elif msg.data.startswith(_TAKEOVER):
+            if current is not None and hub_id is not None and msg.data[1:].decode() != current[1]:
+                self._spawn(self._drop(hub_id, current[0], supersede=True))
+        elif current is not None:
+            self._spawn(self._serve(current[0], msg))
+        elif msg.reply:  # unsubscribed a moment ago: the hub is gone from here
+            self._spawn(msg.respond(cbor2.dumps({"offline": "the tunnel just closed"})))
 
     async def detach(self, link: HubLink) -> None:
         """Stop serving a hub's tunnel if it is still the one we hold."""
@@ -106,8 +136,12 @@ class NatsRouter:
             await self._drop(link.hub_id, link, supersede=False)
 
     async def _drop(self, hub_id: str, link: HubLink, *, supersede: bool) -> None:
-        _, _, subscriptions = self._links.pop(hub_id)
-        for subscription in subscriptions:
+        current = self._links.get(hub_id)
+        if current is None or current[0] is not link:  # dropped already (two takeovers)
+            return
+        del self._links[hub_id]
+        for subscription in current[2]:
+            self._hubs.pop(subscription.subject, None)
             await subscription.unsubscribe()
         if supersede:
             self.superseded += 1
@@ -159,7 +193,7 @@ class NatsRouter:
     async def where(self, hub_id: str, ttl_s: float) -> dict[str, Any] | None:
         """The relay holding a hub's tunnel ({relay, tunnel, api}), or None: offline at once."""
         try:
-            msg = await self.nc.request(_subject(hub_id, "tunnel"), _ASK, timeout=ttl_s)
+            msg = await self.nc.request(_subject(hub_id, "cmd"), _ASK, timeout=ttl_s)
         except (NoRespondersError, NatsTimeout):
             return None
         return dict(cbor2.loads(msg.data))
