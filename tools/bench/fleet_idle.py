@@ -60,17 +60,23 @@ async def _idle(root: Path, nats_url: str, count: int, processes: int) -> Table:
             gauge = await _tunnels_gauge(api, root / "ca")
             seconds = max(float(line[2]) for line in lines if line)
         finally:
+            held = 0
             for client in clients:
-                assert client.stdin is not None
+                assert client.stdin is not None and client.stdout is not None
                 client.stdin.close()
+                line = (await client.stdout.readline()).split()
+                held += int(line[1]) if line and line[0] == b"held" else 0
                 await client.wait()
     return Table("fleet: idle mTLS tunnels held by one relay process (uvloop, on NATS)",
-                 ("tunnels", "hubd_relay_tunnels", "open files", "relay RSS MiB",
-                  "KiB per tunnel", "s to open all"),
-                 [(opened, gauge, files, rss // 1024, (rss - base) / max(opened, 1), seconds)],
+                 ("tunnels opened", "still open (clients)", "hubd_relay_tunnels", "open files",
+                  "relay RSS MiB", "KiB per tunnel", "s to open all"),
+                 [(opened, held, gauge, files, rss // 1024, (rss - base) / max(opened, 1),
+                   seconds)],
                  f"Clients split over {processes} processes. This container caps open files at "
                  "20,000 per process (ulimit -Hn): one socket per tunnel, so 20,000 cannot be "
-                 "held in one process here.",
+                 "held in one process here. Still open: what the clients found open after the "
+                 "relay's gauge was read (a tunnel the relay closed meanwhile, e.g. its "
+                 "keepalive unanswered in time, counts as opened but not held).",
                  "relay RSS after the tunnels are open, minus before; a tunnel = one hub's mTLS "
                  "WebSocket, welcomed, NATS subscriptions made")
 

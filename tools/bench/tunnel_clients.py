@@ -18,6 +18,7 @@ import uvloop
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.protocol import State
 
 from hubd.tunnel.protocol import MAX_MESSAGE_BYTES, SUBPROTOCOL, Envelope, MessageType, encode
 from tools.relay.ca import CertificateAuthority
@@ -74,6 +75,10 @@ async def main(ca_dir: Path, url: str, count: int, first: int = 0) -> None:
     sockets = await asyncio.gather(*(_open(url, c, gate) for c in contexts))
     print(f"ready {len(sockets)} {time.perf_counter() - started:.2f}", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.read)
+    # What is still open now, not what once opened: a tunnel the relay closed meanwhile (its
+    # keepalive ping unanswered in time on a busy machine) is no longer held.
+    held = sum(1 for websocket in sockets if websocket.state is State.OPEN)
+    print(f"held {held}", flush=True)
     for websocket in sockets:
         websocket.transport.abort()
 
