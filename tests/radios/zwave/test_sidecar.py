@@ -15,6 +15,7 @@ from hubd.core.errors import ConfigError
 from radios.zwave.settings import ZwaveSettings
 from radios.zwave.sidecar import (
     KEY_NAMES,
+    NODE_FLAGS,
     ServerProcess,
     main,
     server_command,
@@ -53,7 +54,8 @@ def test_damaged_keys_are_a_config_error_not_new_keys(tmp_path: Path) -> None:
 def test_the_server_binds_loopback_without_mdns(tmp_path: Path) -> None:
     settings = ZwaveSettings(url="ws://127.0.0.1:3111", serial_path="tcp://127.0.0.1:5555")
     argv = server_command(settings, tmp_path / "c.json")
-    assert argv[2] == "tcp://127.0.0.1:5555"
+    assert argv[argv.index(str(settings.server_bin)) + 1] == "tcp://127.0.0.1:5555"
+    assert "--max-semi-space-size=1" in argv[:argv.index(str(settings.server_bin))]
     assert argv[argv.index("--host") + 1] == "127.0.0.1"
     assert argv[argv.index("--port") + 1] == "3111"
     assert "--disable-dns-sd" in argv
@@ -77,6 +79,7 @@ def test_the_unit_serves_loopback_only_and_keeps_its_keys_private() -> None:
     service = parse_unit(UNIT)["Service"]
     argv = one(service, "ExecStart").split()
     assert argv[argv.index("--host") + 1] == "127.0.0.1" and "--disable-dns-sd" in argv
+    assert argv[1:1 + len(NODE_FLAGS)] == list(NODE_FLAGS)  # Node's flags as hubd spawns it
     assert one(service, "IPAddressDeny") == "any"
     assert one(service, "IPAddressAllow") == "localhost"
     assert (one(service, "StateDirectoryMode"), one(service, "UMask")) == ("0700", "0077")
