@@ -14,11 +14,18 @@ from hubd.core.events import DeviceJoined, RadioHealth, RadioStatus
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
-from tests.radios.zigbee import test_driver
 from tests.radios.zigbee.conftest import Running
 from tests.radios.zigbee.test_backup_round_trip import PLUG, backup_of
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, join
 from tests.radios.zigbee.test_ezsp import SLOW_WATCHDOG_S, start_ezsp
+
+# test_ezsp's driver fixture and end-to-end tests, collected again here: pytest resolves their
+# `ncp` to this module's, so each runs on v14 and v17.
+from tests.radios.zigbee.test_ezsp import ezsp as ezsp
+from tests.radios.zigbee.test_ezsp import (
+    test_form_keeps_the_key_private as test_form_keeps_the_key_private,
+)
+from tests.radios.zigbee.test_ezsp import test_znp_body_on_ezsp as test_znp_body_on_ezsp
 from tests.radios.zigbee.test_ezsp_backup import devices
 
 STACKS = {14: (8, 0, 2, 0), 17: (8, 2, 0, 0)}  # EmberZNet releases speaking each version
@@ -42,49 +49,11 @@ async def ncp(request: pytest.FixtureRequest) -> AsyncIterator[EzspSimulator]:
     assert simulator.engine.malformed_requests == []
 
 
-@pytest.fixture
-async def ezsp(ncp: EzspSimulator, tmp_path: Path) -> AsyncIterator[Running]:
-    """The driver running on the NCP, network formed."""
-    running = await start_ezsp(ncp, tmp_path)
-    try:
-        yield running
-    finally:
-        await running.stop()
-
-
 async def test_bellows_speaks_the_ncps_version(ezsp: Running, ncp: EzspSimulator) -> None:
     app = ezsp.driver.adapter.app  # type: ignore[union-attr]
     assert app is not None
     assert app._ezsp.ezsp_version == ncp.config.protocol_version  # type: ignore[union-attr]
     assert "getNetworkKeyInfo" in ncp.requests_seen
-
-
-async def test_form_keeps_the_key_private(ezsp: Running, tmp_path: Path) -> None:
-    await test_driver.test_form_keeps_the_key_private(ezsp, tmp_path)
-
-
-async def test_join_interview_and_capabilities(ezsp: Running) -> None:
-    await test_driver.test_join_interview_and_capabilities(ezsp)
-
-
-async def test_switch_dim_colour_and_lock(ezsp: Running) -> None:
-    await test_driver.test_switch_dim_colour_and_lock(ezsp)
-
-
-async def test_sensor_reports_become_reports(ezsp: Running) -> None:
-    await test_driver.test_sensor_reports_become_reports(ezsp)
-
-
-async def test_contact_sensor_switches_a_light(ezsp: Running) -> None:
-    await test_driver.test_contact_sensor_switches_a_light(ezsp)
-
-
-async def test_group_command_is_one_multicast(ezsp: Running) -> None:
-    await test_driver.test_group_command_is_one_multicast(ezsp)
-
-
-async def test_leave_is_reported(ezsp: Running) -> None:
-    await test_driver.test_leave_is_reported(ezsp)
 
 
 async def test_backup_restore_onto_a_blank_stick_keeps_every_device(
