@@ -22,7 +22,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Iterable
-from typing import Any
+from typing import assert_never
 
 from hubd.bus import Bus, Subscription
 from hubd.core.clock import Clock
@@ -85,7 +85,7 @@ class RuleEngine:
         self._traces = TraceKeeper(ledger, s.traces_per_rule)
         self._traces.on_pending = self._schedule_trace_flush
         self._is_flush_armed = False
-        self._subs: list[Subscription] = []
+        self._sub: Subscription | None = None
         self.mode = s.default_mode
         self.ready = asyncio.Event()
         self._host = LiveHost(state=state, bus=bus, execute=execute, clock=clock,
@@ -201,7 +201,7 @@ class RuleEngine:
             return
         slot.enable(self._host.compile(rule.conditions))
         slot.plain = self._host.plain_steps(rule.actions)
-        if not self._subs:
+        if self._sub is None:
             return  # registered by run(), which needs the loop for schedules
         self._watch_triggers(slot)
 
@@ -294,19 +294,19 @@ class RuleEngine:
 
     # -- events ------------------------------------------------------------------------------
 
-    def _subscribe(self) -> list[Subscription]:
-        """The engine's inline subscriptions, one per event type straight to its handler
-        (synchronous: the hot path never awaits, and a state change goes from the bus to the
-        trigger index with no dispatch of ours in between)."""
-        watcher = self._watcher
-        handlers: dict[type, Callable[[Any], None]] = {
-            StateChanged: watcher.on_state,
-            ButtonEvent: watcher.on_button,
-            AvailabilityChanged: watcher.on_availability,
-            DeviceJoined: lambda event: self._on_device_joined(),
-        }
-        return [self._bus.subscribe((kind,), handler, name=f"rules:{kind.__name__}",
-                                    inline=True) for kind, handler in handlers.items()]
+    def handle(self, event: EngineEvent) -> None:
+        """Take one event from the bus (synchronous: the hot path never awaits)."""
+        match event:
+            case StateChanged():
+                self._watcher.on_state(event)
+            case ButtonEvent():
+                self._watcher.on_button(event)
+            case AvailabilityChanged():
+                self._watcher.on_availability(event)
+            case DeviceJoined():
+                self._on_device_joined()
+            case _:
+                assert_never(event)
 
     def _storm(self, slot: Slot, trace: Trace) -> None:
         """The breaker tripped: off for a cool-down (not persisted), then back by itself."""
@@ -378,7 +378,9 @@ class RuleEngine:
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
-        self._subs = self._subscribe()
+        self._sub = self._bus.subscribe(
+            (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
+            name="rules", inline=True)
         try:
             for slot in self._slots.values():
                 if slot.is_enabled:
@@ -429,9 +431,9 @@ class RuleEngine:
     async def _stop(self) -> None:
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
         self.ready.clear()
-        for sub in self._subs:
-            self._bus.unsubscribe(sub)
-        self._subs = []
+        if self._sub is not None:
+            self._bus.unsubscribe(self._sub)
+            self._sub = None
         runs = [run for slot in self._slots.values() for run in slot.runs]
         for run in runs:
             run.cancel()
