@@ -26,7 +26,7 @@ from aiohttp import WSMsgType, web
 
 from hubd.api.app import ApiState, authenticate, state_of
 from hubd.api.auth import Scope
-from hubd.api.events import Listener
+from hubd.api.events import KeptEvent, Listener
 from hubd.api.ports import TokenInfo
 from hubd.api.problems import ApiProblem, Code
 from hubd.api.rest import make_command
@@ -49,20 +49,24 @@ class Client:
         self.state = state
         self.ws = ws
         self.token = token
-        self.queue: asyncio.Queue[tuple[int, str]] = asyncio.Queue(state.settings.send_queue)
+        # A reply (text) or an event from the log, encoded by the writer when it goes out.
+        self.queue: asyncio.Queue[str | KeptEvent] = asyncio.Queue(state.settings.send_queue)
         self.listener: Listener | None = None
         self.tasks: set[asyncio.Task[Any]] = set()
         self.close_reason = ""
 
     def send(self, text: str) -> None:
         """Queue a message; a client that cannot keep up is closed."""
-        if not self.offer(0, text):
+        if not self._put(text):
             self.on_overflow()
 
-    def offer(self, seq: int, text: str) -> bool:
+    def offer(self, kept: KeptEvent) -> bool:
         """Queue an event; False if the queue is full."""
+        return self._put(kept)
+
+    def _put(self, item: str | KeptEvent) -> bool:
         try:
-            self.queue.put_nowait((seq, text))
+            self.queue.put_nowait(item)
         except asyncio.QueueFull:
             return False
         return True
@@ -85,9 +89,9 @@ class Client:
     async def writer(self) -> None:
         """Send queued messages in order."""
         while True:
-            _, text = await self.queue.get()
+            item = await self.queue.get()
             try:
-                await self.ws.send_str(text)
+                await self.ws.send_str(item if isinstance(item, str) else item.encoded())
             finally:
                 self.queue.task_done()
 
@@ -248,8 +252,8 @@ def _subscribe(client: Client, msg_id: int, since: object) -> None:
         client.send(json.dumps({"type": "resync", "seq": events.seq,
                                 "reason": "events after since_seq are no longer kept; fetch "
                                           "the state again, then follow from seq"}))
-    for seq, text in backlog or ():
-        if not client.offer(seq, text):
+    for kept in backlog or ():
+        if not client.offer(kept):
             client.on_overflow()
             return
     client.listener = Listener(client.offer, client.on_overflow)
