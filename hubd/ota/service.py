@@ -104,8 +104,8 @@ class UpdateService:
                                   "at a time")
         self._origin = origin
         self._past_verify = asyncio.Event()
+        self._status = replace(self._status, is_busy=True)  # before anyone hears it began
         self._set(UpdatePhase.RECEIVING, "", 0, total_bytes or 0, "")
-        self._status = replace(self._status, is_busy=True)
         task = asyncio.get_running_loop().create_task(self._run(chunks), name="update-install")
         task.add_done_callback(self._ended)
         self._task = task
@@ -145,41 +145,47 @@ class UpdateService:
 
     async def _run(self, chunks: AsyncIterable[bytes]) -> UpdateStatus:
         spool = self.spool_dir / SPOOL_NAME
+        # How the install ends is said last, once the spool is gone and a new install may
+        # begin: a client that sees "committed" (or "failed") and at once asks to reboot (or
+        # tries again) must not find the hub still busy.
+        ending, reason, committed = UpdatePhase.FAILED, "cancelled", (0, 0)
         try:
             info = await asyncio.to_thread(self._installer.info)
             await self._receive(chunks, spool, info.max_bundle_bytes)
             loop = asyncio.get_running_loop()
 
             def phases(phase: UpdatePhase, done: int, total: int) -> None:
+                nonlocal committed
                 if self._is_stopping:
                     raise UpdateError("hubd stopped during the install")
-                loop.call_soon_threadsafe(self._progress, phase, done, total)
+                if phase is UpdatePhase.COMMITTED:
+                    committed = (done, total)  # said at the end, see above
+                else:
+                    loop.call_soon_threadsafe(self._progress, phase, done, total)
 
             installed = await asyncio.to_thread(self._installer.install, spool, phases)
             self._status = replace(self._status, version=str(installed.version))
-            return self._status
+            ending, reason = UpdatePhase.COMMITTED, ""
         except (HubError, OSError) as exc:
             reason = str(exc) if isinstance(exc, HubError) else f"{exc.strerror or exc}"
-            self._set(UpdatePhase.FAILED, self._status.version, 0, 0, reason)
             log.error("event=update_failed reason=%r", reason)
             if isinstance(exc, OSError):
                 raise UpdateError(reason) from exc
             raise
-        except asyncio.CancelledError:
-            self._set(UpdatePhase.FAILED, self._status.version, 0, 0, "cancelled")
-            raise
         except Exception as exc:  # the source's own failure (an upload's connection...)
             reason = f"{type(exc).__name__}: {exc}"
-            self._set(UpdatePhase.FAILED, self._status.version, 0, 0, reason)
             log.exception("event=update_failed")
             raise UpdateError(reason) from exc
         finally:
-            self._status = replace(self._status, is_busy=False)
             with contextlib.suppress(FileNotFoundError):
                 await asyncio.to_thread(os.unlink, spool)
             with contextlib.suppress(HubError, OSError):
                 info = await asyncio.to_thread(self._installer.info)
                 self._status = _with_info(self._status, info)
+            self._status = replace(self._status, is_busy=False)
+            done, total = committed if ending is UpdatePhase.COMMITTED else (0, 0)
+            self._set(ending, self._status.version, done, total, reason)
+        return self._status
 
     async def _receive(self, chunks: AsyncIterable[bytes], spool: Path, cap: int) -> None:
         """Spool chunks to a file (0600) in batches, refusing a byte past the slot's cap, and

@@ -64,3 +64,31 @@ async def test_offered_urls_must_be_https_unless_allowed(tmp_path: Path) -> None
     with pytest.raises(UpdateError, match="must be https"):
         offers.offer("http://127.0.0.1:1/x.bundle", None, "cloud")
     assert not service.status().is_busy
+
+
+async def test_the_end_of_an_install_is_said_once_the_hub_is_no_longer_busy(tmp_path: Path
+                                                                             ) -> None:
+    # A client that sees "committed" and at once asks to reboot (or sees "failed" and tries
+    # again) must find the hub free: the API's event log hands events on the moment they are
+    # published, so the end must be published after the install let go.
+    slots = Slots(tmp_path / "hw")
+    settings = UpdateSettings(config=tmp_path / "hw/update.toml")
+    seen: list[tuple[str, bool]] = []
+    service = build_updates(settings, lambda p: seen.append((p.phase, service.status().is_busy)),
+                            SystemClock(), slots.reboot)
+    await service.start()
+
+    async def chunks(data: bytes) -> AsyncIterator[bytes]:
+        yield data
+
+    good = slots.bundle("1.1")
+    status = await service.begin(chunks(good), len(good), "test")
+    assert status.phase == "committed" and not status.is_busy
+    assert seen[-1] == ("committed", False)
+    assert all(is_busy for phase, is_busy in seen[:-1])  # every phase before the end: busy
+
+    seen.clear()
+    bad = slots.bundle("1.2", board="another-board")
+    with pytest.raises(UpdateError):
+        await service.begin(chunks(bad), len(bad), "test")
+    assert seen[-1] == ("failed", False)
