@@ -20,8 +20,7 @@ from hubd.log import flush_logging, setup_logging, shutdown_logging
 from hubd.redact import add_secret
 
 # The config, its rules and the daemon are imported by the commands that use them: `hubd run`
-# starts its early imports (hubd.prefetch) and sets the collector for start (hubd.startgc)
-# before these.
+# sets the collector for the start (hubd.startgc) before they load.
 if TYPE_CHECKING:
     from hubd.config import CheckedConfig, HubConfig
 
