@@ -77,12 +77,15 @@ class Bus:
     def wants(self, cls: type) -> bool:
         """Whether anyone subscribes to events of this type now: a publisher whose event costs
         something to build (a rule run's summary) builds it only for someone."""
-        return bool(self._subscribers(cls))
+        return bool(self._by_type.get(cls) or self._subscribers(cls))
 
     def publish(self, event: object) -> None:
         """Queue an event for every subscriber of its type; never blocks."""
         self.published += 1
-        for sub in self._subscribers(type(event)):
+        subs = self._by_type.get(type(event))  # the hot path: the lookup made once per type
+        if subs is None:
+            subs = self._subscribers(type(event))
+        for sub in subs:
             if sub.queue is None:
                 try:
                     sub.handler(event)

@@ -68,16 +68,22 @@ def _register_secrets(config: HubConfig) -> None:
 
 
 def _run(main: Coroutine[Any, Any, None]) -> None:
+    # The exit happens after the try: Python before 3.11.4 (Debian 12's 3.11.2, the hub's) wraps
+    # an exception raised inside ``except*`` in a group, so sys.exit(78) there became a
+    # traceback and exit code 1, which systemd restarts forever.
+    failure: tuple[str, int] | None = None
     try:
         _run_bounded(main)
     except* ConfigError as group:
-        _fail(f"stopped: {group.exceptions[0]}")
+        failure = (f"stopped: {group.exceptions[0]}", os.EX_CONFIG)
     except* StartError as group:
         # 73 (EX_CANTCREAT), in RestartPreventExitStatus too: a read-only state directory
         # stays read-only however often systemd restarts us.
-        _fail(f"stopped: {group.exceptions[0]}", os.EX_CANTCREAT)
+        failure = failure or (f"stopped: {group.exceptions[0]}", os.EX_CANTCREAT)
     except* HubError as group:
-        _fail(f"stopped: {group.exceptions[0]}", 1)
+        failure = failure or (f"stopped: {group.exceptions[0]}", 1)
+    if failure is not None:
+        _fail(*failure)
 
 
 # After main returns, what is left gets this long to end; asyncio.run would wait forever for a
