@@ -5,20 +5,24 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import os
 import sys
 from collections.abc import Coroutine
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 import hubd
-from hubd.config import CheckedConfig, HubConfig, check_config, load_config
 from hubd.core.errors import ConfigError, HubError, StartError
-from hubd.daemon import Daemon
 from hubd.log import flush_logging, setup_logging, shutdown_logging
 from hubd.redact import add_secret
+
+# The config, its rules and the daemon are imported by the commands that use them: `hubd run`
+# sets the collector for the start (hubd.startgc) before they load.
+if TYPE_CHECKING:
+    from hubd.config import CheckedConfig, HubConfig
 
 DEFAULT_CONFIG = Path("/etc/hubd/hub.toml")
 EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
@@ -38,6 +42,8 @@ def _fail(message: str, code: int = os.EX_CONFIG) -> None:
 
 def _load(path: Path) -> HubConfig:
     """The TOML alone, for commands that need no more of it (tunnel provision)."""
+    from hubd.config import load_config
+
     try:
         return load_config(path)
     except ConfigError as exc:
@@ -46,6 +52,8 @@ def _load(path: Path) -> HubConfig:
 
 
 def _check(path: Path, *, radio_libraries: bool = True) -> CheckedConfig:
+    from hubd.config import check_config
+
     try:
         return check_config(path, radio_libraries=radio_libraries)
     except ConfigError as exc:
@@ -115,11 +123,25 @@ def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
               show_default=True, help="The hub's TOML configuration.")
 def run(config_path: Path) -> None:
     """Run the hub (systemd starts this)."""
+    from hubd import startgc
+
+    # Before the imports: the collector keeps to the young generation until READY=1.
+    thresholds = gc.get_threshold()
+    startgc.while_starting()
+    try:
+        _run_hub(config_path)
+    finally:
+        gc.set_threshold(*thresholds)  # for callers in the same process (tests)
+
+
+def _run_hub(config_path: Path) -> None:
     # First, in a thread: the radio libraries and the LAN API the file turns on, so that
     # zigpy's import and start (the longest chain) overlap the check and the store's load.
     from hubd import prefetch
 
     prefetch.start(config_path)
+    from hubd.daemon import Daemon
+
     # The same check as `hubd config check`, before anything starts: a bad file exits 78 here.
     # Only the radio libraries' own checks (zigpy's schema) come later, from the daemon, which
     # imports those libraries while the other radios connect; they too exit 78.

@@ -29,6 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hubd import startgc
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
@@ -121,7 +122,13 @@ class Daemon:
 
     async def run(self) -> None:
         """Run until a stop is requested, then stop cleanly."""
-        tune_gc()
+        startgc.while_starting()  # until READY=1, then tune_gc() (_start_rules_then_ready)
+        try:
+            await self._run()
+        finally:
+            tune_gc()  # also when the daemon stops before READY=1
+
+    async def _run(self) -> None:
         check_state_dir(self.config.hub.state_dir)
         state = StateStore()
         writer = WriteBehind(self.config.database_path, state,
@@ -349,9 +356,11 @@ class Daemon:
         log.info("event=ready status=%r", status)
         # What boot built (modules, radio tables, rules) lives as long as the daemon: move it out
         # of the collector's sight, so its pauses on the hot path stay short. After READY=1:
-        # the hub is up without it, and it takes tens of ms.
+        # the hub is up without it, and it takes tens of ms. The older generations, left alone
+        # while starting (hubd.startgc), are collected from here on.
         gc.collect()
         gc.freeze()
+        tune_gc()
 
     def _on_signal(self) -> None:
         if self.stop_requested.is_set():

@@ -43,6 +43,19 @@ def _join(key: str, name: str) -> str:
     return f"{key}.{name}" if key else name
 
 
+# A dataclass's type hints and init fields, worked out once per class: a hub's config builds
+# the same device class hundreds of times, and get_type_hints compiles every annotation again.
+_LAYOUTS: dict[type, tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]] = {}
+
+
+def _layout(cls: type) -> tuple[dict[str, Any], dict[str, dataclasses.Field[Any]]]:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
+        fields = {f.name: f for f in dataclasses.fields(cls) if f.init}
+        layout = _LAYOUTS[cls] = (typing.get_type_hints(cls), fields)
+    return layout
+
+
 def _what(value: object) -> str:
     """A TOML value described for people: its type and the value itself."""
     for kind, name in _NAMES.items():
@@ -65,8 +78,7 @@ class _Converter:
     def dataclass(self, cls: type[T], table: object, key: str) -> T:
         if not isinstance(table, Mapping):
             raise self.error(key, f"expected a table, got {_what(table)}")
-        hints = typing.get_type_hints(cls)
-        fields = {f.name: f for f in dataclasses.fields(cast(Any, cls)) if f.init}
+        hints, fields = _layout(cls)
         for name in table:
             if name not in fields:
                 raise self.error(_join(key, name), self.unknown(name, list(fields)))
