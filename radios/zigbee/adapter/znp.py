@@ -37,7 +37,7 @@ class SyncZnp(Znp):  # type: ignore[misc]
     """zigpy-znp's ControllerApplication; device frames reach zigpy without a task each."""
 
     if _IS_SYNC:
-        def on_af_message(self, msg: Any) -> None:  # type: ignore[override]
+        def on_af_message(self, msg: Any) -> None:
             """zigpy-znp's own handler, run to its end now (it never waits)."""
             coroutine = super().on_af_message(msg)
             try:
