@@ -312,7 +312,9 @@ async def _floor() -> Table:
           *percentiles(round_trip))],
         note=f"tools/bench/pty_floor.py: {GAP_S * 1000:.0f} ms between samples as above, "
              "both ends asyncio readers, measured after the runs above; on a VM an idle "
-             "process's wake-up varies from run to run, and its tail is the figure's too")
+             "process's wake-up varies from run to run, and its tail is the figure's too",
+        path="parent's write to the pty master -> the child's read of the slave (-> its "
+             "answer read back by the parent), perf_counter on both sides")
 
 
 async def _families(znp: tuple[list[float], list[float], float, float, float],
