@@ -306,7 +306,7 @@ async def _floor() -> Table:
     there, round_trip = await hops(SAMPLES)
     return Table(
         "zigbee: this machine's floor under local control (bare pty hops between two idle "
-        "processes, no Zigbee code)", ("path", "samples", "p50 ms", "p99 ms", "max ms"),
+        "processes, no Zigbee code)", ("hops", "samples", "p50 ms", "p99 ms", "max ms"),
         [("one hop: write -> the idle reader has the bytes", len(there), *percentiles(there)),
          ("two hops (what the figure above crosses)", len(round_trip),
           *percentiles(round_trip))],
