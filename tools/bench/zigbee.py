@@ -48,6 +48,7 @@ from radios.zigbee.settings import RadioType, ZigbeeSettings
 from rules.engine import EngineSettings, RuleEngine
 from rules.parse import parse_rules
 from rules.persistence import MemoryPersistence
+from tools.bench.pty_floor import hops
 from tools.bench.report import Table, percentiles
 from tools.bench.zigbee_sim import ieee as _ieee
 
@@ -297,7 +298,23 @@ async def run() -> list[Table]:
                     ("zigbee's share", with_zigbee - without)])
     families = await _families(
         znp=(fast, slow, ready_s, join_s, with_zigbee - without), without_mib=without)
-    return [latency, start, memory, *families]
+    return [latency, await _floor(), start, memory, *families]
+
+
+async def _floor() -> Table:
+    """The machine's own floor under the figure: the two pty hops with nothing else."""
+    there, round_trip = await hops(SAMPLES)
+    return Table(
+        "zigbee: this machine's floor under local control (bare pty hops between two idle "
+        "processes, no Zigbee code)", ("hops", "samples", "p50 ms", "p99 ms", "max ms"),
+        [("one hop: write -> the idle reader has the bytes", len(there), *percentiles(there)),
+         ("two hops (what the figure above crosses)", len(round_trip),
+          *percentiles(round_trip))],
+        note=f"tools/bench/pty_floor.py: {GAP_S * 1000:.0f} ms between samples as above, "
+             "both ends asyncio readers, measured after the runs above; on a VM an idle "
+             "process's wake-up varies from run to run, and its tail is the figure's too",
+        path="parent's write to the pty master -> the child's read of the slave (-> its "
+             "answer read back by the parent), perf_counter on both sides")
 
 
 async def _families(znp: tuple[list[float], list[float], float, float, float],

@@ -28,9 +28,9 @@ def app_class(radio_type: RadioType) -> type[zigpy.application.ControllerApplica
         from bellows.zigbee.application import ControllerApplication as Ezsp
 
         return Ezsp  # type: ignore[no-any-return]
-    from zigpy_znp.zigbee.application import ControllerApplication as Znp
+    from radios.zigbee.adapter.znp import SyncZnp
 
-    return Znp  # type: ignore[no-any-return]
+    return SyncZnp
 
 
 def zigpy_config(settings: ZigbeeSettings, database_path: Path) -> dict[str, Any]:

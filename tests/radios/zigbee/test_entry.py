@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import zigpy_znp.commands as c
+
 from hubd.core.events import Report
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
@@ -60,3 +62,31 @@ async def test_a_repeated_frame_is_heard_once(zigbee: Running) -> None:
     door.close()
     await report(zigbee, CONTACT, "contact.is_open", False, after=mark)
     assert len(_reports(zigbee, CONTACT, "contact.is_open", mark)) == 2
+
+
+async def test_a_door_is_heard_in_the_turn_its_frame_is_read(zigbee: Running) -> None:
+    # zigpy-znp wraps its coroutine handler of AF.IncomingMsg in a task per frame: one loop
+    # turn between the line and hubd. The adapter's application runs it at once.
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    adapter = zigbee.driver.adapter
+    assert adapter is not None and adapter.app is not None
+    znp = adapter.app._znp  # type: ignore[attr-defined]
+    received = znp.frame_received
+    heard_within: list[bool] = []
+
+    def watched(frame: object) -> object:
+        before = len(_reports(zigbee, CONTACT, "contact.is_open", 0))
+        result = received(frame)
+        if frame.header == c.AF.IncomingMsg.Callback.header:  # type: ignore[attr-defined]
+            heard_within.append(len(_reports(zigbee, CONTACT, "contact.is_open", 0)) > before)
+        return result
+
+    znp.frame_received = watched
+    try:
+        mark = len(zigbee.sink.of(Report))
+        zigbee.sim.device(CONTACT).open()
+        await report(zigbee, CONTACT, "contact.is_open", True, after=mark)
+    finally:
+        znp.frame_received = received
+    assert heard_within and heard_within[-1]
+    await _settled(zigbee)

@@ -94,13 +94,17 @@ async def _first_frame(zigbee: Running) -> None:
     door.open()
     await asyncio.wait_for(done.wait(), 10)
     async with asyncio.timeout(10):  # the Default Response to the door follows
-        while not any(ieee == door.ieee for ieee, _, _ in frames):
+        while not any(ieee == door.ieee and is_default_response(data) and data[-2] == 0x00
+                      for ieee, _, data in frames):
             arrived.clear()
             await arrived.wait()
     # Onboarding's late reads or binds may interleave; the order of these two is the point.
     command_at = next(i for i, (ieee, cluster_id, data) in enumerate(frames)
                       if (ieee, cluster_id) == (light.ieee, 0x0006) and data[0] & 0x03 == 0x01)
+    # The Default Response to the notification (it names the command it answers, 0x00, ZCL
+    # 2.5.12.2), not one to the door's Zone Enroll Request (0x01), which onboarding's hold
+    # may release just now.
     answer_at = next(i for i, (ieee, _, data) in enumerate(frames)
-                     if ieee == door.ieee and is_default_response(data))
+                     if ieee == door.ieee and is_default_response(data) and data[-2] == 0x00)
     assert command_at < answer_at, frames
 

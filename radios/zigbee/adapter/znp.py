@@ -1,0 +1,48 @@
+"""zigpy-znp's application with device frames handed to zigpy in the turn they are read.
+
+zigpy-znp registers ``on_af_message`` (AF.IncomingMsg, MT AF 3.2.1.3 → zigpy's
+``packet_received``) as a callback, and because it is a coroutine function its listener wraps
+each call in a new task: every device frame waits one loop turn (and whatever else is ready
+in it) between being read from the line and reaching zigpy, and so hubd. The coroutine never
+awaits anything: it builds the ``ZigbeePacket`` and calls ``packet_received``. ``SyncZnp`` runs
+that same coroutine to its end at once, inside the frame's own handling; its body, and so
+zigpy's handling of every frame, is zigpy-znp's own, unchanged.
+
+Should a later zigpy-znp make ``on_af_message`` wait for something, ``never_suspends`` says so
+at import and the class keeps zigpy-znp's own scheduling (a task per frame).
+"""
+
+from __future__ import annotations
+
+import dis
+from collections.abc import Callable
+from typing import Any
+
+from zigpy_znp.zigbee.application import ControllerApplication as Znp
+
+# What a coroutine's code needs in order to suspend (await, async for, async with, yield).
+_SUSPENDING_OPS = frozenset(("GET_AWAITABLE", "YIELD_VALUE", "SEND", "GET_AITER", "GET_ANEXT",
+                             "BEFORE_ASYNC_WITH", "ASYNC_GEN_WRAP"))
+
+
+def never_suspends(function: Callable[..., Any]) -> bool:
+    """True if this coroutine function's own code has no suspension point."""
+    return not any(op.opname in _SUSPENDING_OPS for op in dis.get_instructions(function))
+
+
+_IS_SYNC = never_suspends(Znp.on_af_message)
+
+
+class SyncZnp(Znp):  # type: ignore[misc]
+    """zigpy-znp's ControllerApplication; device frames reach zigpy without a task each."""
+
+    if _IS_SYNC:
+        def on_af_message(self, msg: Any) -> None:
+            """zigpy-znp's own handler, run to its end now (it never waits)."""
+            coroutine = super().on_af_message(msg)
+            try:
+                coroutine.send(None)
+            except StopIteration:
+                return
+            coroutine.close()  # unreachable: checked by never_suspends
+            raise RuntimeError("zigpy-znp's on_af_message suspended")
