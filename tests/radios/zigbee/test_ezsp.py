@@ -136,12 +136,14 @@ async def test_no_ack_is_a_clear_failure(ezsp: Running) -> None:
     await assert_works(ezsp)
 
 
-async def test_a_device_that_never_answers(ezsp: Running) -> None:
+async def test_a_device_that_never_answers(ezsp: Running, ncp: EzspSimulator) -> None:
     await test_faults.test_a_device_that_never_answers(ezsp)
+    assert_understood(ncp)
 
 
-async def test_expired_and_invalid_commands(ezsp: Running) -> None:
+async def test_expired_and_invalid_commands(ezsp: Running, ncp: EzspSimulator) -> None:
     await test_faults.test_expired_and_invalid_commands(ezsp)
+    assert_understood(ncp)
 
 
 # --- what only EZSP has -------------------------------------------------------------------
@@ -230,10 +232,12 @@ async def test_restore_onto_a_blank_stick_keeps_every_device(ncp: EzspSimulator,
         assert list(blank.tokens.child_flags.values()) == [0x80]
 
 
-async def test_contact_reports_reach_the_hub(ezsp: Running) -> None:
+async def test_contact_reports_reach_the_hub(ezsp: Running, ncp: EzspSimulator) -> None:
     await join(ezsp, DeviceKind.CONTACT_SENSOR, CONTACT)
     ezsp.sim.device(CONTACT).open()
-    await report(ezsp, CONTACT, "contact.is_open", True)
+    opened = await report(ezsp, CONTACT, "contact.is_open", True)
+    assert opened.context.origin == "physical"  # a device's own report, not an echo of ours
+    assert_understood(ncp)
 
 
 async def test_an_older_ncp_speaking_ezsp_v12(tmp_path: Path) -> None:
