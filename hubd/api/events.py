@@ -1,8 +1,8 @@
 """The event log behind the WebSocket: a seq per event, a ring buffer to resume from, fan-out.
 
 Events come from the bus inline (numbering and keeping one costs about a microsecond; a queued
-subscription cost the publisher a queue put and a pump turn per event, a quarter of the rule
-engine's throughput), get the next ``seq``, are kept in a ring of ``ring_size`` and offered to
+subscription added a queue put and a pump turn per event: ~7 % of the rules' throughput with
+the log on), get the next ``seq``, are kept in a ring of ``ring_size`` and offered to
 every subscribed client's bounded queue. The hot path never waits for JSON: each event is encoded
 once, by the first client's writer that sends it; with nobody subscribed, a command costs the hub
 no JSON at all. A client whose queue is full is a slow client: it is told why and disconnected,

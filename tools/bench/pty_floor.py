@@ -4,7 +4,7 @@ The Zigbee local-control figure crosses a pty twice (door frame to the hub, comm
 the simulator), each time waking a process that has been idle. This measures the same two
 hops with nothing else: the parent writes 8 bytes (its perf_counter stamp) to the master
 side, a child process (``python -m tools.bench.pty_floor child``) reads them from the slave
-side and writes back its own stamp; the same 30 ms between samples as the Zigbee bench, so
+side and writes back its own stamp; the caller's gap between samples (the Zigbee bench's), so
 both processes are idle when woken, as they are there. Both ends use asyncio readers, as
 zigpy-znp's serial transport and the simulator's pty port do.
 """
@@ -18,7 +18,6 @@ import sys
 import time
 import tty
 
-GAP_S = 0.03
 _STAMP = struct.Struct("d")
 
 
@@ -35,7 +34,7 @@ async def _child(path: str) -> None:
     await asyncio.sleep(3600)  # the parent kills us
 
 
-async def hops(samples: int) -> tuple[list[float], list[float]]:
+async def hops(samples: int, gap_s: float) -> tuple[list[float], list[float]]:
     """Seconds of the hop to the idle child and of the round trip, one pair per sample."""
     master, slave = os.openpty()
     tty.setraw(slave)
@@ -65,7 +64,7 @@ async def hops(samples: int) -> tuple[list[float], list[float]]:
             if i >= 10:  # the child's start-up
                 there.append(read_at - sent_at)
                 round_trip.append(back_at - sent_at)
-            await asyncio.sleep(GAP_S)
+            await asyncio.sleep(gap_s)
     finally:
         loop.remove_reader(master)
         child.kill()

@@ -303,7 +303,7 @@ async def run() -> list[Table]:
 
 async def _floor() -> Table:
     """The machine's own floor under the figure: the two pty hops with nothing else."""
-    there, round_trip = await hops(SAMPLES)
+    there, round_trip = await hops(SAMPLES, GAP_S)
     return Table(
         "zigbee: this machine's floor under local control (bare pty hops between two idle "
         "processes, no Zigbee code)", ("hops", "samples", "p50 ms", "p99 ms", "max ms"),
