@@ -3,9 +3,10 @@
 ``ZigbeeDriver`` implements ``radios.base.RadioDriver``. A ``Supervisor`` keeps one
 ``ZigpyAdapter`` session alive; the adapter's callbacks arrive here synchronously and leave at
 once as typed events into the RadioSink (the hot path: attribute report -> mapping -> Report,
-no await in between). Commands become ZCL requests (``commands.to_zcl``) whose default response
-or cluster response makes the CommandResult. Devices are announced (DeviceJoined) before any
-Report about them; events from a device still being onboarded wait in a small buffer.
+no await in between). Commands go out through ``sender.CommandSender``: ZCL requests
+(``commands.to_zcl``) whose default response or cluster response makes the CommandResult.
+Devices are announced (DeviceJoined) before any Report about them; events from a device still
+being onboarded wait in a small buffer.
 """
 
 from __future__ import annotations
@@ -13,12 +14,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable, Coroutine, Iterable, Sequence
+from collections.abc import Callable, Coroutine, Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from hubd.core.clock import Clock, SystemClock
-from hubd.core.errors import DeviceError, HubError, TransientError
+from hubd.core.errors import HubError, TransientError
 from hubd.core.events import (
     AvailabilityChanged,
     ButtonEvent,
@@ -34,7 +35,6 @@ from hubd.core.events import (
 from hubd.core.model import (
     ButtonAction,
     Command,
-    CommandStatus,
     Context,
     Device,
     Origin,
@@ -43,7 +43,6 @@ from hubd.core.model import (
 from radios.base import RadioSink
 from radios.zigbee import mapping
 from radios.zigbee.adapter import ZigpyAdapter, validate_config
-from radios.zigbee.commands import ZclRequest, to_zcl
 from radios.zigbee.echoes import EchoBook
 from radios.zigbee.groups import GroupKeeper
 from radios.zigbee.model import (
@@ -54,7 +53,8 @@ from radios.zigbee.model import (
     NodeInfo,
     Observation,
 )
-from radios.zigbee.ratelimit import FrameBudget, RateGate
+from radios.zigbee.ratelimit import FrameBudget
+from radios.zigbee.sender import CommandSender
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.supervisor import Backoff, Supervisor
 
@@ -81,9 +81,10 @@ class ZigbeeDriver:
         self._pending: dict[str, list[AttributeEvent | ClusterCommandEvent]] = {}
         self._held: dict[tuple[str, int], str] = {}
         self._echoes = EchoBook()
-        self._group_gate = RateGate(settings.group_commands_per_s)
         self.budget = FrameBudget(settings.max_frames_per_s)
         self._groups = GroupKeeper(settings.groups, self._report, self._clock.time)
+        self._sender = CommandSender(settings, self._clock, self._echoes, self._groups,
+                                     self._require_adapter)
         self._lost: asyncio.Event | None = None
         self._lost_reason = ""
         self._tasks: set[asyncio.Task[None]] = set()
@@ -122,47 +123,7 @@ class ZigbeeDriver:
 
     async def send(self, command: Command) -> CommandResult:
         """Carry out a command; the answer, never an exception, says how it went."""
-        started = self._clock.monotonic()
-
-        def result(status: CommandStatus, error: str | None = None) -> CommandResult:
-            return CommandResult(command, status, self._clock.monotonic() - started, error)
-
-        if command.deadline is not None and started > command.deadline:
-            return result(CommandStatus.EXPIRED, "the deadline passed before sending")
-        prefix = f"{RADIO}:"
-        if not command.device_id.startswith(prefix):
-            return result(CommandStatus.FAILED, f"{command.device_id} is not a zigbee device")
-        try:
-            request = to_zcl(command)
-        except ValueError as exc:
-            return result(CommandStatus.FAILED, str(exc))
-        address = command.device_id[len(prefix):]
-        self._expect_echo(command, address, started)
-        if address.startswith("group:"):
-            return await self._send_group(command, address, request, result)
-        timeout_s = self._settings.command_timeout_s
-        if command.deadline is not None:
-            timeout_s = min(timeout_s, command.deadline - started)
-        try:
-            adapter = self._require_adapter()
-            async with asyncio.timeout(timeout_s):
-                await adapter.send(address, request)
-        except TimeoutError:
-            return result(CommandStatus.FAILED, f"timeout: no answer within {timeout_s:.1f} s")
-        except HubError as exc:
-            return result(CommandStatus.FAILED, _words(exc))
-        return result(CommandStatus.CONFIRMED)
-
-    def _expect_echo(self, command: Command, address: str, now: float) -> None:
-        """The reports this command should cause are its echo (a group's come from members)."""
-        context = command.context.child(Origin.DIGITAL)
-        until = now + self._settings.echo_window_s
-        ieees: Iterable[str] = (address,)
-        if address.startswith("group:"):
-            ieees = next((g.member_ieees for g in self._groups.groups
-                          if g.device_id == command.device_id), ())
-        for ieee in ieees:
-            self._echoes.expect(ieee, command, context, until, now)
+        return await self._sender.send(command)
 
     async def permit_join(self, duration_s: float) -> None:
         """Let new devices join for this long (0 closes); TransientError if the link is down."""
@@ -383,22 +344,7 @@ class ZigbeeDriver:
                 button = self._held.pop((ieee, endpoint_id), button)
             self._report(ButtonEvent(dev_id, button, item.action, ts, context, item.count))
 
-    # -- groups and availability -------------------------------------------------------------
-
-    async def _send_group(self, command: Command, address: str, request: ZclRequest,
-                          result: _ResultFn) -> CommandResult:
-        try:
-            group_id = int(address.removeprefix("group:"), 0)
-        except ValueError:
-            return result(CommandStatus.FAILED, f"{address!r} is not a group number")
-        if not await self._group_gate.acquire(command.deadline):
-            return result(CommandStatus.EXPIRED, "the deadline passed waiting for a broadcast slot")
-        try:
-            await self._require_adapter().send_group(group_id, request)
-        except HubError as exc:
-            return result(CommandStatus.FAILED, _words(exc))
-        # A multicast has no acknowledgement: the coordinator sent it, nobody confirmed it.
-        return result(CommandStatus.SENT)
+    # -- availability -----------------------------------------------------------------------
 
     async def _availability_loop(self) -> None:
         while True:
@@ -419,14 +365,3 @@ class ZigbeeDriver:
                 self._report(AvailabilityChanged(device_id(RADIO, ieee), False, now,
                                                  Context.new(Origin.SYSTEM)))
 
-
-class _ResultFn(Protocol):
-    """The ``result`` helper inside ``send``."""
-
-    def __call__(self, status: CommandStatus, error: str | None = None) -> CommandResult:
-        """Build the CommandResult."""
-        ...
-
-
-def _words(exc: HubError) -> str:
-    return exc.message if isinstance(exc, DeviceError) else str(exc)
