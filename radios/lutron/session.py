@@ -21,14 +21,15 @@ commands that arrive closer together). Three queues are served in order: configu
 hub's commands, then sync queries and probes. A level set for a zone whose last queued request is
 also a level set replaces it (coalescing): the replaced commands share the outcome of the one
 that is written. A level set is confirmed by the ``~OUTPUT`` echo carrying its level within
-``confirm_timeout_s``; ``~ERROR,n`` fails the line written last (the one "in flight"); other
-commands are ``sent`` once their error window (``pace_s``) closes without an error.
+``confirm_timeout_s`` (``echoes.AwaitedEchoes`` keeps them); ``~ERROR,n`` fails the line written
+last (the one "in flight"); other commands are ``sent`` once their error window (``pace_s``)
+closes without an error.
 """
 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from hubd.core.errors import RemoteProtocolError
@@ -37,11 +38,11 @@ from radios.lutron.codec import (
     LipMessage,
     MonitoringType,
     Op,
-    OutputAction,
     monitoring_query,
     monitoring_set,
     parse_message,
 )
+from radios.lutron.echoes import AwaitedEchoes, Pending
 from radios.lutron.framing import LineDecoder, LoginPrompt, PasswordPrompt, Prompt
 from radios.lutron.reports import ErrorReport, MonitoringReport, OutputReport, decode_report
 from radios.lutron.session_events import (
@@ -81,17 +82,6 @@ CONFIGURATION: tuple[LipMessage, ...] = (
 PROBE = monitoring_query(MonitoringType.BUTTON)
 
 
-
-
-@dataclass(slots=True)
-class _Pending:
-    """A request on its way, and the commands coalesced into it."""
-
-    request: Request
-    absorbed: list[str] = field(default_factory=list)
-    written_at: float = 0.0
-
-
 @dataclass(slots=True)
 class SessionStats:
     """Counters a person can read to see how healthy the link is."""
@@ -125,12 +115,12 @@ class LipSession:
         self._out = bytearray()
         self._events: list[SessionEvent] = []
         self._config: deque[LipMessage] = deque()
-        self._user: deque[_Pending] = deque()
-        self._last_for_zone: dict[int, _Pending] = {}
+        self._user: deque[Pending] = deque()
+        self._last_for_zone: dict[int, Pending] = {}
         self._system: deque[LipMessage] = deque()
-        self._in_flight: _Pending | LipMessage | None = None
+        self._in_flight: Pending | LipMessage | None = None
         self._in_flight_until = 0.0
-        self._awaiting: dict[int, list[_Pending]] = {}
+        self._awaiting = AwaitedEchoes(confirm_timeout_s)
         self._next_write_at = now
         self._last_rx = now
         self._next_probe_at = now + liveness_interval_s
@@ -194,7 +184,7 @@ class LipSession:
             times.append(self._next_write_at)
         if self._in_flight is not None:
             times.append(self._in_flight_until)
-        times.extend(p[0].written_at + self.confirm_timeout_s for p in self._awaiting.values())
+        times.extend(self._awaiting.deadlines())
         return min(times)
 
     def data_to_send(self) -> bytes:
@@ -212,7 +202,7 @@ class LipSession:
     def submit(self, request: Request, now: float) -> None:
         """Queue a request; a level set may replace the zone's queued one (coalescing)."""
         if self.phase in (Phase.FAILED, Phase.CLOSED, Phase.LOGIN):
-            self._done(_Pending(request), CommandStatus.FAILED, "the link to the repeater is down")
+            self._done(Pending(request), CommandStatus.FAILED, "the link to the repeater is down")
             return
         last = self._last_for_zone.get(request.integration_id)
         if request.expect_level_pct is not None and last is not None and \
@@ -222,11 +212,11 @@ class LipSession:
             self.stats.coalesced += 1
         elif len(self._user) >= self.max_queued:
             # One command every pace_s: a longer queue only means commands that arrive late.
-            self._done(_Pending(request), CommandStatus.FAILED,
+            self._done(Pending(request), CommandStatus.FAILED,
                        f"{len(self._user)} commands already wait for the repeater")
             return
         else:
-            pending = _Pending(request)
+            pending = Pending(request)
             self._user.append(pending)
             self._last_for_zone[request.integration_id] = pending
         self._pump(now)
@@ -237,10 +227,9 @@ class LipSession:
             return
         self.phase = Phase.CLOSED
         outstanding = list(self._user)
-        if isinstance(self._in_flight, _Pending):
+        if isinstance(self._in_flight, Pending):
             outstanding.append(self._in_flight)
-        for pendings in self._awaiting.values():
-            outstanding.extend(pendings)
+        outstanding.extend(self._awaiting.drain())
         seen: set[int] = set()
         for pending in outstanding:
             if id(pending) not in seen:
@@ -248,7 +237,6 @@ class LipSession:
                 self._done(pending, CommandStatus.FAILED, reason)
         self._user.clear()
         self._last_for_zone.clear()
-        self._awaiting.clear()
         self._in_flight = None
 
     # -- internals -----------------------------------------------------------------------------
@@ -309,8 +297,8 @@ class LipSession:
     def _on_error(self, report: ErrorReport) -> None:
         self.stats.errors_received += 1
         flight, self._in_flight = self._in_flight, None
-        if isinstance(flight, _Pending):
-            self._unawait(flight)
+        if isinstance(flight, Pending):
+            self._awaiting.discard(flight)
             self._done(flight, CommandStatus.FAILED,
                        f"the repeater answered ~ERROR,{report.code}: {report.description}")
         else:
@@ -319,48 +307,22 @@ class LipSession:
 
     def _match_echo(self, report: OutputReport) -> str | None:
         """The token of the awaiting level set this ~OUTPUT confirms (with all older ones)."""
-        pendings = self._awaiting.get(report.integration_id)
-        if not pendings or report.action != OutputAction.LEVEL or report.level_pct is None:
-            return None
-        for n in range(len(pendings) - 1, -1, -1):
-            wanted = pendings[n].request.expect_level_pct
-            if wanted is not None and abs(wanted - report.level_pct) < 0.005:
-                confirmed, rest = pendings[: n + 1], pendings[n + 1:]
-                if rest:
-                    self._awaiting[report.integration_id] = rest
-                else:
-                    del self._awaiting[report.integration_id]
-                for pending in confirmed:
-                    if pending is self._in_flight:
-                        self._in_flight = None
-                    self._done(pending, CommandStatus.CONFIRMED)
-                return confirmed[-1].request.token
-        return None
+        confirmed = self._awaiting.confirmed_by(report)
+        for pending in confirmed:
+            self._awaited_done(pending, CommandStatus.CONFIRMED)
+        return confirmed[-1].request.token if confirmed else None
 
     def _expire_echoes(self, now: float) -> None:
-        for iid in list(self._awaiting):
-            pendings = self._awaiting[iid]
-            while pendings and now >= pendings[0].written_at + self.confirm_timeout_s:
-                pending = pendings.pop(0)
-                if pending is self._in_flight:
-                    self._in_flight = None
-                self._done(pending, CommandStatus.FAILED,
-                           f"no ~OUTPUT echo from the repeater within {self.confirm_timeout_s:g} s")
-            if not pendings:
-                del self._awaiting[iid]
+        for pending in self._awaiting.expired(now):
+            self._awaited_done(pending, CommandStatus.FAILED,
+                                 f"no ~OUTPUT echo from the repeater within "
+                                 f"{self.confirm_timeout_s:g} s")
 
     def _settle_in_flight(self) -> None:
         """The error window of the last line closed without ~ERROR."""
         flight, self._in_flight = self._in_flight, None
-        if isinstance(flight, _Pending) and flight.request.expect_level_pct is None:
+        if isinstance(flight, Pending) and flight.request.expect_level_pct is None:
             self._done(flight, CommandStatus.SENT)
-
-    def _unawait(self, pending: _Pending) -> None:
-        pendings = self._awaiting.get(pending.request.integration_id)
-        if pendings and pending in pendings:
-            pendings.remove(pending)
-            if not pendings:
-                del self._awaiting[pending.request.integration_id]
 
     def _pump(self, now: float) -> None:
         """Write the next line if the pace allows."""
@@ -388,7 +350,7 @@ class LipSession:
             return
 
     def _write(self, message: LipMessage, now: float) -> None:
-        if isinstance(self._in_flight, _Pending):
+        if isinstance(self._in_flight, Pending):
             self._settle_in_flight()
         self._out += message.encode()
         self.stats.lines_written += 1
@@ -396,16 +358,23 @@ class LipSession:
         self._in_flight_until = now + self.pace_s
         self._next_write_at = now + self.pace_s
 
-    def _write_request(self, pending: _Pending, now: float) -> None:
+    def _write_request(self, pending: Pending, now: float) -> None:
         self._write(pending.request.message, now)
         self._in_flight = pending
         pending.written_at = now
         if pending.request.expect_level_pct is not None:
-            self._awaiting.setdefault(pending.request.integration_id, []).append(pending)
+            self._awaiting.add(pending)
 
-    def _done(self, pending: _Pending, status: CommandStatus, error: str | None = None) -> None:
+    def _done(self, pending: Pending, status: CommandStatus, error: str | None = None) -> None:
         for token in (*pending.absorbed, pending.request.token):
             self._events.append(RequestDone(token, status, error))
+
+    def _awaited_done(self, pending: Pending, status: CommandStatus,
+                      error: str | None = None) -> None:
+        """An awaited level set ended; if it was the line in flight, that line is settled too."""
+        if pending is self._in_flight:
+            self._in_flight = None
+        self._done(pending, status, error)
 
     def _lose(self, detail: str) -> None:
         self._events.append(LinkLost(detail))
