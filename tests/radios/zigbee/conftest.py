@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TypeVar
@@ -15,8 +16,10 @@ from hubd.core.events import DeviceJoined, DriverEvent, RadioHealth, RadioStatus
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import ZigbeeSettings
 from radios.zigbee.sim import Simulator
+from radios.zigbee.sim.ezsp.simulator import EzspSimulator
 
 E = TypeVar("E")
+S = TypeVar("S", Simulator, EzspSimulator)
 
 # zigpy's timeouts shrunk by configuration, so faults show up in seconds, not minutes.
 FAST = ZigbeeSettings(
@@ -91,16 +94,27 @@ async def start_driver(sim: Simulator, state_dir: Path, *, clock: Clock | None =
     return running
 
 
+def assert_understood(stick: Simulator | EzspSimulator) -> None:
+    """The coordinator met no request it does not know and none it could not parse."""
+    assert (stick.unknown_requests, stick.engine.malformed_requests) == ([], [])
+
+
+@asynccontextmanager
+async def strict_on_pty(stick: S) -> AsyncIterator[S]:
+    """The simulated coordinator on a pty, closed at the end; it must have understood the host."""
+    await stick.start_pty()
+    try:
+        yield stick
+    finally:
+        await stick.close()
+    assert_understood(stick)
+
+
 @pytest.fixture
 async def sim() -> AsyncIterator[Simulator]:
     """A factory-fresh simulated coordinator on a pty; strict about unknown requests."""
-    simulator = Simulator()
-    await simulator.start_pty()
-    try:
+    async with strict_on_pty(Simulator()) as simulator:
         yield simulator
-    finally:
-        await simulator.close()
-    assert simulator.unknown_requests == []
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ from radios.zigbee.sim import DeviceKind, Simulator, Status
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
 from tests.radios.zigbee import test_driver, test_faults
-from tests.radios.zigbee.conftest import Running, start_driver
+from tests.radios.zigbee.conftest import Running, assert_understood, start_driver, strict_on_pty
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, join, report
 from tests.radios.zigbee.test_faults import assert_works
 
@@ -33,14 +33,8 @@ async def start_ezsp(sim: EzspSimulator, state_dir: Path, **overrides: Any) -> R
 @pytest.fixture
 async def ncp() -> AsyncIterator[EzspSimulator]:
     """A factory-fresh simulated EmberZNet NCP on a pty; strict about unknown frames."""
-    simulator = EzspSimulator()
-    await simulator.start_pty()
-    try:
+    async with strict_on_pty(EzspSimulator()) as simulator:
         yield simulator
-    finally:
-        await simulator.close()
-    assert simulator.unknown_requests == []
-    assert simulator.engine.malformed_requests == []
 
 
 @pytest.fixture
@@ -64,11 +58,6 @@ END_TO_END = (test_driver.test_join_interview_and_capabilities,
               test_driver.test_contact_sensor_switches_a_light,
               test_driver.test_group_command_is_one_multicast,
               test_driver.test_leave_is_reported)
-
-
-def assert_understood(ncp: EzspSimulator) -> None:
-    """The NCP met no frame it does not know and none it could not parse."""
-    assert (ncp.unknown_requests, ncp.engine.malformed_requests) == ([], [])
 
 
 @pytest.mark.parametrize("body", END_TO_END, ids=lambda body: body.__name__[len("test_"):])
@@ -264,7 +253,7 @@ async def test_an_older_ncp_speaking_ezsp_v12(tmp_path: Path) -> None:
             await assert_works(second)
         finally:
             await second.stop()
-        assert old.unknown_requests == [] and old.engine.malformed_requests == []
+        assert_understood(old)
 
 
 async def test_a_socket_stick_that_resets_when_a_host_connects(tmp_path: Path) -> None:
@@ -286,6 +275,6 @@ async def test_a_socket_stick_that_resets_when_a_host_connects(tmp_path: Path) -
                 await running.stop()
         finally:
             await sim.close()
-        assert sim.unknown_requests == [] and sim.engine.malformed_requests == []
+        assert_understood(sim)
         resets.append(sim.engine.host_resets)
     assert resets[0] == resets[1] - 1  # the stick's own reset stood in for the host's first

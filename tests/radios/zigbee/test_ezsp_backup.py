@@ -17,7 +17,7 @@ from typing import Any
 from radios.zigbee.sim import DeviceKind, Simulator
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
-from tests.radios.zigbee.conftest import Running, start_driver
+from tests.radios.zigbee.conftest import Running, assert_understood, start_driver
 from tests.radios.zigbee.test_backup_round_trip import PLUG, backup_of
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, join
 from tests.radios.zigbee.test_ezsp import SLOW_WATCHDOG_S, start_ezsp
@@ -60,7 +60,7 @@ async def test_backup_restore_backup_keeps_every_device(sim: Simulator, tmp_path
         again = devices(await restored_backup(blank, tmp_path))
         assert {f"{e.eui64:016x}" for e in blank.tokens.key_table} == {
             ieee.replace(":", "") for ieee in (LIGHT, PLUG, CONTACT)}
-        assert blank.unknown_requests == [] and blank.engine.malformed_requests == []
+        assert_understood(blank)
     assert again == (keys, children)
 
     async with EzspSimulator(NcpConfig(ieee=0x8C6FB9FFFE0000F2)) as other:

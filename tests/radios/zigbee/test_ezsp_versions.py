@@ -14,7 +14,7 @@ from hubd.core.events import DeviceJoined, RadioHealth, RadioStatus
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
-from tests.radios.zigbee.conftest import Running
+from tests.radios.zigbee.conftest import Running, assert_understood, strict_on_pty
 from tests.radios.zigbee.test_backup_round_trip import PLUG, backup_of
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, join
 from tests.radios.zigbee.test_ezsp import SLOW_WATCHDOG_S, start_ezsp
@@ -39,14 +39,8 @@ def config(version: int, ieee: int = 0x8C6FB9FFFE000001) -> NcpConfig:
 @pytest.fixture(params=sorted(STACKS), ids=lambda v: f"v{v}")
 async def ncp(request: pytest.FixtureRequest) -> AsyncIterator[EzspSimulator]:
     """A factory-fresh NCP speaking a newer EZSP version; strict about unknown frames."""
-    simulator = EzspSimulator(config(request.param))
-    await simulator.start_pty()
-    try:
+    async with strict_on_pty(EzspSimulator(config(request.param))) as simulator:
         yield simulator
-    finally:
-        await simulator.close()
-    assert simulator.unknown_requests == []
-    assert simulator.engine.malformed_requests == []
 
 
 async def test_bellows_speaks_the_ncps_version(ezsp: Running, ncp: EzspSimulator) -> None:
@@ -81,7 +75,7 @@ async def test_backup_restore_onto_a_blank_stick_keeps_every_device(
             after = await backup_of(second)
         finally:
             await second.stop()
-        assert blank.unknown_requests == [] and blank.engine.malformed_requests == []
+        assert_understood(blank)
     assert after.node_info.ieee == before.node_info.ieee
     assert devices(after) == devices(before)
     assert after.network_info.network_key.key == before.network_info.network_key.key
