@@ -1,6 +1,6 @@
 """zigbee-herdsman's ``ember`` adapter, a second host written elsewhere, on the EZSP simulator.
 
-The same script and harness as for the ZNP simulator (test_second_host.py): herdsman starts
+The same script, harness and runs as for the ZNP simulator (secondhost.py): herdsman starts
 the NCP over ASH, negotiates EZSP, forms a network, permits join, interviews a light and a
 contact sensor, switches the light and reads its report, hears the sensor, and backs up;
 then it resumes on the same stick, and restores its backup onto a blank one. The simulator
@@ -11,84 +11,38 @@ Selected alone with ``pytest -m secondhost``.
 from __future__ import annotations
 
 import re
-import shutil
 from pathlib import Path
 
 import pytest
 
 from radios.zigbee.sim import DeviceKind
-from radios.zigbee.sim.clusters import ClusterId
 from radios.zigbee.sim.ezsp.ncp import NcpConfig
 from radios.zigbee.sim.ezsp.simulator import EzspSimulator
-from tools.secondhost.harness import ROOT, HostEvent, HostRun, run_host
+from tests.radios.zigbee.sim.secondhost import (
+    CONTACT,
+    LIGHT,
+    NEEDS_HERDSMAN,
+    assert_first_run,
+    assert_restored,
+    assert_resumed,
+    failure,
+    three_runs,
+)
+from tools.secondhost.harness import run_host
 
-pytestmark = [
-    pytest.mark.secondhost,
-    pytest.mark.timeout(150),
-    pytest.mark.skipif(
-        shutil.which("node") is None or not (ROOT / "node_modules" / "zigbee-herdsman").is_dir(),
-        reason="zigbee-herdsman is installed by `make npm`",
-    ),
-]
+pytestmark = NEEDS_HERDSMAN
 
-LIGHT = "00:0d:6f:00:00:00:10:01"
-CONTACT = "00:0d:6f:00:00:00:10:02"
 NETWORK_KEY = (1, 3, 5, 7, 9, 11, 13, 15, 0, 2, 4, 6, 8, 10, 12, 13)  # herdsman.mjs's
-HOST_IEEES = {"0x" + LIGHT.replace(":", ""), "0x" + CONTACT.replace(":", "")}
-
-
-def _failure(run: HostRun) -> str:
-    log = run.log_path.read_text(errors="replace")
-    return f"{run.names()}\n{run.events[-1] if run.events else None}\n{log[-3000:]}"
 
 
 async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_path: Path) -> None:
     sim = EzspSimulator(NcpConfig(seed=13))
-    path = await sim.start_tcp()
-    try:
-        sim.add_device(DeviceKind.ON_OFF_LIGHT, LIGHT)
-        sim.add_device(DeviceKind.CONTACT_SENSOR, CONTACT)
-        run = await run_host(
-            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=120,
-            on_trigger=lambda ieee: sim.device(ieee).open(),
-        )  # fmt: skip
-        # herdsman again on the same stick and database: it resumes the network from tokens
-        sim.device(LIGHT).switch(False)
-        again = await run_host(
-            path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=60,
-            on_trigger=lambda ieee: sim.device(ieee).close(),
-        )  # fmt: skip
-    finally:
-        await sim.close()
-
-    # ... and on a blank stick: herdsman forms the network of its backup; the devices are there
     blank = EzspSimulator(NcpConfig(ieee=0x8C6FB9FFFE0000FE, seed=14))
-    blank_path = await blank.start_tcp()
-    nwks = {int(str(e.fields["ieee"]), 16): int(e.fields["nwk"]) for e in run.of("joined")}
+    runs = await three_runs(sim, blank, tmp_path / "herdsman", "ember")
+    run, again, restored = runs.run, runs.again, runs.restored
 
-    def devices_on_the_restored_network(started: HostEvent) -> None:
-        for ieee, kind in ((LIGHT, DeviceKind.ON_OFF_LIGHT), (CONTACT, DeviceKind.CONTACT_SENSOR)):
-            nwk = nwks[int(ieee.replace(":", ""), 16)]
-            blank.add_device(kind, ieee, is_joined=True, nwk=nwk)
-        # The sensor itself was not reset: it is still enrolled with its CIE (ZCL 8.2.2.3.1)
-        zone = blank.device(CONTACT).endpoint.cluster(ClusterId.IAS_ZONE)
-        assert zone is not None
-        zone.values[0x0000] = 1
-
-    try:
-        restored = await run_host(
-            blank_path, tmp_path / "herdsman", adapter="ember", expect_devices=2, timeout_s=60,
-            on_trigger=lambda ieee: blank.device(ieee).open(),
-            on_started=devices_on_the_restored_network,
-        )  # fmt: skip
-    finally:
-        await blank.close()
-
-    log = run.log_path.read_text(errors="replace")
-    assert run.returncode == 0, _failure(run)
-    assert [line for line in log.splitlines() if line.startswith("error")] == []
+    assert_first_run(run)
     started = run.of("started")[0].fields
-    assert started["result"] == "reset"  # a factory-fresh stick: a new network
     assert started["coordinator"] == "0x8c6fb9fffe000001"  # the NCP's EUI64
     version = started["version"]
     assert version["type"] == "EmberZNet"
@@ -96,45 +50,23 @@ async def test_herdsman_ember_forms_joins_interviews_controls_and_backs_up(tmp_p
     assert started["network"]["panID"] == 0x1A62
     assert started["network"]["channel"] == 15
     assert started["network"]["extendedPanID"] == "0xdddddddddddddddd"
-    assert {e.fields["ieee"] for e in run.of("joined")} == HOST_IEEES
-    interviews = {e.fields["ieee"]: e.fields for e in run.of("interview")}
-    assert {i["status"] for i in interviews.values()} == {"successful"}
-    light = interviews["0x" + LIGHT.replace(":", "")]
-    assert (light["type"], light["model"]) == ("Router", "SIM-LIGHT")
-    assert light["manufacturer"] == "hubd-sim"
-    assert light["endpoints"][0]["in"] == [0x0000, 0x0003, 0x0004, 0x0005, 0x0006]
-    contact = interviews["0x" + CONTACT.replace(":", "")]
-    assert (contact["type"], contact["model"]) == ("EndDevice", "SIM-CONTACT")
-    command = run.of("command")[0].fields
-    assert (command["reported_on_off"], command["read_on_off"]) == (1, 1)
-    sensor = run.of("sensor")[0].fields
-    assert (sensor["cluster"], sensor["type"]) == ("ssIasZone", "commandStatusChangeNotification")
     # herdsman's ember backup holds no devices: it exports link keys only when app key
     # requests are allowed, which it never does (bellows derives them from the TC seed)
     assert run.of("backup")[0].fields["devices"] == []
-    assert run.names()[-1] == "done"
     assert sim.unknown_requests == []
     assert sim.engine.malformed_requests == []
     assert sim.engine.legacy_frames == []
     # what herdsman asked that bellows never does
     assert {"getExtendedValue"} <= set(sim.requests_seen)
 
-    assert again.returncode == 0, _failure(again)
-    assert again.of("started")[0].fields["result"] == "resumed"
-    assert {e.fields["ieee"] for e in again.of("known")} == HOST_IEEES
-    assert again.of("joined") == [] and again.of("interview") == []
-    assert again.of("command")[0].fields["reported_on_off"] == 1
-    assert len(again.of("sensor")) == 1
+    assert_resumed(again)
 
-    assert restored.returncode == 0, _failure(restored)
+    assert_restored(restored)
     started_again = restored.of("started")[0].fields
-    assert started_again["result"] == "restored"
     assert started_again["network"] == started["network"]
     # herdsman's ember adapter writes no EUI64 token on restore (bellows writes the NVM3
     # restored-EUI64 one): the coordinator keeps the blank stick's own address
     assert started_again["coordinator"] == "0x8c6fb9fffe0000fe"
-    assert restored.of("command")[0].fields["reported_on_off"] == 1
-    assert len(restored.of("sensor")) == 1
     assert blank.unknown_requests == []
     assert blank.engine.malformed_requests == []
     # herdsman restores by forming with the backup's key (setInitialSecurityState), not importKey
@@ -186,7 +118,7 @@ async def test_herdsman_heals_dropped_and_nakked_ash_frames(
         )  # fmt: skip
     finally:
         await sim.close()
-    assert run.returncode == 0, _failure(run)
+    assert run.returncode == 0, failure(run)
     assert len(run.of("sensor")) == 1 and run.names()[-1] == "done"
     ash_line = re.compile(r"^info zh:ember:uart:ash:\s+([^:]+):\s*(.*)$")
     lines = run.log_path.read_text(errors="replace").splitlines()
