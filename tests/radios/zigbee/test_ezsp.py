@@ -21,7 +21,7 @@ from radios.zigbee.sim.ezsp.simulator import EzspSimulator
 from tests.radios.zigbee import test_driver, test_faults
 from tests.radios.zigbee.conftest import Running, assert_understood, start_driver, strict_on_pty
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, join, report
-from tests.radios.zigbee.test_faults import assert_works
+from tests.radios.zigbee.test_faults import assert_remembered, assert_works, join_two_and_stop
 
 
 async def start_ezsp(sim: EzspSimulator, state_dir: Path, **overrides: Any) -> Running:
@@ -75,30 +75,10 @@ async def test_form_keeps_the_key_private(ezsp: Running, ncp: EzspSimulator, tmp
 
 async def test_restart_remembers_network_and_devices(ncp: EzspSimulator, tmp_path: Path
                                                      ) -> None:
-    first = await start_ezsp(ncp, tmp_path)
-    try:
-        await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
-        await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
-        app = first.driver.adapter.app  # type: ignore[union-attr]
-        assert app is not None
-        network = app.state.network_info
-    finally:
-        await first.stop()
-
+    before = await join_two_and_stop(await start_ezsp(ncp, tmp_path))
     mark = len(ncp.requests_seen)
-    second = await start_ezsp(ncp, tmp_path)
-    try:
-        announced = {e.device.address for e in second.sink.of(DeviceJoined)}
-        assert announced == {LIGHT, CONTACT}  # from zigpy's database, no permit join
-        app = second.driver.adapter.app  # type: ignore[union-attr]
-        assert app is not None
-        assert (app.state.network_info.pan_id, app.state.network_info.network_key.key) == (
-            network.pan_id, network.network_key.key)
-        await assert_works(second)
-        ncp.device(CONTACT).open()
-        await report(second, CONTACT, "contact.is_open", True)
-    finally:
-        await second.stop()
+    after = await assert_remembered(await start_ezsp(ncp, tmp_path))
+    assert (after.pan_id, after.network_key.key) == (before.pan_id, before.network_key.key)
     assert "networkInit" in ncp.requests_seen[mark:]  # the stored network, not a new one
     assert "formNetwork" not in ncp.requests_seen[mark:]
 

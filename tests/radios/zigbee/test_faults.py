@@ -5,6 +5,8 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
+from zigpy.state import NetworkInfo
+
 from hubd.core.events import DeviceJoined, RadioStatus, Report
 from hubd.core.model import Capability, Command, CommandStatus
 from radios.zigbee.sim import DeviceKind, Simulator, Status, ZStackConfig
@@ -29,31 +31,43 @@ async def assert_works(z: Running, ieee: str = LIGHT) -> None:
     assert is_on(z.sim, ieee) is not was_on
 
 
-async def test_restart_remembers_network_and_devices(sim: Simulator, tmp_path: Path) -> None:
-    first = await start_driver(sim, tmp_path)
+def network_of(z: Running) -> NetworkInfo:
+    """The network the running driver's zigpy application is on."""
+    app = z.driver.adapter.app  # type: ignore[union-attr]
+    assert app is not None
+    return app.state.network_info
+
+
+async def join_two_and_stop(first: Running) -> NetworkInfo:
+    """Join a light and a contact sensor, then stop the driver; the network it was on."""
     try:
         await join(first, DeviceKind.ON_OFF_LIGHT, LIGHT)
         await join(first, DeviceKind.CONTACT_SENSOR, CONTACT)
-        app = first.driver.adapter.app  # type: ignore[union-attr]
-        assert app is not None
-        network = app.state.network_info
+        return network_of(first)
     finally:
         await first.stop()
 
-    second = await start_driver(sim, tmp_path)
+
+async def assert_remembered(second: Running) -> NetworkInfo:
+    """After a restart both devices are back from zigpy's database, no permit join, and work;
+    the driver is stopped and the network it was on returned."""
     try:
         announced = {e.device.address: e.device for e in second.sink.of(DeviceJoined)}
-        assert set(announced) == {LIGHT, CONTACT}  # from zigpy's database, no permit join
+        assert set(announced) == {LIGHT, CONTACT}
         assert announced[CONTACT].capabilities == {Capability.CONTACT, Capability.BATTERY}
-        app = second.driver.adapter.app  # type: ignore[union-attr]
-        assert app is not None
-        assert (app.state.network_info.pan_id, app.state.network_info.extended_pan_id) == (
-            network.pan_id, network.extended_pan_id)
+        network = network_of(second)
         await assert_works(second)
-        sim.device(CONTACT).open()
+        second.sim.device(CONTACT).open()
         await report(second, CONTACT, "contact.is_open", True)
+        return network
     finally:
         await second.stop()
+
+
+async def test_restart_remembers_network_and_devices(sim: Simulator, tmp_path: Path) -> None:
+    before = await join_two_and_stop(await start_driver(sim, tmp_path))
+    after = await assert_remembered(await start_driver(sim, tmp_path))
+    assert (after.pan_id, after.extended_pan_id) == (before.pan_id, before.extended_pan_id)
 
 
 async def test_unplug_and_replug_heal_without_a_restart(zigbee: Running) -> None:
