@@ -9,6 +9,7 @@ import ssl
 import threading
 import urllib.request
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -74,6 +75,11 @@ def client_ssl() -> ssl.SSLContext:
     return context
 
 
+def client_session() -> aiohttp.ClientSession:
+    """An HTTP client for the hub's API that accepts its self-signed certificate."""
+    return aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_ssl()))
+
+
 @dataclass
 class RunningHub:
     """A daemon serving the API, and what tests need to talk to it."""
@@ -83,6 +89,12 @@ class RunningHub:
     setup_code: str
     state_dir: Path
     session: aiohttp.ClientSession
+    task: asyncio.Task[None]
+
+    async def stop(self) -> None:
+        """Stop the daemon; once stopped, nothing more happens."""
+        if not self.task.done():
+            await stop_hub(self.daemon, self.task)
 
     async def pair(self, scope: str = "admin", client: str = "test") -> str:
         async with self.session.post(f"{self.url}/api/v1/pair", json={
@@ -113,14 +125,25 @@ async def start_hub(tmp_path: Path, *, zeroconf: bool = False, rate: float = 100
                            zeroconf=str(zeroconf).lower(), rate=rate, burst=burst) + extra_toml
     daemon = Daemon(parse_config(text, str(tmp_path / "hub.toml")),
                     ready_timeout_s=ready_timeout_s, reboot=reboot)
-    task = asyncio.get_running_loop().create_task(daemon.run())
-    async with asyncio.timeout(15):
-        while not daemon.ready.is_set():
-            if task.done():
-                task.result()
-            await asyncio.sleep(0.01)
+    task = await run_until_ready(daemon)
     assert daemon.api is not None and daemon.api.ready.is_set()
     return daemon, task
+
+
+async def run_until_ready(daemon: Daemon) -> asyncio.Task[None]:
+    """Start the daemon and wait for READY (a failure to start is raised); its task."""
+    task = asyncio.get_running_loop().create_task(daemon.run())
+    try:
+        async with asyncio.timeout(15):
+            while not daemon.ready.is_set():
+                if task.done():
+                    task.result()
+                await asyncio.sleep(0.01)
+    except BaseException:
+        task.cancel()  # a daemon that never got ready is not left running behind the test
+        await asyncio.gather(task, return_exceptions=True)
+        raise
+    return task
 
 
 async def stop_hub(daemon: Daemon, task: asyncio.Task[None]) -> None:
@@ -129,15 +152,24 @@ async def stop_hub(daemon: Daemon, task: asyncio.Task[None]) -> None:
         await task
 
 
+@asynccontextmanager
+async def running_hub(tmp_path: Path, session: aiohttp.ClientSession, **options: Any
+                      ) -> AsyncIterator[RunningHub]:
+    """A hub (``start_hub`` with these options) that ``session`` talks to; stopped at the end."""
+    daemon, task = await start_hub(tmp_path, **options)
+    try:
+        assert daemon.api is not None
+        yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path / "state",
+                         session, task)
+    finally:
+        if not task.done():
+            await stop_hub(daemon, task)
+
+
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[RunningHub]:
-    daemon, task = await start_hub(tmp_path)
-    assert daemon.api is not None
-    connector = aiohttp.TCPConnector(ssl=client_ssl())
-    async with aiohttp.ClientSession(connector=connector) as session:
-        yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code,
-                         tmp_path / "state", session)
-    await stop_hub(daemon, task)
+    async with client_session() as session, running_hub(tmp_path, session) as running:
+        yield running
 
 
 class HubThread:

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
-
-import aiohttp
 
 from hubd.config import parse_config
 from hubd.daemon import Daemon
 from hubd.provision import provision, read_identity
-from tests.hubd.api.conftest import client_ssl, stop_hub
+from tests.hubd.api.conftest import client_session, run_until_ready, stop_hub
 
 HUB_TOML = """
 [hub]
@@ -32,16 +29,11 @@ async def test_api_uses_the_provisioned_id_and_setup_code(tmp_path: Path) -> Non
     made = provision(tmp_path / "identity")
     text = HUB_TOML.format(state=tmp_path / "state", identity=tmp_path / "identity")
     daemon = Daemon(parse_config(text, str(tmp_path / "hub.toml")), ready_timeout_s=10.0)
-    task = asyncio.get_running_loop().create_task(daemon.run())
+    task = await run_until_ready(daemon)
     try:
-        async with asyncio.timeout(15):
-            while not daemon.ready.is_set():
-                if task.done():
-                    task.result()
-                await asyncio.sleep(0.01)
         assert daemon.api is not None
         assert daemon.api.setup_code == made.setup_code
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=client_ssl())) as s:
+        async with client_session() as s:
             async with s.get(f"{daemon.api.url}/api/v1/info") as resp:
                 assert (await resp.json())["id"] == made.hub_id
             async with s.post(f"{daemon.api.url}/api/v1/pair", json={

@@ -5,9 +5,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-import aiohttp
-
-from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
+from tests.hubd.api.conftest import RunningHub, client_session, running_hub
 
 
 async def test_info_is_open_and_shows_the_pin(hub: RunningHub) -> None:
@@ -157,19 +155,14 @@ async def test_health_names_radios_and_versions(hub: RunningHub) -> None:
 
 
 async def test_a_client_over_its_rate_gets_429_with_retry_after(tmp_path: Path) -> None:
-    daemon, task = await start_hub(tmp_path, rate=0.5, burst=3)
-    assert daemon.api is not None
-    try:
-        async with aiohttp.ClientSession(
-                connector=aiohttp.TCPConnector(ssl=client_ssl())) as session:
-            statuses = []
-            for _ in range(5):
-                async with session.get(f"{daemon.api.url}/api/v1/info") as resp:
-                    statuses.append(resp.status)
-                    if resp.status == 429:
-                        body = await resp.json(content_type=None)
-                        retry_after = int(resp.headers["Retry-After"])
-            assert statuses == [200, 200, 200, 429, 429]
-            assert body["code"] == "rate_limited" and 1 <= retry_after <= 2
-    finally:
-        await stop_hub(daemon, task)
+    async with client_session() as session, running_hub(tmp_path, session, rate=0.5,
+                                                          burst=3) as hub:
+        statuses = []
+        for _ in range(5):
+            async with session.get(f"{hub.url}/api/v1/info") as resp:
+                statuses.append(resp.status)
+                if resp.status == 429:
+                    body = await resp.json(content_type=None)
+                    retry_after = int(resp.headers["Retry-After"])
+        assert statuses == [200, 200, 200, 429, 429]
+        assert body["code"] == "rate_limited" and 1 <= retry_after <= 2

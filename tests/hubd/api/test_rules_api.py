@@ -10,9 +10,9 @@ if TYPE_CHECKING:
 import asyncio
 from pathlib import Path
 
-import aiohttp
+from tests.hubd.api.conftest import RunningHub, client_session, running_hub
 
-from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
+YAML = {"Content-Type": "application/yaml"}
 
 NEW_RULE = """
 id: porch-at-night
@@ -45,7 +45,7 @@ async def test_rules_list_get_create_replace_delete(hub: RunningHub) -> None:
     assert status == 200 and [r["id"] for r in body["rules"]] == ["door-light"]
     assert body["rules"][0]["origin"] == "file"
     status, body, _ = await hub.call("PUT", "/rules/porch-at-night", token, data=NEW_RULE,
-                                     headers={"Content-Type": "application/yaml"})
+                                     headers=YAML)
     assert status == 200, body
     assert body["id"] == "porch-at-night" and body["origin"] == "api" and body["is_enabled"]
     status, body, _ = await hub.call("GET", "/rules/porch-at-night", token)
@@ -75,43 +75,22 @@ async def test_a_broken_rule_is_rejected_with_its_location(hub: RunningHub) -> N
     error = body["errors"][0]
     assert error["line"] >= 2 and error["field"]
     status, body, _ = await hub.call("PUT", "/rules/other", token, data=NEW_RULE,
-                                     headers={"Content-Type": "application/yaml"})
+                                     headers=YAML)
     assert status == 422 and "exactly the rule 'other'" in body["errors"][0]["message"]
     status, body, _ = await hub.call("GET", "/rules", token)
     assert [r["id"] for r in body["rules"]] == ["door-light"]
 
 
-async def test_api_rules_survive_a_restart(tmp_path: object) -> None:
-    from pathlib import Path
-
-    import aiohttp
-
-    from tests.hubd.api.conftest import client_ssl, start_hub, stop_hub
-
-    assert isinstance(tmp_path, Path)
-    for round_ in range(2):
-        daemon, task = await start_hub(tmp_path)
-        assert daemon.api is not None
-        url, code = daemon.api.url, daemon.api.setup_code
-        try:
-            async with aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(ssl=client_ssl())) as session:
-                if round_ == 0:
-                    async with session.post(f"{url}/api/v1/pair", json={
-                            "client": "t", "scope": "admin", "code": code}) as resp:
-                        token = (await resp.json())["token"]
-                    async with session.put(f"{url}/api/v1/rules/porch-at-night", data=NEW_RULE,
-                                           headers={"Authorization": f"Bearer {token}",
-                                                    "Content-Type": "application/yaml"}) as resp:
-                        assert resp.status == 200
-                else:
-                    headers = {"Authorization": f"Bearer {token}"}  # the token survived too
-                    async with session.get(f"{url}/api/v1/rules", headers=headers) as resp:
-                        assert resp.status == 200
-                        ids = {r["id"] for r in (await resp.json())["rules"]}
-                    assert ids == {"door-light", "porch-at-night"}
-        finally:
-            await stop_hub(daemon, task)
+async def test_api_rules_survive_a_restart(tmp_path: Path) -> None:
+    async with client_session() as session, running_hub(tmp_path, session) as hub:
+        token = await hub.pair()
+        status, body, _ = await hub.call("PUT", "/rules/porch-at-night", token, data=NEW_RULE,
+                                         headers=YAML)
+        assert status == 200, body
+    async with client_session() as session, running_hub(tmp_path, session) as hub:
+        status, body, _ = await hub.call("GET", "/rules", token)  # the token survived too
+        assert status == 200
+        assert {r["id"] for r in body["rules"]} == {"door-light", "porch-at-night"}
 
 
 async def test_enable_disable_traces_and_dry_run(hub: RunningHub) -> None:
@@ -171,50 +150,39 @@ actions:
 """
 
 
+async def until_running(hub: RunningHub, token: str, rule_id: str) -> None:
+    """Wait until the rule has a run in progress."""
+    async with asyncio.timeout(5):
+        while True:
+            _, body, _ = await hub.call("GET", f"/rules/{rule_id}", token)
+            if body["is_running"]:
+                return
+            await asyncio.sleep(0.02)
+
+
 async def test_replacing_one_rule_keeps_the_pending_runs_of_the_others(hub: RunningHub
                                                                         ) -> None:
     token = await hub.pair()
     status, _, _ = await hub.call("PUT", "/rules/porch-later", token, data=DELAYED,
-                                  headers={"Content-Type": "application/yaml"})
+                                  headers=YAML)
     assert status == 200
     hub.daemon.hub.report(_door_open())  # type: ignore[union-attr]
-    async with asyncio.timeout(5):
-        while True:
-            _, body, _ = await hub.call("GET", "/rules/porch-later", token)
-            if body["is_running"]:
-                break
-            await asyncio.sleep(0.02)
+    await until_running(hub, token, "porch-later")
     status, _, _ = await hub.call("PUT", "/rules/porch-at-night", token, data=NEW_RULE,
-                                  headers={"Content-Type": "application/yaml"})
+                                  headers=YAML)
     assert status == 200
     _, body, _ = await hub.call("GET", "/rules/porch-later", token)
     assert body["is_running"], "the pending delay of porch-later was lost"
 
 
 async def test_a_pending_delay_of_an_api_rule_survives_a_restart(tmp_path: Path) -> None:
-    for round_ in range(2):
-        daemon, task = await start_hub(tmp_path)
-        assert daemon.api is not None and daemon.hub is not None
-        url, code = daemon.api.url, daemon.api.setup_code
-        try:
-            async with aiohttp.ClientSession(
-                    connector=aiohttp.TCPConnector(ssl=client_ssl())) as session:
-                if round_ == 0:
-                    async with session.post(f"{url}/api/v1/pair", json={
-                            "client": "t", "scope": "admin", "code": code}) as resp:
-                        token = (await resp.json())["token"]
-                    headers = {"Authorization": f"Bearer {token}"}
-                    async with session.put(f"{url}/api/v1/rules/porch-later", data=DELAYED,
-                                           headers={**headers,
-                                                    "Content-Type": "application/yaml"}) as resp:
-                        assert resp.status == 200
-                    daemon.hub.report(_door_open())
-                async with asyncio.timeout(5):
-                    while True:
-                        async with session.get(f"{url}/api/v1/rules/porch-later",
-                                               headers=headers) as resp:
-                            if (await resp.json())["is_running"]:
-                                break
-                        await asyncio.sleep(0.02)
-        finally:
-            await stop_hub(daemon, task)
+    async with client_session() as session, running_hub(tmp_path, session) as hub:
+        token = await hub.pair()
+        status, body, _ = await hub.call("PUT", "/rules/porch-later", token, data=DELAYED,
+                                         headers=YAML)
+        assert status == 200, body
+        assert hub.daemon.hub is not None
+        hub.daemon.hub.report(_door_open())
+        await until_running(hub, token, "porch-later")
+    async with client_session() as session, running_hub(tmp_path, session) as hub:
+        await until_running(hub, token, "porch-later")

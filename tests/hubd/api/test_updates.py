@@ -18,7 +18,14 @@ from websockets.asyncio.client import connect
 
 from hubd.core.events import UpdatePhase, UpdateProgress
 from hubd.ota.bootenv import BootPlan, choose_slot
-from tests.hubd.api.conftest import RunningHub, client_ssl, start_hub, stop_hub
+from tests.hubd.api.conftest import (
+    RunningHub,
+    client_session,
+    client_ssl,
+    running_hub,
+    start_hub,
+    stop_hub,
+)
 from tests.hubd.api.test_ws import receive, ws_url
 from tests.hubd.ota.conftest import (
     SLOT_BYTES,
@@ -41,14 +48,10 @@ async def updating(request: pytest.FixtureRequest, tmp_path: Path
             # The helper reboots (hubd may not): it records into slots.reboots too.
             helper = HelperServer(slots.root / "update.toml", slots.reboots)
             stack.callback(helper.close)
-        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(
-            helper.path if helper else None), reboot=None if helper else slots.reboot)
-        assert daemon.api is not None
-        connector = aiohttp.TCPConnector(ssl=client_ssl())
-        async with aiohttp.ClientSession(connector=connector) as session:
-            yield RunningHub(daemon, daemon.api.url, daemon.api.setup_code,
-                             tmp_path / "state", session), slots
-        await stop_hub(daemon, task)
+        async with client_session() as session, running_hub(
+                tmp_path, session, extra_toml=slots.toml(helper.path if helper else None),
+                reboot=None if helper else slots.reboot) as hub:
+            yield hub, slots
         if helper is not None:
             assert helper.served > 0, "the helper installed nothing"
 
@@ -201,33 +204,26 @@ async def test_an_unreadable_update_toml_costs_updates_not_the_hub(tmp_path: Pat
 
 async def test_a_committed_update_survives_a_restart_of_hubd(tmp_path: Path) -> None:
     slots = Slots(tmp_path / "hw")
-    connector = aiohttp.TCPConnector(ssl=client_ssl())
-    async with aiohttp.ClientSession(connector=connector) as session:
-        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
-        assert daemon.api is not None and daemon.updates is not None
-        hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
-        token = await hub.pair("admin")
-        committed = asyncio.Event()
-        assert daemon.hub is not None
-        daemon.hub.bus.subscribe(
-            (UpdateProgress,), lambda p: committed.set() if p.phase is UpdatePhase.COMMITTED
-            else None, name="test", inline=True)
-        status, body, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
-                                         data=slots.bundle("1.1"))
-        assert status == 202, body
-        async with asyncio.timeout(10):
-            await committed.wait()
-        await stop_hub(daemon, task)
-        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
-        try:
-            assert daemon.api is not None
-            hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
+    options: dict[str, Any] = {"extra_toml": slots.toml(), "reboot": slots.reboot}
+    async with client_session() as session:
+        async with running_hub(tmp_path, session, **options) as hub:
+            daemon = hub.daemon
+            assert daemon.updates is not None and daemon.hub is not None
+            token = await hub.pair("admin")
+            committed = asyncio.Event()
+            daemon.hub.bus.subscribe(
+                (UpdateProgress,), lambda p: committed.set() if p.phase is UpdatePhase.COMMITTED
+                else None, name="test", inline=True)
+            status, body, _ = await hub.call("POST", "/update/bundle", token, headers=OCTETS,
+                                             data=slots.bundle("1.1"))
+            assert status == 202, body
+            async with asyncio.timeout(10):
+                await committed.wait()
+        async with running_hub(tmp_path, session, **options) as hub:
             status, body, _ = await hub.call("GET", "/update", token)
             assert body["phase"] == "committed" and body["version"] == "1.1"
             status, body, _ = await hub.call("POST", "/update/reboot", token)
             assert status == 202 and slots.reboots == ["reboot"]
-        finally:
-            await stop_hub(daemon, task)
 
 
 async def test_stopping_hubd_mid_upload_aborts_it_and_changes_nothing(tmp_path: Path) -> None:
@@ -247,18 +243,16 @@ async def test_stopping_hubd_mid_upload_aborts_it_and_changes_nothing(tmp_path: 
         await release.wait()
         yield bundle[1000:]
 
-    connector = aiohttp.TCPConnector(ssl=client_ssl())
-    async with aiohttp.ClientSession(connector=connector) as session:
-        daemon, task = await start_hub(tmp_path, extra_toml=slots.toml(), reboot=slots.reboot)
-        assert daemon.api is not None and daemon.hub is not None
-        daemon.hub.bus.subscribe((UpdateProgress,), on_progress, name="test", inline=True)
-        hub = RunningHub(daemon, daemon.api.url, daemon.api.setup_code, tmp_path, session)
+    async with client_session() as session, running_hub(
+            tmp_path, session, extra_toml=slots.toml(), reboot=slots.reboot) as hub:
+        assert hub.daemon.hub is not None
+        hub.daemon.hub.bus.subscribe((UpdateProgress,), on_progress, name="test", inline=True)
         token = await hub.pair("admin")
         upload = asyncio.create_task(hub.call("POST", "/update/bundle", token, headers=OCTETS,
                                               data=held()))
         async with asyncio.timeout(5):
             await receiving.wait()
-        await stop_hub(daemon, task)
+        await hub.stop()
         release.set()
         with contextlib.suppress(aiohttp.ClientError):
             await upload
