@@ -15,6 +15,7 @@ from hubd.core.errors import UpdateError
 from hubd.ota.settings import UpdateSettings
 from hubd.otawire import TunnelUpdates, build_updates, download
 from tests.hubd.ota.conftest import Slots
+from tests.loopback_http import serving
 
 
 @pytest.fixture
@@ -33,14 +34,11 @@ async def stalling() -> AsyncIterator[str]:
 
     app = web.Application()
     app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        stop.set()
-        await runner.cleanup()
+    async with serving(app) as url:
+        try:
+            yield url
+        finally:
+            stop.set()  # the stalled response ends, so the server can close
 
 
 async def test_a_stalled_download_fails_at_its_deadline(stalling: str) -> None:

@@ -21,6 +21,7 @@ from aiohttp import WSMsgType, web
 
 from hubd.ctl.client import connect
 from hubd.ctl.update import _install
+from tests.loopback_http import serving
 
 SUBSCRIBE_DELAY_S = 0.5  # how long the simulated hub takes to get to a WebSocket message
 
@@ -74,13 +75,8 @@ async def slow_hub() -> AsyncIterator[str]:
     app = web.Application()
     app.router.add_get("/api/v1/ws", hub.websocket)
     app.router.add_post("/api/v1/update/bundle", hub.bundle)
-    runner = web.AppRunner(app, shutdown_timeout=0.1)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    try:
-        yield f"http://127.0.0.1:{runner.addresses[0][1]}"
-    finally:
-        await runner.cleanup()
+    async with serving(app) as url:
+        yield url
 
 
 async def test_an_install_that_commits_before_the_subscription_is_followed(

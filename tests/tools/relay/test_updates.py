@@ -17,6 +17,7 @@ from aiohttp import web
 from hubd.ota.bootenv import BootPlan, choose_slot
 from hubd.ota.settings import UpdateSettings
 from tests.hubd.ota.conftest import Slots, slot_version
+from tests.loopback_http import serving
 from tests.tunnel_harness import RunningHub, api, hub_config, provision_hub, running_hub, until
 from tools.relay.server import Relay
 
@@ -50,16 +51,11 @@ async def mirror() -> AsyncIterator[Mirror]:
 
     app = web.Application()
     app.router.add_get("/{name}", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    try:
-        yield Mirror(f"http://127.0.0.1:{port}", files, hold)
-    finally:
-        hold.set()
-        await runner.cleanup()
+    async with serving(app) as url:
+        try:
+            yield Mirror(url, files, hold)
+        finally:
+            hold.set()
 
 
 @dataclasses.dataclass
