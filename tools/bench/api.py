@@ -15,21 +15,19 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import shutil
-import socket
-import ssl
-import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 
+from tools.bench.footprint import cpu_s
+from tools.bench.hubproc import PairedHub, free_port, paired_hub
 from tools.bench.report import Table, percentiles
 
 if TYPE_CHECKING:
@@ -58,59 +56,24 @@ def _config(root: Path, port: int, zigbee_path: str = "") -> str:
     return "\n".join(lines) + "\n]\n"
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def _cpu_s(pid: int) -> float:
-    """CPU seconds (user + system) a process has used: a figure the machine's load barely moves."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def _tls() -> ssl.SSLContext:
-    context = ssl.create_default_context()
-    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
-    return context
-
-
 @asynccontextmanager
-async def _hub(root: Path, zigbee_path: str = ""
-               ) -> AsyncIterator[tuple[str, aiohttp.ClientSession, dict[str, str], int]]:
-    """A `hubd run` process and a paired session with it."""
-    port = _free_port()
+async def _hub(root: Path, zigbee_path: str = "") -> AsyncIterator[PairedHub]:
+    """A `hubd run` process with the benchmark's devices, and a paired session with it."""
+    port = free_port()
     (root / "hub.toml").write_text(_config(root, port, zigbee_path))
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hubd", "run", "--config", str(root / "hub.toml"),
-        env={**os.environ, "NOTIFY_SOCKET": ""})
-    url = f"https://127.0.0.1:{port}"
-    try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(
-                ssl=_tls(), limit=100)) as session:
-            deadline = time.monotonic() + 60
-            while True:
-                try:
-                    async with session.get(f"{url}/api/v1/info") as resp:
-                        if resp.status == 200:
-                            break
-                except aiohttp.ClientError:
-                    if time.monotonic() > deadline:
-                        raise
-                await asyncio.sleep(0.2)
-            button = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hubd", "pair-button", "--config", str(root / "hub.toml"),
-                stdout=subprocess.DEVNULL)
-            if await button.wait() != 0:
-                raise RuntimeError("hubd pair-button failed")
-            async with session.post(f"{url}/api/v1/pair",
-                                    json={"client": "bench", "scope": "admin"}) as resp:
-                token = (await resp.json())["token"]
-            yield url, session, {"Authorization": f"Bearer {token}"}, proc.pid
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 15)
+    async with paired_hub(root / "hub.toml", port) as hub:
+        yield hub
+
+
+async def _toggle(ws: aiohttp.ClientWebSocketResponse, command_id: int, device: str
+                  ) -> dict[str, Any]:
+    """Toggle the device through the WebSocket; the command's reply (events in between skipped)."""
+    await ws.send_str(json.dumps({"id": command_id, "type": "command", "device": device,
+                                  "command": "switch.toggle"}))
+    while True:
+        reply: dict[str, Any] = json.loads((await ws.receive()).data)
+        if reply.get("id") == command_id:
+            return reply
 
 
 async def _command_round_trips(url: str, session: aiohttp.ClientSession,
@@ -121,12 +84,7 @@ async def _command_round_trips(url: str, session: aiohttp.ClientSession,
         for i in range(COMMANDS + 100):
             device = f"virtual:{i % DEVICES + 1}"
             started = time.perf_counter()
-            await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
-                                          "command": "switch.toggle"}))
-            while True:
-                reply = json.loads((await ws.receive()).data)
-                if reply.get("id") == i:
-                    break
+            reply = await _toggle(ws, i, device)
             if i >= 100:  # warm-up left out
                 samples.append(time.perf_counter() - started)
             assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
@@ -253,12 +211,7 @@ async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
             for i in range(ZIGBEE_COMMANDS + 20):
                 device = sorted(lights)[i % len(lights)]
                 started = time.perf_counter()
-                await ws.send_str(json.dumps({"id": i, "type": "command", "device": device,
-                                              "command": "switch.toggle"}))
-                while True:
-                    reply = json.loads((await ws.receive()).data)
-                    if reply.get("id") == i:
-                        break
+                reply = await _toggle(ws, i, device)
                 assert reply["ok"] and reply["result"]["status"] == "confirmed", reply
                 if i >= 20:
                     samples.append(time.perf_counter() - started)
@@ -270,12 +223,12 @@ async def run() -> list[Table]:
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         async with _hub(Path(tmp)) as (url, session, headers, pid):
-            cpu = _cpu_s(pid)
+            cpu = cpu_s(pid)
             trips = await _command_round_trips(url, session, headers)
-            cpu_command_ms = (_cpu_s(pid) - cpu) / (COMMANDS + 100) * 1e3
-            cpu = _cpu_s(pid)
+            cpu_command_ms = (cpu_s(pid) - cpu) / (COMMANDS + 100) * 1e3
+            cpu = cpu_s(pid)
             rate, size = await _get_devices_rate(url, session, headers)
-            cpu_get_ms = (_cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
+            cpu_get_ms = (cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
             one = await _fanout(url, session, headers, 1)
             twenty = await _fanout(url, session, headers, 20)
             loads = await _console_loads(url, headers)

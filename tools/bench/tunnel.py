@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import dataclasses
 import logging
-import socket
 import ssl
 import statistics
 import subprocess
@@ -42,6 +41,7 @@ from hubd.tunnel.settings import TunnelSettings
 from hubd.tunnel.uplink import StateMirror, UpMessage
 from radios.virtual.driver import VirtualDriver
 from radios.zigbee.settings import ZigbeeSettings
+from tools.bench.hubproc import free_port
 from tools.bench.report import Table, percentiles
 from tools.relay.ca import CertificateAuthority, ClaimBook
 
@@ -60,12 +60,6 @@ devices = [
   {{ address = "5", name = "Remote", kind = "button" }},
 ]
 """
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclasses.dataclass
@@ -117,7 +111,7 @@ async def _setup(root: Path, settings: TunnelSettings, zigbee_path: str | None =
     root = root / name if name else root
     ca_dir = root / "ca"
     CertificateAuthority.init(ca_dir)
-    relay = RelayProcess(ca_dir, _free_port(), _free_port())
+    relay = RelayProcess(ca_dir, free_port(), free_port())
     relay.start()
     try:
         token, _ = ClaimBook(ca_dir / "claims.json").issue("bench-hub")
@@ -328,7 +322,7 @@ async def _idle_tunnels(root: Path) -> list[tuple[int, int, float, float]]:
     for count in IDLE_TUNNELS:
         ca_dir = root / f"ca-{count}"
         CertificateAuthority.init(ca_dir)
-        relay = RelayProcess(ca_dir, _free_port(), _free_port())
+        relay = RelayProcess(ca_dir, free_port(), free_port())
         relay.start()
         try:
             await asyncio.sleep(0.5)

@@ -13,30 +13,19 @@ import asyncio
 import hashlib
 import logging
 import os
-import socket
-import ssl
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 
-import aiohttp
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from hubd.ota.bootenv import BootPlan, FileBootEnv
 from hubd.ota.bundle import Manifest, Version, write_bundle
 from tools.bench.footprint import cpu_s
+from tools.bench.hubproc import free_port, paired_hub
 from tools.bench.report import Table
 
 CHUNK = 1 << 20
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def _hwm_mib(pid: int) -> float:
@@ -79,66 +68,33 @@ def _hardware(root: Path, size: int) -> Path:
 
 async def _upload(root: Path, bundle: Path) -> tuple[float, float, float, float, float]:
     """(s to 202, s to committed, hub CPU s, hub peak RSS before and after, MiB)."""
-    port = _free_port()
+    port = free_port()
     (root / "hub.toml").write_text(
         f'[hub]\nstate_dir = "{root / "state"}"\n[log]\nlevel = "warning"\n'
         f'[api]\nhost = "127.0.0.1"\nport = {port}\nis_zeroconf = false\n'
         f'[update]\nconfig = "{root / "hw/update.toml"}"\n'
         '[radios.virtual]\ndevices = [{ address = "1", name = "Lamp", kind = "dimmer" }]\n')
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hubd", "run", "--config", str(root / "hub.toml"),
-        env={**os.environ, "NOTIFY_SOCKET": ""})
-    url = f"https://127.0.0.1:{port}"
-    tls = ssl.create_default_context()
-    tls.check_hostname, tls.verify_mode = False, ssl.CERT_NONE
-    try:
-        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as session:
-            await _until_up(session, url)
-            button = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "hubd", "pair-button", "--config", str(root / "hub.toml"),
-                stdout=subprocess.DEVNULL)
-            if await button.wait() != 0:
-                raise RuntimeError("hubd pair-button failed")
-            async with session.post(f"{url}/api/v1/pair",
-                                    json={"client": "bench", "scope": "admin"}) as resp:
-                token = (await resp.json())["token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
-                await ws.send_json({"id": 1, "type": "subscribe"})
-                hwm, cpu = _hwm_mib(proc.pid), cpu_s(proc.pid)
-                started = time.perf_counter()
-                with open(bundle, "rb") as stream:  # noqa: ASYNC230 - aiohttp reads it in a thread
-                    async with session.post(f"{url}/api/v1/update/bundle", data=stream, headers={
-                            **headers, "Content-Type": "application/octet-stream"}) as resp:
-                        if resp.status != 202:
-                            raise RuntimeError(f"upload: {resp.status} {await resp.text()}")
-                accepted = time.perf_counter() - started
-                while True:
-                    message = await ws.receive_json(timeout=600)
-                    event = message.get("event") or {}
-                    if event.get("event") == "update_progress" and event["phase"] in (
-                            "committed", "failed"):
-                        break
-                committed = time.perf_counter() - started
-                if event["phase"] != "committed":
-                    raise RuntimeError(f"the install failed: {event['reason']}")
-                return accepted, committed, cpu_s(proc.pid) - cpu, hwm, _hwm_mib(proc.pid)
-    finally:
-        proc.terminate()
-        await asyncio.wait_for(proc.wait(), 15)
-
-
-async def _until_up(session: aiohttp.ClientSession, url: str) -> None:
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            async with session.get(f"{url}/api/v1/info") as resp:
-                if resp.status == 200:
-                    return
-        except aiohttp.ClientError:
-            if time.monotonic() > deadline:
-                raise
-        await asyncio.sleep(0.2)
+    async with paired_hub(root / "hub.toml", port) as (url, session, headers, pid), \
+            session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
+        await ws.send_json({"id": 1, "type": "subscribe"})
+        hwm, cpu = _hwm_mib(pid), cpu_s(pid)
+        started = time.perf_counter()
+        with open(bundle, "rb") as stream:  # noqa: ASYNC230 - aiohttp reads it in a thread
+            async with session.post(f"{url}/api/v1/update/bundle", data=stream, headers={
+                    **headers, "Content-Type": "application/octet-stream"}) as resp:
+                if resp.status != 202:
+                    raise RuntimeError(f"upload: {resp.status} {await resp.text()}")
+        accepted = time.perf_counter() - started
+        while True:
+            message = await ws.receive_json(timeout=600)
+            event = message.get("event") or {}
+            if event.get("event") == "update_progress" and event["phase"] in (
+                    "committed", "failed"):
+                break
+        committed = time.perf_counter() - started
+        if event["phase"] != "committed":
+            raise RuntimeError(f"the install failed: {event['reason']}")
+        return accepted, committed, cpu_s(pid) - cpu, hwm, _hwm_mib(pid)
 
 
 async def run(quick: bool = False) -> list[Table]:
