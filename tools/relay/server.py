@@ -42,6 +42,7 @@ from tools.relay.fleet import (
     Router,
 )
 from tools.relay.ops import AdmissionRamp, Counters, drain_delays, prometheus
+from tools.relay.problems import json_object, problem
 from tools.relay.tunnel import TunnelLink, peer_hub_id
 
 log = logging.getLogger(__name__)
@@ -67,12 +68,6 @@ class RelaySettings:
     admit_per_s: float | None = None  # new tunnels a second once ramped up (None: no limit)
     ramp_s: float = 30.0  # after a start, admissions climb to admit_per_s over this long
     drain_spread_s: float = 60.0  # a draining relay's hubs come back spread over this long
-
-
-def _problem(status: int, title: str, detail: str) -> web.Response:
-    return web.Response(status=status, content_type="application/problem+json",
-                        text=json.dumps({"type": "about:blank", "title": title,
-                                         "status": status, "detail": detail}))
 
 
 class Relay:
@@ -216,29 +211,20 @@ class Relay:
         return web.Response(text="ready\n" if self.is_ready else "draining\n",
                             status=200 if self.is_ready else 503)
 
-    async def _json(self, request: web.Request) -> dict[str, Any] | web.Response:
-        try:
-            data = await request.json()
-        except ValueError:
-            return _problem(400, "Bad request", "the body is not JSON")
-        if not isinstance(data, dict):
-            return _problem(400, "Bad request", "the body must be a JSON object")
-        return data
-
     async def provision(self, request: web.Request) -> web.Response:
         """Redeem a claim token: sign the hub's CSR for the token's hub id."""
-        data = await self._json(request)
+        data = await json_object(request)
         if isinstance(data, web.Response):
             return data
         csr, claim = data.get("csr"), data.get("claim")
         if not isinstance(csr, str) or not isinstance(claim, str):
-            return _problem(400, "Bad request", "csr and claim are required strings")
+            return problem(400, "Bad request", "csr and claim are required strings")
         try:
             hub_id = await asyncio.to_thread(self.claims.redeem, claim)
             certificate = await asyncio.to_thread(self.ca.sign_csr, csr, hub_id,
                                                   self.settings.cert_days)
         except ClaimError as exc:
-            return _problem(403, "Claim refused", str(exc))
+            return problem(403, "Claim refused", str(exc))
         log.info("event=relay_provisioned hub=%s", hub_id)
         return web.json_response({"hub_id": hub_id, "certificate": certificate,
                                   "ca": self.ca.certificate_pem, "tunnel_url": self.tunnel_url})
@@ -254,7 +240,7 @@ class Relay:
         except ValueError:
             deadline_ms = -1.0
         if not 0 < deadline_ms <= MAX_DEADLINE_MS:
-            return _problem(400, "Bad request", f"0 < deadline_ms <= {MAX_DEADLINE_MS}")
+            return problem(400, "Bad request", f"0 < deadline_ms <= {MAX_DEADLINE_MS}")
         relays = await self.router.presence(deadline_ms / 1000.0)
         online = {hub: relay for relay, entry in sorted(relays.items()) for hub in entry["hubs"]}
         return web.json_response({"relays": relays, "online": online})
@@ -268,7 +254,7 @@ class Relay:
     async def command(self, request: web.Request) -> web.Response:
         """Send one command to a hub and wait for its result, up to its deadline."""
         hub_id = request.match_info["hub"]
-        data = await self._json(request)
+        data = await json_object(request)
         if isinstance(data, web.Response):
             return data
         deadline_ms = data.get("deadline_ms", 5000)
@@ -277,7 +263,7 @@ class Relay:
         if (not all(isinstance(f, str) for f in fields) or not isinstance(args, dict)
                 or isinstance(deadline_ms, bool) or not isinstance(deadline_ms, int | float)
                 or not 0 < deadline_ms <= MAX_DEADLINE_MS):
-            return _problem(400, "Bad request", "device, capability, name (strings), args "
+            return problem(400, "Bad request", "device, capability, name (strings), args "
                             f"(object), deadline_ms (0 < ms <= {MAX_DEADLINE_MS}) expected")
         body = {"device": fields[0], "capability": fields[1], "name": fields[2], "args": args}
         started = time.perf_counter()
@@ -285,7 +271,7 @@ class Relay:
         try:
             result = await self.router.request(hub_id, body, deadline_ms / 1000.0)
         except HubOffline as exc:
-            return _problem(503, "Hub offline", str(exc))
+            return problem(503, "Hub offline", str(exc))
         except CommandExpired as exc:
             return web.json_response({"status": "expired", "error": str(exc)}, status=504)
         round_trip_ms = (time.perf_counter() - started) * 1e3
@@ -295,7 +281,7 @@ class Relay:
         """A hub's last known state."""
         state = self.events.state(request.match_info["hub"])
         if state is None:
-            return _problem(404, "Unknown hub", "this relay has never heard of that hub")
+            return problem(404, "Unknown hub", "this relay has never heard of that hub")
         return web.json_response(state)
 
     async def stream(self, request: web.Request) -> web.StreamResponse:

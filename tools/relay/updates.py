@@ -13,12 +13,12 @@ bundle (a root filesystem image is far larger than what the tunnel and NATS are 
 
 from __future__ import annotations
 
-import json
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from tools.relay.fleet import CommandExpired, HubOffline
+from tools.relay.problems import json_object, problem
 
 if TYPE_CHECKING:
     from tools.relay.server import Relay
@@ -26,22 +26,10 @@ if TYPE_CHECKING:
 MAX_DEADLINE_MS = 60_000
 
 
-def _problem(status: int, title: str, detail: str, **extra: Any) -> web.Response:
-    return web.Response(status=status, content_type="application/problem+json",
-                        text=json.dumps({"type": "about:blank", "title": title,
-                                         "status": status, "detail": detail, **extra}))
-
-
 async def _body(request: web.Request) -> dict[str, Any] | web.Response:
     if not request.can_read_body:
         return {}
-    try:
-        data = await request.json()
-    except ValueError:
-        return _problem(400, "Bad request", "the body is not JSON")
-    if not isinstance(data, dict):
-        return _problem(400, "Bad request", "the body must be a JSON object")
-    return data
+    return await json_object(request)
 
 
 def _deadline_s(data: dict[str, Any]) -> float | None:
@@ -59,9 +47,9 @@ async def _ask(relay: Relay, hub_id: str, name: str, args: dict[str, Any], ttl_s
     try:
         return dict(await relay.router.request(hub_id, body, ttl_s))
     except HubOffline as exc:
-        return _problem(503, "Hub offline", str(exc))
+        return problem(503, "Hub offline", str(exc))
     except CommandExpired as exc:
-        return _problem(504, "Expired", str(exc))
+        return problem(504, "Expired", str(exc))
 
 
 # The hub's failure codes (hubd.tunnel.updates) as HTTP statuses; a refused reboot is a
@@ -73,7 +61,7 @@ def _answer(result: dict[str, Any], ok_status: int, refused_status: int) -> web.
     if result.get("status") in ("accepted", "confirmed"):
         return web.json_response(result, status=ok_status)
     code = str(result.get("code"))
-    return _problem(_STATUS.get(code, refused_status), "Refused by the hub",
+    return problem(_STATUS.get(code, refused_status), "Refused by the hub",
                     str(result.get("error")), code=code, update=result.get("update"))
 
 
@@ -87,7 +75,7 @@ def routes(relay: Relay) -> list[web.RouteDef]:
         url, size, ttl_s = data.get("url"), data.get("size_bytes"), _deadline_s(data)
         if not isinstance(url, str) or ttl_s is None or not (size is None or (
                 isinstance(size, int) and not isinstance(size, bool) and size > 0)):
-            return _problem(400, "Bad request", "url (string), size_bytes (positive integer, "
+            return problem(400, "Bad request", "url (string), size_bytes (positive integer, "
                             f"optional), deadline_ms (0 < ms <= {MAX_DEADLINE_MS}) expected")
         args: dict[str, Any] = {"url": url}
         if size is not None:
@@ -113,7 +101,7 @@ def routes(relay: Relay) -> list[web.RouteDef]:
             return data
         ttl_s = _deadline_s(data)
         if ttl_s is None:
-            return _problem(400, "Bad request", f"deadline_ms (0 < ms <= {MAX_DEADLINE_MS})")
+            return problem(400, "Bad request", f"deadline_ms (0 < ms <= {MAX_DEADLINE_MS})")
         result = await _ask(relay, request.match_info["hub"], "reboot", {}, ttl_s)
         return result if isinstance(result, web.Response) else _answer(result, 202, 409)
 
