@@ -80,12 +80,7 @@ class Hub:
                                ) from exc
         except aiohttp.ClientError as exc:
             raise HubCallError(f"cannot reach {self.url}: {exc}") from exc
-        body = json.loads(raw) if raw else None
-        if status >= 400:
-            problem = body if isinstance(body, dict) else {}
-            raise HubCallError(str(problem.get("detail", f"HTTP {status}")), status=status,
-                               code=str(problem.get("code", "")), body=problem)
-        return body
+        return _answer(raw, status)
 
     async def upload(self, path: str, file: Path) -> Any:
         """POST a file as application/octet-stream, streamed from disk (never read whole)."""
@@ -104,12 +99,7 @@ class Hub:
             raise HubCallError(f"cannot reach {self.url}: {exc}") from exc
         finally:
             stream.close()
-        body = json.loads(raw) if raw else None
-        if status >= 400:
-            problem = body if isinstance(body, dict) else {}
-            raise HubCallError(str(problem.get("detail", f"HTTP {status}")), status=status,
-                               code=str(problem.get("code", "")), body=problem)
-        return body
+        return _answer(raw, status)
 
     @asynccontextmanager
     async def websocket(self) -> AsyncIterator[aiohttp.ClientWebSocketResponse]:
@@ -163,3 +153,13 @@ async def connect(url: str, pin_sha256: str, token: str) -> AsyncIterator[Hub]:
     timeout = aiohttp.ClientTimeout(total=None, sock_connect=10, sock_read=120)
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as session:
         yield Hub(url.rstrip("/"), pin_sha256, token, session, seen)
+
+
+def _answer(raw: bytes, status: int) -> Any:
+    """The hub's JSON answer; an error status raises HubCallError with its problem's detail."""
+    body = json.loads(raw) if raw else None
+    if status >= 400:
+        problem = body if isinstance(body, dict) else {}
+        raise HubCallError(str(problem.get("detail", f"HTTP {status}")), status=status,
+                           code=str(problem.get("code", "")), body=problem)
+    return body
