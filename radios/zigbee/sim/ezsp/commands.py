@@ -24,12 +24,17 @@ class Command:
     is_callback: bool = False
 
 
-def _c(frame_id: int, name: str, params: str, response: str) -> Command:
-    return Command(frame_id, name, tuple(params.split()), tuple(response.split()))
+def row(frame_id: int, name: str, params: str, response: str, *,
+        is_callback: bool = False) -> Command:
+    """One row of a frame table, each layout written as its field types, space-separated."""
+    return Command(frame_id, name, tuple(params.split()), tuple(response.split()), is_callback)
 
 
 def _cb(frame_id: int, name: str, response: str) -> Command:
-    return Command(frame_id, name, (), tuple(response.split()), is_callback=True)
+    return row(frame_id, name, "", response, is_callback=True)
+
+
+_c = row  # short, so that the tables below read as columns
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -222,4 +227,5 @@ __all__ = [
     "NetworkStatus",
     "SlStatus",
     "commands_of",
+    "row",
 ]

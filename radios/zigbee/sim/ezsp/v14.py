@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from radios.zigbee.sim.ezsp.commands import Command, EmberStatus, EzspStatus, SlStatus
+from radios.zigbee.sim.ezsp.commands import Command, EmberStatus, EzspStatus, SlStatus, row
 from radios.zigbee.sim.ezsp.layouts import Value, as_bytes, as_int, as_tuple
 
 if TYPE_CHECKING:
@@ -44,31 +44,28 @@ WIDENED = frozenset({
 })  # fmt: skip
 
 
-def _c(frame_id: int, name: str, params: str, response: str, *, cb: bool = False) -> Command:
-    return Command(frame_id, name, tuple(params.split()), tuple(response.split()), cb)
-
-
 CHANGED: tuple[Command, ...] = (
-    _c(0x0020, "leaveNetwork", "u8", "u32"),
-    _c(0x0015, "setManufacturerCode", "u16", "u32"),
-    _c(0x001C, "scanCompleteHandler", "", "u8 u32", cb=True),
-    _c(0x0060, "lookupNodeIdByEui64", "eui64", "u32 u16"),
-    _c(0x007E, "setExtendedTimeout", "eui64 bool", "u32"),
-    _c(0x007F, "getExtendedTimeout", "eui64", "u32"),
-    _c(0x005E, "getAddressTableInfo", "u8", "u32 u16 eui64"),
-    _c(0x0102, "getTokenData", "u32 u32", "u32 rest"),
-    _c(0x0034, "sendUnicast", "u8 u16 ApsFrame u16 lv", "u32 u8"),
-    _c(0x0036, "sendBroadcast", "u16 u16 u8 ApsFrame u8 u16 lv", "u32 u8"),
-    _c(0x0038, "sendMulticast", "ApsFrame u8 u16 u16 u8 u16 lv", "u32 u8"),
-    _c(0x003F, "messageSentHandler", "", "u32 u8 u16 ApsFrame u16 lv", cb=True),
-    _c(0x0045, "incomingMessageHandler", "", "u8 ApsFrame u16 eui64 u8 u8 u8 i8 u32 lv", cb=True),
-    _c(0x0114, "exportKey", "SecurityContext", "u32 key SecurityContext"),
-    _c(0x0115, "importKey", "SecurityContext key", "u32 SecurityContext"),
-    _c(0x010F, "exportLinkKeyByIndex", "u8", "u32 SecurityContext key ApsKeyMetadata"),
-    _c(0x0113, "exportTransientKeyByEui", "eui64", "u32 SecurityContext key ApsKeyMetadata"),
+    row(0x0020, "leaveNetwork", "u8", "u32"),
+    row(0x0015, "setManufacturerCode", "u16", "u32"),
+    row(0x001C, "scanCompleteHandler", "", "u8 u32", is_callback=True),
+    row(0x0060, "lookupNodeIdByEui64", "eui64", "u32 u16"),
+    row(0x007E, "setExtendedTimeout", "eui64 bool", "u32"),
+    row(0x007F, "getExtendedTimeout", "eui64", "u32"),
+    row(0x005E, "getAddressTableInfo", "u8", "u32 u16 eui64"),
+    row(0x0102, "getTokenData", "u32 u32", "u32 rest"),
+    row(0x0034, "sendUnicast", "u8 u16 ApsFrame u16 lv", "u32 u8"),
+    row(0x0036, "sendBroadcast", "u16 u16 u8 ApsFrame u8 u16 lv", "u32 u8"),
+    row(0x0038, "sendMulticast", "ApsFrame u8 u16 u16 u8 u16 lv", "u32 u8"),
+    row(0x003F, "messageSentHandler", "", "u32 u8 u16 ApsFrame u16 lv", is_callback=True),
+    row(0x0045, "incomingMessageHandler", "", "u8 ApsFrame u16 eui64 u8 u8 u8 i8 u32 lv",
+        is_callback=True),
+    row(0x0114, "exportKey", "SecurityContext", "u32 key SecurityContext"),
+    row(0x0115, "importKey", "SecurityContext key", "u32 SecurityContext"),
+    row(0x010F, "exportLinkKeyByIndex", "u8", "u32 SecurityContext key ApsKeyMetadata"),
+    row(0x0113, "exportTransientKeyByEui", "eui64", "u32 SecurityContext key ApsKeyMetadata"),
 )
 REMOVED = frozenset({"getAddressTableRemoteNodeId", "incomingSenderEui64Handler"})
-V17_ADDED = (_c(0x005F, "gpClearProxyTable", "", ""),)
+V17_ADDED = (row(0x005F, "gpClearProxyTable", "", ""),)
 
 
 def commands_of(table: dict[str, Command], version: int) -> dict[str, Command]:
