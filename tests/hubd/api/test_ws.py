@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
+from websockets.frames import Close
 
 from hubd.core.events import Notice, Report
 from hubd.core.model import Context, Origin
@@ -83,11 +84,17 @@ async def test_first_message_auth_and_refusals(hub: RunningHub) -> None:
     async with connect(ws_url(hub), ssl=client_ssl()) as ws:
         await ws.send(json.dumps({"id": 1, "type": "subscribe"}))
         assert (await receive(ws, "result"))["error"]["code"] == "unauthorized"
-        with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
-                while True:
-                    await ws.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 4001
+        assert (await closed_by_hub(ws)).code == 4001
+
+
+async def closed_by_hub(ws: ClientConnection, timeout_s: float = 5.0) -> Close:
+    """Read until the hub closes the connection; the close frame it sent."""
+    with pytest.raises(ConnectionClosed) as closed:
+        async with asyncio.timeout(timeout_s):
+            while True:
+                await ws.recv()
+    assert closed.value.rcvd is not None, "the connection ended without a close frame"
+    return closed.value.rcvd
 
 
 async def door_event(ws: ClientConnection, is_open: bool) -> dict[str, Any]:
@@ -152,12 +159,8 @@ async def test_a_slow_client_is_disconnected_with_a_reason(hub: RunningHub) -> N
         for n in range(2000):
             hub.daemon.hub.report(Report("virtual:1", "level.level_pct", n % 100, 0.0,
                                          Context.new(Origin.PHYSICAL)))
-        with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(10):
-                while True:
-                    await ws.recv()
-        assert closed.value.rcvd is not None
-        assert closed.value.rcvd.code == 4008 and "too slow" in closed.value.rcvd.reason
+        close = await closed_by_hub(ws, timeout_s=10.0)
+        assert close.code == 4008 and "too slow" in close.reason
     assert api.events.slow_disconnects == 1
     # The hub goes on serving.
     status, _, _ = await hub.call("GET", "/health", token)
@@ -170,10 +173,6 @@ async def test_a_huge_message_closes_the_socket_with_a_reason(hub: RunningHub) -
                        additional_headers={"Authorization": f"Bearer {token}"}) as ws:
         await receive(ws, "hello")
         await ws.send(json.dumps({"id": 1, "type": "ping", "pad": "x" * 200_000}))
-        with pytest.raises(ConnectionClosed) as closed:
-            async with asyncio.timeout(5):
-                while True:
-                    await ws.recv()
-        assert closed.value.rcvd is not None and closed.value.rcvd.code == 1009
+        assert (await closed_by_hub(ws)).code == 1009
     status, _, _ = await hub.call("GET", "/health", token)
     assert status == 200
