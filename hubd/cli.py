@@ -92,8 +92,11 @@ _LEFTOVER_TIMEOUT_S = 1.0
 
 
 def _run_bounded(main: Coroutine[Any, Any, None]) -> None:
-    """asyncio.run(main), except that the clean-up after it cannot hang the exit."""
-    loop = asyncio.new_event_loop()
+    """asyncio.run(main) on the daemon's loop, except that the clean-up after it cannot hang
+    the exit."""
+    from hubd.loop import new_loop
+
+    loop = new_loop()
     try:
         loop.run_until_complete(main)
     finally:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import gc
 import sys
+from collections.abc import Callable
 
 import pytest
+
+from hubd.loop import new_loop
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -23,3 +27,9 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             print(f"\nleaked aiosqlite connection, stopped at the session's end: {obj!r}",
                   file=sys.stderr)
             obj.stop()
+
+
+def pytest_asyncio_loop_factories(config: pytest.Config, item: pytest.Item
+                                  ) -> dict[str, Callable[[], asyncio.AbstractEventLoop]]:
+    """Every async test runs on the daemon's own event loop (uvloop, ``hubd.loop``)."""
+    return {"uvloop": new_loop}

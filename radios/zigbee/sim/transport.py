@@ -56,6 +56,7 @@ class LineTransport:
         self._loop = asyncio.get_running_loop()
         self._sink: Callable[[bytes], None] | None = None
         self._timer: asyncio.TimerHandle | None = None
+        self._timer_at = 0.0  # the handle's deadline (uvloop's handles do not say when())
         self._is_flush_scheduled = False
         self._rx_free_at = 0.0
         self._tx_free_at = 0.0
@@ -131,10 +132,11 @@ class LineTransport:
         if deadline is None:
             return
         if self._timer is not None:
-            if self._timer.when() <= deadline and not self._timer.cancelled():
+            if self._timer_at <= deadline:
                 return
             self._timer.cancel()
         self._timer = self._loop.call_at(deadline, self._on_timer)
+        self._timer_at = deadline
 
     def _on_timer(self) -> None:
         self._timer = None
