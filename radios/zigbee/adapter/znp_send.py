@@ -9,11 +9,12 @@ the rule decided, behind whatever else is ready in that turn.
 
 ``EagerZnpApi.request_callback_rsp`` splits such a request where the original first waits:
 when the SREQ lock is free (no request outstanding, nobody queued for it), it takes the
-lock, registers the same listeners zigpy-znp registers (the AF.DataConfirm with the
-request's TSN; the SRSP, or MT's "command not recognized" for it) and writes the frame in
-the caller's turn; it returns a task that waits for the answers with zigpy-znp's timeout,
-frees the lock at the SRSP and raises what zigpy-znp raises (``CommandNotRecognized``,
-``InvalidCommandResponse`` for an SRSP that is not a success). So:
+lock and writes the frame in the caller's turn, then registers the same listeners zigpy-znp
+registers (the AF.DataConfirm with the request's TSN; the SRSP, or MT's "command not
+recognized" for it) before that turn ends, so before any answer can be read. It returns a
+task that waits for the answers with zigpy-znp's timeout, frees the lock at the SRSP and
+raises what zigpy-znp raises (``CommandNotRecognized``, ``InvalidCommandResponse`` for an
+SRSP that is not a success). So:
 
 - one SREQ at a time (MT API 2.1.1) still holds: the lock is zigpy-znp's own; when it is
   taken or has waiters (a reset or ping first by priority), zigpy-znp's own coroutine runs,
@@ -59,24 +60,22 @@ class EagerZnpApi(ZNP):  # type: ignore[misc]
             timeout = self._znp_config[conf.CONF_ARSP_TIMEOUT]
         if any(not name.startswith("Rsp") for name in response_params):
             raise KeyError(f"response parameters start with 'Rsp': {response_params!r}")
-        expected = request.Rsp(partial=True, **{name.removeprefix("Rsp"): value
-                                                for name, value in response_params.items()})
         frame = request.to_frame(align=self.nvram.align_structs)
-        confirm, confirm_listener = self.wait_for_responses([callback], context=True)
-        srsp = self.wait_for_responses([
-            request.Rsp(partial=True),
-            c.RPCError.CommandNotRecognized.Rsp(partial=True, RequestHeader=request.header)])
         _take_now(self._sync_request_lock)
         lock = _Held(self._sync_request_lock)
         try:
             self._uart.send(frame)
         except BaseException:
             lock.release()
-            srsp.cancel()
-            self.remove_listener(confirm_listener)
             raise
+        # Listening after the write is as early as before it: answers are read, and matched,
+        # only once this turn is over. Building them here keeps their cost off the line.
+        confirm, confirm_listener = self.wait_for_responses([callback], context=True)
+        srsp = self.wait_for_responses([
+            request.Rsp(partial=True),
+            c.RPCError.CommandNotRecognized.Rsp(partial=True, RequestHeader=request.header)])
         task = asyncio.ensure_future(
-            self._answers(request, expected, srsp, confirm, lock, timeout))
+            self._answers(request, response_params, srsp, confirm, lock, timeout))
 
         def tidy(_: object) -> None:
             lock.release()
@@ -86,9 +85,12 @@ class EagerZnpApi(ZNP):  # type: ignore[misc]
         task.add_done_callback(tidy)
         return task
 
-    async def _answers(self, request: Any, expected: Any, srsp: asyncio.Future[Any],
-                       confirm: asyncio.Future[Any], lock: _Held, within_s: float) -> Any:
+    async def _answers(self, request: Any, response_params: dict[str, Any],
+                       srsp: asyncio.Future[Any], confirm: asyncio.Future[Any], lock: _Held,
+                       within_s: float) -> Any:
         """The SRSP (then the lock is free) and the callback, as zigpy-znp checks them."""
+        expected = request.Rsp(partial=True, **{name.removeprefix("Rsp"): value
+                                                for name, value in response_params.items()})
         async with asyncio.timeout(within_s):
             try:
                 response = await srsp
