@@ -48,8 +48,9 @@ _SERVER_TO_CLIENT = 0x08
 _MAPPED = frozenset(int(c) for c in ClusterId)
 # zigpy handles a taken frame this many turns of the loop later: the rule's run starts in the
 # next turn, and the radio library may hand the request to a task of its own that writes it
-# in the turn after (zigpy-znp shields AF.DataRequestExt in one). Only how soon zigpy's
-# Default Response and caches follow depends on it, never what they contain.
+# in the turn after (zigpy-znp shields AF.DataRequestExt in one; ours writes it in the rule's
+# turn when the line is free, adapter/znp_send.py, but bellows does not). Only how soon
+# zigpy's Default Response and caches follow depends on it, never what they contain.
 _REPLAY_TURNS = 2
 
 

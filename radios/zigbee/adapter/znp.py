@@ -10,6 +10,10 @@ zigpy's handling of every frame, is zigpy-znp's own, unchanged.
 
 Should a later zigpy-znp make ``on_af_message`` wait for something, ``never_suspends`` says so
 at import and the class keeps zigpy-znp's own scheduling (a task per frame).
+
+On the way out, the MT API object zigpy-znp builds at ``connect`` becomes an ``EagerZnpApi``
+(radios/zigbee/adapter/znp_send.py): a unicast's AF.DataRequestExt is written in the turn the
+rule sends it, rather than one turn later by the task zigpy-znp shields it in.
 """
 
 from __future__ import annotations
@@ -18,7 +22,10 @@ import dis
 from collections.abc import Callable
 from typing import Any
 
+from zigpy_znp.api import ZNP
 from zigpy_znp.zigbee.application import ControllerApplication as Znp
+
+from radios.zigbee.adapter.znp_send import EagerZnpApi
 
 # What a coroutine's code needs in order to suspend (await, async for, async with, yield).
 _SUSPENDING_OPS = frozenset(("GET_AWAITABLE", "YIELD_VALUE", "SEND", "GET_AITER", "GET_ANEXT",
@@ -34,7 +41,14 @@ _IS_SYNC = never_suspends(Znp.on_af_message)
 
 
 class SyncZnp(Znp):  # type: ignore[misc]
-    """zigpy-znp's ControllerApplication; device frames reach zigpy without a task each."""
+    """zigpy-znp's ControllerApplication; device frames reach zigpy without a task each, and
+    a unicast's data request is written in the sender's turn (``znp_send``)."""
+
+    async def connect(self) -> None:
+        """zigpy-znp's connect; its MT API object then writes data requests eagerly."""
+        await super().connect()
+        if type(self._znp) is ZNP:  # EagerZnpApi adds methods only, no state
+            self._znp.__class__ = EagerZnpApi
 
     if _IS_SYNC:
         def on_af_message(self, msg: Any) -> None:
