@@ -456,9 +456,10 @@ class RuleEngine:
 
     # -- driving time in tests ---------------------------------------------------------------
 
-    async def settle(self, max_rounds: int = 10_000) -> None:
-        """Let queued events and runs go on until every run is parked on a timer or a wait."""
-        await settle(self._is_busy, max_rounds)
+    async def settle(self, max_rounds: int = 10_000, min_wait_s: float = 5.0) -> None:
+        """Let queued events and runs go on until every run is parked on a timer or a wait
+        (a run waiting on a radio's answer gets up to ``min_wait_s`` of real time)."""
+        await settle(self._is_busy, max_rounds, min_wait_s)
 
     def _is_busy(self) -> bool:
         # The engine's subscription is inline: no queue of its own to wait for.

@@ -12,6 +12,7 @@ import asyncio
 import heapq
 import itertools
 import logging
+import time
 from collections.abc import Awaitable, Callable
 
 from hubd.core.clock import Clock
@@ -139,14 +140,24 @@ class TimerHeap:
         self._dead = 0
 
 
-async def settle(is_busy: Callable[[], bool], max_rounds: int = 10_000) -> None:
+async def settle(is_busy: Callable[[], bool], max_rounds: int = 10_000,
+                 min_wait_s: float = 0.0) -> None:
     """Yield to the loop until nothing is busy (tests: runs parked, queues empty); raise
-    StillBusyError if it still is after max_rounds, so a test cannot pass with work pending."""
-    for _ in range(max_rounds):
+    StillBusyError if it still is after max_rounds and at least ``min_wait_s`` of real time,
+    so a test cannot pass with work pending.
+
+    Rounds alone bound no time: a run waiting on a real radio's answer (a simulator on a pty,
+    Lutron's 50 ms pacer) needs real time, and uvloop turns 10,000 rounds in ~30 ms.
+    """
+    give_up_at = time.monotonic() + min_wait_s  # real time, whatever clock the engine runs on
+    rounds = 0
+    while True:
         await asyncio.sleep(0)
         if not is_busy():
             return
-    raise StillBusyError(f"still busy after {max_rounds} rounds of the event loop")
+        rounds += 1
+        if rounds >= max_rounds and time.monotonic() >= give_up_at:
+            raise StillBusyError(f"still busy after {rounds} rounds of the event loop")
 
 
 async def advance(clock: Clock, timers: TimerHeap, seconds: float,
