@@ -135,33 +135,30 @@ async def test_a_request_with_no_answer_times_out_and_frees_the_line(
     # No watchdog ping while the coordinator is hung: it would (rightly) reconnect.
     zigbee = await start_driver(sim, tmp_path, watchdog_period_s=60.0)
     try:
-        await _no_answer_times_out(zigbee)
+        await join_lights(zigbee, LIGHT)
+        _app, znp, line = _watch(zigbee)
+        await _line_free(znp, line)
+        device = zigbee.sim.device(LIGHT)
+        zigbee.sim.hang()  # the coordinator answers nothing: no SRSP, no AF.DataConfirm
+        request = c.AF.DataRequestExt.Req(
+            DstAddrModeAddress=znp_t.AddrModeAddress(mode=znp_t.AddrMode.NWK,
+                                                     address=device.nwk),
+            DstEndpoint=1, DstPanId=0, SrcEndpoint=1, ClusterId=OnOff.cluster_id, TSN=0x42,
+            Options=c.af.TransmitOptions.NONE, Radius=0, Data=b"\x01\x42\x01")
+        try:
+            answer = znp.request_callback_rsp(
+                request=request, callback=c.AF.DataConfirm.Callback(partial=True, TSN=0x42),
+                timeout=0.3, RspStatus=znp_t.Status.SUCCESS)
+            assert line.eager == 1 and znp._sync_request_lock.locked()
+            with pytest.raises(TimeoutError):
+                await answer
+        finally:
+            zigbee.sim.hang(False)
+        assert not znp._sync_request_lock.locked()
+        assert not znp._listeners.get(c.AF.DataConfirm.Callback.header)
+        await assert_works(zigbee)
     finally:
         await zigbee.stop()
-
-
-async def _no_answer_times_out(zigbee: Running) -> None:
-    await join_lights(zigbee, LIGHT)
-    _app, znp, line = _watch(zigbee)
-    await _line_free(znp, line)
-    device = zigbee.sim.device(LIGHT)
-    zigbee.sim.hang()  # the coordinator answers nothing: no SRSP, no AF.DataConfirm
-    request = c.AF.DataRequestExt.Req(
-        DstAddrModeAddress=znp_t.AddrModeAddress(mode=znp_t.AddrMode.NWK, address=device.nwk),
-        DstEndpoint=1, DstPanId=0, SrcEndpoint=1, ClusterId=OnOff.cluster_id, TSN=0x42,
-        Options=c.af.TransmitOptions.NONE, Radius=0, Data=b"\x01\x42\x01")
-    try:
-        answer = znp.request_callback_rsp(
-            request=request, callback=c.AF.DataConfirm.Callback(partial=True, TSN=0x42),
-            timeout=0.3, RspStatus=znp_t.Status.SUCCESS)
-        assert line.eager == 1 and znp._sync_request_lock.locked()
-        with pytest.raises(TimeoutError):
-            await answer
-    finally:
-        zigbee.sim.hang(False)
-    assert not znp._sync_request_lock.locked()
-    assert not znp._listeners.get(c.AF.DataConfirm.Callback.header)
-    await assert_works(zigbee)
 
 
 async def test_a_refused_request_is_zigpy_znps_delivery_error(zigbee: Running) -> None:
