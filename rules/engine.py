@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from functools import partial
 from typing import assert_never
 
 from hubd.bus import Bus, Subscription
@@ -41,6 +42,7 @@ from rules.model import (
 )
 from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
+from rules.plainrun import PlainRun, TraceRecord, trace_of
 from rules.resolve import Resolver
 from rules.restore import missed_recently, resume_timers, run_payload
 from rules.runner import Runner
@@ -49,7 +51,7 @@ from rules.settings import EngineSettings, RuleStatus
 from rules.slot import Slot
 from rules.sun import Observer
 from rules.timers import TimerHeap, advance, settle
-from rules.trace import Outcome, Trace, TriggerInfo
+from rules.trace import Outcome, Trace
 from rules.tracekeep import TraceKeeper
 from rules.watch import Watch, Watcher
 
@@ -82,10 +84,10 @@ class RuleEngine:
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
-        self._traces = TraceKeeper(ledger, s.traces_per_rule)
+        self._traces = TraceKeeper(ledger)
         self._traces.on_pending = self._schedule_trace_flush
         self._is_flush_armed = False
-        self._sub: Subscription | None = None
+        self._subs: list[Subscription] = []  # while run() goes on
         self.mode = s.default_mode
         self.ready = asyncio.Event()
         self._host = LiveHost(state=state, bus=bus, execute=execute, clock=clock,
@@ -201,7 +203,7 @@ class RuleEngine:
             return
         slot.enable(self._host.compile(rule.conditions))
         slot.plain = self._host.plain_steps(rule.actions)
-        if self._sub is None:
+        if not self._subs:
             return  # registered by run(), which needs the loop for schedules
         self._watch_triggers(slot)
 
@@ -212,16 +214,11 @@ class RuleEngine:
         for trigger in rule.triggers:
             if isinstance(trigger, HubStartedTrigger):
                 continue
-            watch = Watch(trigger, self._fire_for(slot), rule.id, is_persistent=True)
+            # A partial, not a closure: the watch calls the runner with no frame in between.
+            watch = Watch(trigger, partial(self._runner.fire, slot), rule.id,
+                          is_persistent=True)
             slot.watches.append(watch)
             self._watcher.add(watch)
-
-    def _fire_for(self, slot: Slot) -> Callable[[Watch, TriggerInfo], None]:
-        fire = self._runner.fire
-
-        def on_fire(watch: Watch, info: TriggerInfo) -> None:
-            fire(slot, info)
-        return on_fire
 
     def _deactivate(self, slot: Slot) -> None:
         for watch in slot.watches:
@@ -281,7 +278,8 @@ class RuleEngine:
         slot = self._slots.get(rule_id)
         if slot is None:
             return []
-        return [*slot.traces, *(run.trace for run in slot.runs)]
+        return [*map(trace_of, slot.traces),
+                *(run.trace() if isinstance(run, PlainRun) else run.trace for run in slot.runs)]
 
     def set_mode(self, mode: str) -> None:
         """Set the hub mode (persisted as meta ``mode``) and say so on the bus."""
@@ -295,7 +293,8 @@ class RuleEngine:
     # -- events ------------------------------------------------------------------------------
 
     def handle(self, event: EngineEvent) -> None:
-        """Take one event from the bus (synchronous: the hot path never awaits)."""
+        """Take one event (synchronous: the hot path never awaits; the bus hands state changes
+        straight to the index, see run())."""
         match event:
             case StateChanged():
                 self._watcher.on_state(event)
@@ -308,7 +307,7 @@ class RuleEngine:
             case _:
                 assert_never(event)
 
-    def _storm(self, slot: Slot, trace: Trace) -> None:
+    def _storm(self, slot: Slot, trace: TraceRecord) -> None:
         """The breaker tripped: off for a cool-down (not persisted), then back by itself."""
         cool_down_s = trip(slot, self._clock.monotonic(), self.settings)
         reason = storm_reason(self.settings, cool_down_s)
@@ -378,9 +377,12 @@ class RuleEngine:
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
-        self._sub = self._bus.subscribe(
-            (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
-            name="rules", inline=True)
+        # State changes, the hot path, go straight to the index; the rest through handle().
+        self._subs = [
+            self._bus.subscribe((StateChanged,), self._watcher.on_state, name="rules",
+                                inline=True),
+            self._bus.subscribe((ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
+                                name="rules:other", inline=True)]
         try:
             for slot in self._slots.values():
                 if slot.is_enabled:
@@ -431,9 +433,9 @@ class RuleEngine:
     async def _stop(self) -> None:
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
         self.ready.clear()
-        if self._sub is not None:
-            self._bus.unsubscribe(self._sub)
-            self._sub = None
+        for sub in self._subs:
+            self._bus.unsubscribe(sub)
+        self._subs = []
         runs = [run for slot in self._slots.values() for run in slot.runs]
         for run in runs:
             run.cancel()

@@ -26,7 +26,7 @@ from rules.watch import Watcher
 
 log = logging.getLogger(__name__)
 
-StartRun = Callable[[Slot, Trace, Context, Path | None, float | None], Run]
+StartRun = Callable[[Slot, Trace, Context, Path | None, float | None], None]
 
 
 def resume_timers(timers: Iterable[SavedTimer], slots: Mapping[str, Slot], watcher: Watcher,
