@@ -167,6 +167,7 @@ class Runner:
         if run in slot.runs:
             slot.runs.remove(run)
         if isinstance(run, PlainRun):
+            run.task = None  # kept as a trace now: let the task go while it is fresh in memory
             self.keep(slot, run, outcome, note)
         else:  # a resumed run's trace names its own context as the trigger's: rebuild that one
             self.keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
