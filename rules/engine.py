@@ -30,21 +30,19 @@ from hubd.core.clock import Clock
 from hubd.core.events import AvailabilityChanged, ButtonEvent, DeviceJoined, Notice, StateChanged
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateEntry, StateStore
-from rules.breaker import is_storm_reason, storm_reason, trip
+from rules.breaker import storm_reason, trip
 from rules.host import Execute, LiveHost
 from rules.model import (
     HubStartedTrigger,
     Rule,
     RuleProblem,
     Scene,
-    SunTrigger,
-    TimeTrigger,
 )
 from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
 from rules.plainrun import PlainRun, TraceRecord, trace_of
 from rules.resolve import Resolver
-from rules.restore import missed_recently, resume_timers, run_payload
+from rules.restore import catch_up, hub_started, kept_rule_states, resume_timers, run_payload
 from rules.runner import Runner
 from rules.schedule import Place
 from rules.settings import EngineSettings, RuleStatus
@@ -84,9 +82,7 @@ class RuleEngine:
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
-        self._traces = TraceKeeper(ledger)
-        self._traces.on_pending = self._schedule_trace_flush
-        self._is_flush_armed = False
+        self._traces = TraceKeeper(ledger, self._timers, s.trace_flush_s, s.trace_flush_batch)
         self._subs: list[Subscription] = []  # while run() goes on
         self.mode = s.default_mode
         self.ready = asyncio.Event()
@@ -355,14 +351,9 @@ class RuleEngine:
                 mode: str | None = None, last_seen: float | None = None) -> None:
         """Give back what was persisted; call before ``run()`` (before or after ``load``)."""
         self._saved_timers = [t if isinstance(t, SavedTimer) else SavedTimer(*t) for t in timers]
-        saved = [s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states]
-        for state in saved:
-            if not state.is_enabled and is_storm_reason(state.reason):
-                # Older hubs disabled storming rules for good; a storm is not kept any more.
-                log.warning("event=rule_enabled rule=%s reason=storm_not_kept", state.rule_id)
-                self._persist.set_rule_state(state.rule_id, True, "")
-        self._saved_states = {s.rule_id: s for s in saved
-                              if s.is_enabled or not is_storm_reason(s.reason)}
+        self._saved_states = kept_rule_states(
+            (s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states),
+            self._persist)
         self._traces.saved = dict(traces or {})
         if mode:
             self.mode = mode
@@ -394,41 +385,20 @@ class RuleEngine:
             resume_timers(saved, self._slots, self._watcher, self._persist, self._runner.start,
                           self._clock)
             if self._last_seen is not None:
-                self._catch_up_all(self._last_seen)
+                catch_up(self._slots.values(), self._last_seen, self._clock.time(), self._place,
+                         self.settings.catch_up_s, self._watcher, self._runner.fire)
             self._housekeeping()
-            self._fire_hub_started()
+            hub_started(self._slots.values(), self._clock.time(), self._watcher,
+                        self._runner.fire)
             self.ready.set()
             await self._timers.run()
         finally:
             await self._stop()
 
-    def _fire_hub_started(self) -> None:
-        for slot in self._slots.values():
-            for trigger in slot.resolved.triggers if slot.resolved else ():
-                if isinstance(trigger, HubStartedTrigger):
-                    self._runner.fire(slot, self._watcher.scheduled_info(trigger,
-                                                                         self._clock.time()))
-
     def _housekeeping(self) -> None:
-        s = self.settings
-        self._is_flush_armed = False  # the timers were cleared when the engine last stopped
-        if self._traces.has_pending:
-            self._schedule_trace_flush()
-        self._timers.every(s.last_seen_every_s,
+        self._traces.rearm()  # the timers were cleared when the engine last stopped
+        self._timers.every(self.settings.last_seen_every_s,
                            lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
-
-    def _schedule_trace_flush(self) -> None:
-        """Save waiting traces ``trace_flush_s`` from now: one timer, armed only while some wait."""
-        if not self._is_flush_armed:
-            self._is_flush_armed = True
-            self._timers.call_at(self._clock.time() + self.settings.trace_flush_s,
-                                 self._flush_traces)
-
-    def _flush_traces(self) -> None:
-        self._is_flush_armed = False
-        self._traces.flush(self.settings.trace_flush_batch)
-        if self._traces.has_pending:
-            self._schedule_trace_flush()
 
     async def _stop(self) -> None:
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
@@ -470,15 +440,3 @@ class RuleEngine:
     async def advance(self, seconds: float) -> None:
         """Move a ManualClock forward, firing every timer at its own deadline, in order."""
         await advance(self._clock, self._timers, seconds, self.settle)
-
-    def _catch_up_all(self, last_seen: float) -> None:
-        now = self._clock.time()
-        for slot in list(self._slots.values()):
-            for trigger in slot.resolved.triggers if slot.is_enabled and slot.resolved else ():
-                if not isinstance(trigger, TimeTrigger | SunTrigger):
-                    continue
-                missed = missed_recently(self._place, trigger, last_seen, now,
-                                         self.settings.catch_up_s)
-                if missed is not None:
-                    late = f" (missed at {self._place.local(missed):%H:%M:%S}, caught up on boot)"
-                    self._runner.fire(slot, self._watcher.scheduled_info(trigger, missed, late))

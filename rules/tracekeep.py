@@ -1,13 +1,18 @@
-"""Keeping traces: write-behind persistence, bounded per tick, and adopting saved ones at boot."""
+"""Keeping traces: write-behind persistence, bounded per tick, and adopting saved ones at boot.
+
+A finished trace is kept in its rule's ring (``rules.slot.TraceRing``); the keeper knows which
+rings hold unsaved traces and saves them a little later, a bounded batch per tick, on the
+engine's timer heap: one timer, armed only while traces wait (an idle hub ticks for nothing).
+"""
 
 from __future__ import annotations
 
 import logging
 from collections import deque
-from collections.abc import Callable
 
 from rules.persistence import RulePersistence
 from rules.slot import Slot, TraceRing
+from rules.timers import TimerHeap
 from rules.trace import Trace
 
 log = logging.getLogger(__name__)
@@ -16,25 +21,37 @@ log = logging.getLogger(__name__)
 class TraceKeeper:
     """The rings with traces waiting to be saved, and the saved traces waiting for their rule."""
 
-    def __init__(self, persistence: RulePersistence) -> None:
+    def __init__(self, persistence: RulePersistence, timers: TimerHeap | None = None,
+                 flush_s: float = 0.5, batch: int = 200) -> None:
         self._persist = persistence
+        self._timers = timers  # None: saved only by flush() (tests of the keeper alone)
+        self._flush_s = flush_s
+        self._batch = batch
+        self._is_armed = False
         self._waiting: deque[TraceRing] = deque()  # each ring once, while it has unsaved traces
         self.saved: dict[str, list[str]] = {}
-        # Called when a trace starts waiting and none did: the engine arms one flush then, so an
-        # idle hub has no flush timer ticking (a day of manual-clock time was 172,800 ticks).
-        self.on_pending: Callable[[], None] | None = None
-
-    @property
-    def has_pending(self) -> bool:
-        """Whether traces wait to be saved."""
-        return bool(self._waiting)
 
     def waiting(self, ring: TraceRing) -> None:
         """A ring had no unsaved trace and now has one (``Runner.keep`` counts them)."""
-        was_idle = not self._waiting
         self._waiting.append(ring)
-        if was_idle and self.on_pending is not None:
-            self.on_pending()
+        self._arm()
+
+    def rearm(self) -> None:
+        """The timer heap was cleared (the engine stopped, and runs again): arm anew if needed."""
+        self._is_armed = False
+        self._arm()
+
+    def _arm(self) -> None:
+        # One timer, armed only while traces wait: a day of an idle hub's manual-clock time was
+        # 172,800 ticks when it ticked for nothing.
+        if self._waiting and not self._is_armed and self._timers is not None:
+            self._is_armed = True
+            self._timers.call_in(self._flush_s, self._tick)
+
+    def _tick(self) -> None:
+        self._is_armed = False
+        self.flush(self._batch)
+        self._arm()
 
     def flush(self, limit: int | None = None) -> int:
         """Save waiting traces, at most ``limit``, oldest first, round robin over rules; returns
