@@ -54,8 +54,9 @@ The pieces
 
 ``rules.parse`` (YAML → ``rules.model`` with file:line:field errors), ``rules.resolve``
 (references → ids), ``rules.evaluate`` (pure matching and compiled conditions),
-``rules.engine`` (``RuleEngine``: loading and changing rules one at a time, timers,
-persistence, traces, dry runs), ``rules.runner`` (the hot path: firing and running),
+``rules.engine`` (``RuleEngine``, the facade: events, timers, persistence, traces, dry runs),
+``rules.ruleset`` (the loaded rules: changing them one at a time, and which are on),
+``rules.runner`` (the hot path: firing and running),
 ``rules.breaker`` (the storm breaker and its cool-downs), ``rules.sun`` (NOAA sun times),
 ``rules.schedule`` (local time and DST).
 """

@@ -15,6 +15,13 @@ Timers (delays, waits, ``for``, schedules, cool-downs) live on one heap keyed by
 deadline (``rules.timers``). Delays and waits are saved through ``RulePersistence`` with their
 step path, so that ``restore`` + ``run`` resume them at their deadline after a restart
 (``rules.restore``). Tests drive time with a ManualClock and ``advance``; the daemon runs ``run()``.
+
+The pieces. ``RuleEngine`` is the facade the hub talks to, and what it does itself is the engine's
+life: taking events, the storm's verdict and its notices, dry runs, restoring and running the
+task, driving time in tests. What is loaded, and whether each rule is on, is the rule set's
+(``rules.ruleset``: load, put, remove, resolve, activate, deactivate, disable, enable,
+cool-downs); firing and running rules is the runner's (``rules.runner``); keeping traces the
+trace keeper's (``rules.tracekeep``). The engine builds and owns one of each.
 """
 
 from __future__ import annotations
@@ -22,7 +29,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Iterable
-from functools import partial
 from typing import assert_never
 
 from hubd.bus import Bus, Subscription
@@ -32,17 +38,13 @@ from hubd.core.model import Context, Origin
 from hubd.core.state import StateEntry, StateStore
 from rules.breaker import storm_reason, trip
 from rules.host import Execute, LiveHost
-from rules.model import (
-    HubStartedTrigger,
-    Rule,
-    RuleProblem,
-    Scene,
-)
+from rules.model import Rule, RuleProblem, Scene
 from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
 from rules.plainrun import PlainRun, TraceRecord, trace_of
 from rules.resolve import Resolver
 from rules.restore import catch_up, hub_started, kept_rule_states, resume_timers, run_payload
+from rules.ruleset import RuleSet
 from rules.runner import Runner
 from rules.schedule import Place
 from rules.settings import EngineSettings, RuleStatus
@@ -51,7 +53,7 @@ from rules.sun import Observer
 from rules.timers import TimerHeap, advance, settle
 from rules.trace import Outcome, Trace
 from rules.tracekeep import TraceKeeper
-from rules.watch import Watch, Watcher
+from rules.watch import Watcher
 
 __all__ = ["EngineEvent", "EngineSettings", "Execute", "RuleEngine", "RuleStatus"]
 
@@ -76,10 +78,6 @@ class RuleEngine:
         self._place = Place(s.timezone, Observer(s.latitude, s.longitude, s.elevation_m))
         self._timers = TimerHeap(clock)
         self._watcher = Watcher(state, clock, self._timers, ledger, self._place, s.catch_up_s)
-        self._resolver = Resolver(state)
-        self._slots: dict[str, Slot] = {}
-        self._scenes: list[Scene] = []
-        self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
         self._traces = TraceKeeper(ledger, self._timers, s.trace_flush_s, s.trace_flush_batch)
@@ -95,152 +93,55 @@ class RuleEngine:
                               execute=execute, traces=self._traces, persist=ledger,
                               place=self._place, mode_of=lambda: self.mode,
                               on_storm=self._storm)
+        self._rules = RuleSet(resolver=Resolver(state), host=self._host, watcher=self._watcher,
+                              timers=self._timers, traces=self._traces, persist=ledger,
+                              traces_per_rule=s.traces_per_rule, fire=self._runner.fire,
+                              on_back=self._back_on)
 
-    # -- loading and changing rules ----------------------------------------------------------
+    # -- loading and changing rules (the rule set does it: rules.ruleset) ----------------------
 
     def load(self, rules: Iterable[Rule], scenes: Iterable[Scene] = ()) -> list[RuleProblem]:
         """Replace every loaded rule (and the scenes rules given later may name); returns the
         problems of rules kept disabled. Forgets every run and timer: to change one rule while
         the others go on, use ``put_rule`` / ``remove_rule``."""
-        self._clear(scenes)
-        problems = [p for rule in rules for p in self._add(rule)]
-        self._log_problems(problems)
-        return problems
+        return self._rules.load(rules, scenes)
 
     async def load_async(self, rules: Iterable[Rule], scenes: Iterable[Scene] = (),
                          batch: int = 250) -> list[RuleProblem]:
         """``load``, yielding to the event loop every ``batch`` rules (the daemon's boot: 20,000
         rules take seconds to resolve, and the watchdog and radios must go on meanwhile)."""
-        self._clear(scenes)
-        problems: list[RuleProblem] = []
-        for n, rule in enumerate(rules, 1):
-            problems += self._add(rule)
-            if n % batch == 0:
-                await asyncio.sleep(0)
-        self._log_problems(problems)
-        return problems
-
-    def _clear(self, scenes: Iterable[Scene]) -> None:
-        self._scenes = list(scenes)
-        for slot in list(self._slots.values()):
-            self._deactivate(slot)
-            self._timers.cancel(slot.cool_timer)
-        self._slots.clear()
-        self._host.forget_compiled()
-
-    def _add(self, rule: Rule) -> list[RuleProblem]:
-        slot = Slot(rule, self.settings.traces_per_rule)
-        self._slots[rule.id] = slot
-        self._traces.adopt(slot)
-        return self._try_activate(slot)
-
-    @staticmethod
-    def _log_problems(problems: list[RuleProblem]) -> None:
-        for problem in problems:
-            log.warning("event=rule_problem rule=%s where=%s", problem.rule_id, problem)
+        return await self._rules.load_async(rules, scenes, batch)
 
     def parse_rule(self, text: str, source: str = "api") -> Rule:
         """One rule from YAML or JSON text, its scenes linked to the loaded scenes; raises
         ``rules.parse.RuleTextError`` (a RuleError) locating each problem in ``source``."""
-        return parse_rule_text(text, source, self._scenes)
+        return parse_rule_text(text, source, self._rules.scenes)
 
     def put_rule(self, rule: Rule) -> list[RuleProblem]:
         """Add a rule, or replace the one with its id (its runs and timers are dropped, its
         traces and an API disable are kept); every other rule goes on untouched. Returns the
         problems that keep it disabled (unknown devices: it is enabled when they join)."""
-        old = self._slots.get(rule.id)
-        slot = Slot(rule, self.settings.traces_per_rule)
-        if old is not None:
-            self._deactivate(old)
-            self._timers.cancel(old.cool_timer)
-            slot.traces = old.traces  # shared: the old runs' last traces land there too
-        else:
-            self._traces.adopt(slot)
-        self._slots[rule.id] = slot
-        self._host.forget_compiled()  # bounded: the old rule's compiled checks go too
-        problems = self._try_activate(slot)
-        log.info("event=rule_put rule=%s replaced=%s problems=%d", rule.id, old is not None,
-                 len(problems))
-        return problems
+        return self._rules.put(rule)
 
     def remove_rule(self, rule_id: str) -> None:
         """Delete a rule: its runs are cancelled, its timers dropped; KeyError if unknown."""
-        slot = self._slots.pop(rule_id)
-        self._deactivate(slot)
-        self._timers.cancel(slot.cool_timer)
-        self._host.forget_compiled()
-        if rule_id in self._saved_states:
-            del self._saved_states[rule_id]
-            self._persist.set_rule_state(rule_id, True, "")
-        log.info("event=rule_removed rule=%s", rule_id)
+        self._rules.remove(rule_id)
 
     def rule(self, rule_id: str) -> Rule:
         """A loaded rule as written (names, not ids); KeyError if unknown."""
-        return self._slots[rule_id].rule
-
-    def _try_activate(self, slot: Slot) -> list[RuleProblem]:
-        resolved, problems = self._resolver.resolve(slot.rule)
-        if resolved is None:
-            slot.disable(str(problems[0]), is_unresolved=True)
-            return problems
-        slot.resolved = resolved
-        saved = self._saved_states.get(resolved.id)
-        if not resolved.is_enabled:
-            slot.disable("disabled in its rule file")
-        elif saved is not None and not saved.is_enabled:
-            slot.disable(saved.reason or "disabled")
-        elif slot.disabled_until is None:
-            self._activate(slot)
-        return []
-
-    def _activate(self, slot: Slot) -> None:
-        rule = slot.resolved
-        if rule is None:
-            return
-        slot.enable(self._host.compile(rule.conditions))
-        slot.plain = self._host.plain_steps(rule.actions)
-        if not self._subs:
-            return  # registered by run(), which needs the loop for schedules
-        self._watch_triggers(slot)
-
-    def _watch_triggers(self, slot: Slot) -> None:
-        rule = slot.resolved
-        if rule is None or slot.watches:
-            return
-        for trigger in rule.triggers:
-            if isinstance(trigger, HubStartedTrigger):
-                continue
-            # A partial, not a closure: the watch calls the runner with no frame in between.
-            watch = Watch(trigger, partial(self._runner.fire, slot), rule.id,
-                          is_persistent=True)
-            slot.watches.append(watch)
-            self._watcher.add(watch)
-
-    def _deactivate(self, slot: Slot) -> None:
-        for watch in slot.watches:
-            self._watcher.remove(watch)
-        slot.watches.clear()
-        slot.queue.clear()
-        for run in list(slot.runs):
-            run.cancel()
-
-    def _on_device_joined(self) -> None:
-        self._watcher.relabel()
-        for slot in self._slots.values():
-            if slot.is_unresolved and not self._try_activate(slot):
-                log.info("event=rule_enabled rule=%s reason=devices_known", slot.rule.id)
+        return self._rules.slots[rule_id].rule
 
     # -- state of rules ----------------------------------------------------------------------
 
     def status(self, rule_id: str) -> RuleStatus:
         """A loaded rule's status; KeyError if no such rule."""
-        s = self._slots[rule_id]
+        s = self._rules.slots[rule_id]
         return RuleStatus(rule_id, s.rule.name, s.is_enabled, s.reason, s.started, s.skipped,
                           s.dropped, bool(s.runs), s.disabled_until, s.disabled_until is not None)
 
     def statuses(self) -> list[RuleStatus]:
         """Every loaded rule's status, in load order."""
-        return [self.status(rule_id) for rule_id in self._slots]
+        return [self.status(rule_id) for rule_id in self._rules.slots]
 
     def disabled(self) -> list[RuleStatus]:
         """The rules that are off, each with why (boot log, health status, the LAN API)."""
@@ -249,29 +150,16 @@ class RuleEngine:
     def disable(self, rule_id: str, reason: str = USER_DISABLED) -> None:
         """Disable a rule (persisted: it stays off across restarts); its runs are cancelled;
         KeyError if unknown."""
-        slot = self._slots[rule_id]
-        self._deactivate(slot)
-        self._timers.cancel(slot.cool_timer)
-        slot.cool_timer = slot.disabled_until = None
-        slot.disable(reason)
-        self._saved_states[rule_id] = SavedRuleState(rule_id, False, reason)
-        self._persist.set_rule_state(rule_id, False, reason)
+        self._rules.disable(rule_id, reason)
 
     def enable(self, rule_id: str) -> list[RuleProblem]:
         """Enable a rule at once, whatever disabled it (API, storm cool-down; not its file's
         ``enabled: false``); persisted. Returns problems if it cannot be resolved."""
-        slot = self._slots[rule_id]
-        self._saved_states.pop(rule_id, None)
-        self._persist.set_rule_state(rule_id, True, "")
-        self._timers.cancel(slot.cool_timer)
-        slot.cool_timer = slot.disabled_until = None
-        slot.strikes = 0
-        slot.run_times.clear()
-        return self._try_activate(slot)
+        return self._rules.enable(rule_id)
 
     def traces(self, rule_id: str) -> list[Trace]:
         """The last traces of a rule, oldest first, running runs last ([] if unknown)."""
-        slot = self._slots.get(rule_id)
+        slot = self._rules.slots.get(rule_id)
         if slot is None:
             return []
         return [*map(trace_of, slot.traces),
@@ -299,7 +187,7 @@ class RuleEngine:
             case AvailabilityChanged():
                 self._watcher.on_availability(event)
             case DeviceJoined():
-                self._on_device_joined()
+                self._rules.on_device_joined()
             case _:
                 assert_never(event)
 
@@ -308,30 +196,17 @@ class RuleEngine:
         cool_down_s = trip(slot, self._clock.monotonic(), self.settings)
         reason = storm_reason(self.settings, cool_down_s)
         self._runner.keep(slot, trace, Outcome.DISABLED_STORM, reason)
-        self._deactivate(slot)
-        slot.disable(reason)
-        self._arm_cool_down(slot, self._clock.time() + cool_down_s)
+        self._rules.cool_down(slot, reason, self._clock.time() + cool_down_s)
         log.error("event=rule_storm_disabled rule=%s cool_down_s=%g strikes=%d", slot.rule.id,
                   cool_down_s, slot.strikes)
         self._bus.publish(Notice(slot.origin, f"rule {slot.rule.name!r} {reason}",
                                  self._clock.time(), Context.new(Origin.SYSTEM), "warning"))
 
-    def _arm_cool_down(self, slot: Slot, until: float) -> None:
-        slot.disabled_until = until
-        self._timers.cancel(slot.cool_timer)
-        slot.cool_timer = self._timers.call_at(until, lambda: self._cooled_down(slot))
-
-    def _cooled_down(self, slot: Slot) -> None:
-        slot.cool_timer = None
-        if self._slots.get(slot.rule.id) is not slot or slot.disabled_until is None:
-            return  # replaced, removed or enabled meanwhile
-        slot.disabled_until = None
-        slot.run_times.clear()
-        if not self._try_activate(slot) and slot.is_enabled:
-            log.warning("event=rule_enabled rule=%s reason=cool_down_over", slot.rule.id)
-            self._bus.publish(Notice(slot.origin, f"rule {slot.rule.name!r} is back on after "
-                                     "its cool-down", self._clock.time(),
-                                     Context.new(Origin.SYSTEM)))
+    def _back_on(self, slot: Slot) -> None:
+        """A storming rule's cool-down is over and it is on again: say so."""
+        log.warning("event=rule_enabled rule=%s reason=cool_down_over", slot.rule.id)
+        self._bus.publish(Notice(slot.origin, f"rule {slot.rule.name!r} is back on after its "
+                                 "cool-down", self._clock.time(), Context.new(Origin.SYSTEM)))
 
     # -- dry run -----------------------------------------------------------------------------
 
@@ -351,19 +226,14 @@ class RuleEngine:
                 mode: str | None = None, last_seen: float | None = None) -> None:
         """Give back what was persisted; call before ``run()`` (before or after ``load``)."""
         self._saved_timers = [t if isinstance(t, SavedTimer) else SavedTimer(*t) for t in timers]
-        self._saved_states = kept_rule_states(
+        saved_states = kept_rule_states(
             (s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states),
             self._persist)
         self._traces.saved = dict(traces or {})
         if mode:
             self.mode = mode
         self._last_seen = last_seen
-        for slot in self._slots.values():
-            self._traces.adopt(slot)
-            saved_state = self._saved_states.get(slot.rule.id)
-            if slot.is_enabled and saved_state is not None and not saved_state.is_enabled:
-                self._deactivate(slot)
-                slot.disable(saved_state.reason or "disabled")
+        self._rules.restore(saved_states)
 
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
@@ -375,20 +245,17 @@ class RuleEngine:
             self._bus.subscribe((ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
                                 name="rules:other", inline=True)]
         try:
-            for slot in self._slots.values():
-                if slot.is_enabled:
-                    self._watch_triggers(slot)
-                elif slot.disabled_until is not None:  # run() again: the heap was cleared
-                    self._arm_cool_down(slot, slot.disabled_until)
+            slots = self._rules.slots
+            self._rules.watch()
             saved, self._saved_timers = self._saved_timers, []
             self._persist.forget()
-            resume_timers(saved, self._slots, self._watcher, self._persist, self._runner.start,
+            resume_timers(saved, slots, self._watcher, self._persist, self._runner.start,
                           self._clock)
             if self._last_seen is not None:
-                catch_up(self._slots.values(), self._last_seen, self._clock.time(), self._place,
+                catch_up(slots.values(), self._last_seen, self._clock.time(), self._place,
                          self.settings.catch_up_s, self._watcher, self._runner.fire)
             self._housekeeping()
-            hub_started(self._slots.values(), self._clock.time(), self._watcher,
+            hub_started(slots.values(), self._clock.time(), self._watcher,
                         self._runner.fire)
             self.ready.set()
             await self._timers.run()
@@ -406,16 +273,13 @@ class RuleEngine:
         for sub in self._subs:
             self._bus.unsubscribe(sub)
         self._subs = []
-        runs = [run for slot in self._slots.values() for run in slot.runs]
+        self._rules.is_watching = False  # a rule put while stopping is not watched
+        runs = [run for slot in self._rules.slots.values() for run in slot.runs]
         for run in runs:
             run.cancel()
         await asyncio.gather(*(run.task for run in runs if run.task), return_exceptions=True)
         await asyncio.sleep(0)  # plain runs finish in their done callbacks
-        for slot in self._slots.values():
-            for watch in slot.watches:
-                self._watcher.remove(watch)
-            slot.watches.clear()
-            slot.cool_timer = None
+        self._rules.unwatch()
         self.flush_traces()
         self._persist.set_meta("last_seen", repr(self._clock.time()))
         self._timers.clear()
@@ -435,7 +299,7 @@ class RuleEngine:
 
     def _is_busy(self) -> bool:
         # The engine's subscription is inline: no queue of its own to wait for.
-        return any(not run.is_parked for slot in self._slots.values() for run in slot.runs)
+        return any(not run.is_parked for slot in self._rules.slots.values() for run in slot.runs)
 
     async def advance(self, seconds: float) -> None:
         """Move a ManualClock forward, firing every timer at its own deadline, in order."""

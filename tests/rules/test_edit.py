@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+from functools import partial
 
 import pytest
 
@@ -148,6 +149,17 @@ async def test_a_flapping_for_trigger_leaves_no_pile_of_dead_timers(harness: Har
         await harness.report("Front door", "contact.is_open", n % 2 == 0)
     assert timers.size < 200, timers.size  # was 1,000 dead timers until their deadlines
     assert harness.house.commands == []
+
+
+async def test_a_rule_put_while_running_fires_straight_into_the_runner(harness: Harness) -> None:
+    await harness.start(RULES)
+    assert harness.engine.put_rule(harness.engine.parse_rule(LAMP_V2)) == []
+    engine = harness.engine
+    slot = engine._rules.slots["lamp"]  # the hot path's shape is what this test is about
+    (watch,) = slot.watches
+    # A partial of the runner's own fire: no Python frame between the index and the runner.
+    assert isinstance(watch.on_fire, partial)
+    assert watch.on_fire.func == engine._runner.fire and watch.on_fire.args == (slot,)
 
 
 async def test_load_async_lets_the_loop_run_between_batches(harness: Harness) -> None:
