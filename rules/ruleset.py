@@ -7,8 +7,9 @@ on goes through here, and only here: loading all rules, putting or removing one,
 against the device registry (again when devices join), activating it (conditions compiled,
 triggers watched) and deactivating it (watches gone, runs cancelled), an API disable or enable
 (persisted), and a storm's cool-down (not persisted: off for a while, then back by itself).
-Kept apart from the engine because these transitions are the engine's state machine, read as one;
-the engine's event, timer and task plumbing does not touch a slot's on/off state.
+Apart from the engine because these transitions are the engine's state machine and read best
+as one: the engine around them (events, the task, driving time in tests) never sets a rule on or
+off itself, it asks here. The engine's public methods say what each change means to a caller.
 
 A watch calls the runner's ``fire`` through a partial of the slot: no Python frame in between.
 """
