@@ -4,6 +4,7 @@ again when its addresses change, and says goodbye when it stops."""
 from __future__ import annotations
 
 import asyncio
+import os
 import socket
 from pathlib import Path
 
@@ -47,8 +48,11 @@ async def test_the_daemon_announces_itself_and_unregisters_on_stop(tmp_path: Pat
 
 
 async def test_a_new_address_is_announced_again() -> None:
+    # mDNS on loopback is shared by every process of the machine: a name of this run's own, so
+    # that two test runs side by side cannot answer for each other.
+    name = f"hub-test{os.getpid():x}"
     addresses = ["127.0.0.1"]
-    announcer = Announcer("hub-test0000", 8443, "ab" * 32, lambda: list(addresses),
+    announcer = Announcer(name, 8443, "ab" * 32, lambda: list(addresses),
                           ["127.0.0.1"], recheck_s=0.05)
     task = asyncio.get_running_loop().create_task(announcer.run())
     try:
@@ -58,7 +62,7 @@ async def test_a_new_address_is_announced_again() -> None:
             addresses.append("127.0.0.2")
             await announcer.updated.wait()
         assert announcer.announced == ["127.0.0.1", "127.0.0.2"]
-        found = await _lookup(f"hub-test0000.{SERVICE_TYPE}")
+        found = await _lookup(f"{name}.{SERVICE_TYPE}")
         assert found is not None and "127.0.0.2" in found["addresses"]
     finally:
         task.cancel()
