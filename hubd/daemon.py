@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hubd import startgc
+from hubd import memory, startgc
 from hubd.bus import Bus
 from hubd.config import HubConfig
 from hubd.core.clock import Clock, SystemClock
@@ -361,6 +361,9 @@ class Daemon:
         gc.collect()
         gc.freeze()
         tune_gc()
+        # What boot freed, and from now on what busy minutes free, goes back to the system
+        # (glibc's malloc would keep it: RSS would read the peak, not what the hub holds).
+        tasks.append(self.start_component(group, "memory", memory.keep_released()))
 
     def _on_signal(self) -> None:
         if self.stop_requested.is_set():
