@@ -6,12 +6,14 @@ matches responses, parses the ZCL frame, queues its Default Response, stores las
 attribute cache through its database thread, and only then calls the cluster listeners that
 tell hubd. On a busy machine that chain took about a millisecond before hubd heard a door open.
 
-``PacketEntry`` wraps the entry point. A frame hubd maps (a cluster-specific command, or a
-Report Attributes, ZCL 2.5.11, on a cluster of ``ClusterId`` whose class is zigpy's own, so no
-quirk rewrites it) from an interviewed device is parsed with zigpy's own cluster parser and
-handed to hubd at once; zigpy's whole chain then runs for it in the next turn of the loop,
-after the command a rule sent in reaction is on the wire. While zigpy replays such a frame,
-``is_replaying`` is true and the adapter does not tell hubd a second time. Every other frame
+``PacketEntry`` wraps the entry point (on Z-Stack one step earlier, zigpy-znp's MT frames,
+``znp_entry``, so that zigpy-znp's own parse of the frame waits too). A frame hubd maps (a
+cluster-specific command, or a Report Attributes, ZCL 2.5.11, on a cluster of ``ClusterId``
+whose class is zigpy's own, so no quirk rewrites it) from an interviewed device is parsed
+with zigpy's own cluster schema and handed to hubd at once; zigpy's whole chain then runs for
+it ``_REPLAY_TURNS`` turns of the loop later, after the command a rule sent in reaction is
+on the wire. While zigpy replays such a frame, ``is_replaying`` is true and the adapter does
+not tell hubd a second time. Every other frame
 (ZDO, responses, manufacturer-specific or quirked clusters, unknown devices) goes through zigpy
 first, unchanged, or in order behind a taken frame still waiting for zigpy. A duplicate (the
 same frame within ``PACKET_DEBOUNCE_WINDOW``, as zigpy compares them) reaches hubd only once;
@@ -114,11 +116,19 @@ class PacketEntry:
 
     def install(self, app: zigpy.application.ControllerApplication) -> Callable[[], None]:
         """Wrap the application's packet entry; returns what undoes it."""
-        received = app.packet_received
+        return self.wrap(app, "packet_received", self._take_packet)
+
+    def wrap(self, owner: Any, name: str, take: Callable[[Any], bool]) -> Callable[[], None]:
+        """Wrap ``owner.name``, a one-argument entry of received frames: a frame ``take``
+        hands to hubd (True) reaches the entry ``_REPLAY_TURNS`` turns later, and so does
+        every frame behind it, in order. Returns what undoes it (what was there before is
+        there again)."""
+        received = getattr(owner, name)
+        previous = owner.__dict__.get(name)
         loop = asyncio.get_running_loop()
         is_installed = True
 
-        def later(packet: zt.ZigbeePacket, is_taken: bool) -> None:
+        def later(frame: Any, is_taken: bool) -> None:
             self._pending -= 1
             if not self._pending:
                 self._idle.set()
@@ -126,42 +136,62 @@ class PacketEntry:
                 return  # the application is shutting down: nothing more for it
             self.is_replaying = is_taken
             try:
-                received(packet)
+                received(frame)
             finally:
                 self.is_replaying = False
 
-        def hop(turns: int, packet: zt.ZigbeePacket, is_taken: bool) -> None:
+        def hop(turns: int, frame: Any, is_taken: bool) -> None:
             if turns > 1:
-                loop.call_soon(hop, turns - 1, packet, is_taken)
+                loop.call_soon(hop, turns - 1, frame, is_taken)
             else:
-                later(packet, is_taken)
+                later(frame, is_taken)
 
-        def entry(packet: zt.ZigbeePacket) -> None:
-            is_taken = self._take(packet)
+        def entry(frame: Any) -> Any:
+            is_taken = take(frame)
             if not is_taken and not self._pending:
-                received(packet)
-                return
+                return received(frame)
             # Behind a taken frame, every frame waits its turn: zigpy sees them in order.
             self._pending += 1
             self._idle.clear()
-            loop.call_soon(hop, _REPLAY_TURNS, packet, is_taken)
+            loop.call_soon(hop, _REPLAY_TURNS, frame, is_taken)
+            return True
 
-        app.packet_received = entry  # type: ignore[method-assign]
+        setattr(owner, name, entry)
 
         def release() -> None:
             nonlocal is_installed
             is_installed = False
-            app.__dict__.pop("packet_received", None)
+            if previous is None:
+                owner.__dict__.pop(name, None)
+            else:
+                setattr(owner, name, previous)
 
         return release
 
-    def _take(self, packet: zt.ZigbeePacket) -> bool:
-        """Hand the frame to hubd if it is one hubd maps; False leaves it all to zigpy."""
+    def _take_packet(self, packet: zt.ZigbeePacket) -> bool:
+        if (packet.profile_id != zigpy.profiles.zha.PROFILE_ID or packet.src is None
+                or packet.src.addr_mode != zt.AddrMode.NWK):
+            return False
         try:
-            found = self._cluster_of(packet)
+            data = packet.data.serialize()
+        except Exception:  # noqa: BLE001 - zigpy's chain will see it
+            return False
+        nwk = int(packet.src.address)  # type: ignore[arg-type]
+        # What zigpy's own duplicate filter compares: the frame but its TSN, LQI and time.
+        key = (nwk, packet.src_ep, packet.dst, packet.dst_ep, packet.cluster_id,
+               data, packet.tx_options, packet.radius)
+        return self.take(nwk, int(packet.src_ep or 0), int(packet.dst_ep or 0),
+                         int(packet.cluster_id), data, key)
+
+    def take(self, nwk: int, src_ep: int, dst_ep: int, cluster_id: int, data: bytes,
+             key: object) -> bool:
+        """Hand a unicast ZHA frame to hubd if it is one hubd maps; False leaves it all to
+        zigpy. ``key`` tells duplicates apart (equal keys within the window: one frame)."""
+        try:
+            found = self._cluster_of(nwk, src_ep, dst_ep, cluster_id, data)
             if found is None:
                 return False
-            device, cluster, data, key = found
+            device, cluster = found
             if self._debouncer.filter(key, PACKET_DEBOUNCE_WINDOW):
                 # A duplicate: zigpy drops it too, once it has handled the first in turn.
                 return True
@@ -173,26 +203,21 @@ class PacketEntry:
             return False
         self.taken += 1
         self._listener.entry_seen(device)
-        endpoint_id = int(packet.src_ep or 0)
         if data[0] & _FRAME_TYPE_MASK == _FRAME_CLUSTER:
-            self._listener.entry_command(device, endpoint_id, cluster, data[2], args)
+            self._listener.entry_command(device, src_ep, cluster, data[2], args)
         else:
             for record in getattr(args, "attribute_reports", ()):
-                self._listener.entry_attribute(device, endpoint_id, cluster, record.attrid,
+                self._listener.entry_attribute(device, src_ep, cluster, record.attrid,
                                                record.value.value)
         return True
 
-    def _cluster_of(self, packet: zt.ZigbeePacket
-                    ) -> tuple[zigpy.device.Device, Cluster, bytes, object] | None:
-        if (packet.profile_id != zigpy.profiles.zha.PROFILE_ID
-                or packet.cluster_id not in _MAPPED or not packet.src_ep or not packet.dst_ep
-                or packet.src is None or packet.src.addr_mode != zt.AddrMode.NWK):
+    def _cluster_of(self, nwk: int, src_ep: int, dst_ep: int, cluster_id: int, data: bytes
+                    ) -> tuple[zigpy.device.Device, Cluster] | None:
+        if cluster_id not in _MAPPED or not src_ep or not dst_ep:
             return None
-        nwk = int(packet.src.address)  # type: ignore[arg-type]
         device = self._devices.get(nwk)
         if device is None or device.nwk != nwk or not device.is_initialized:
             return None
-        data = packet.data.serialize()
         if len(data) < 3 or data[0] & _MANUFACTURER_SPECIFIC:
             return None
         frame_type = data[0] & _FRAME_TYPE_MASK
@@ -200,18 +225,15 @@ class PacketEntry:
                 frame_type == _FRAME_GLOBAL
                 and data[2] == foundation.GeneralCommand.Report_Attributes)):
             return None
-        endpoint = device.endpoints.get(packet.src_ep)
+        endpoint = device.endpoints.get(src_ep)
         if not isinstance(endpoint, zigpy.endpoint.Endpoint):
             return None
         clusters = endpoint.in_clusters if data[0] & _SERVER_TO_CLIENT else endpoint.out_clusters
-        cluster = clusters.get(packet.cluster_id)
+        cluster = clusters.get(cluster_id)
         # A quirk's cluster may rewrite what it receives: its frames go through zigpy first.
-        if cluster is None or type(cluster) is not Cluster._registry.get(packet.cluster_id):
+        if cluster is None or type(cluster) is not Cluster._registry.get(cluster_id):
             return None
-        # What zigpy's own duplicate filter compares: the frame but its TSN, LQI and time.
-        key = (nwk, packet.src_ep, packet.dst, packet.dst_ep, packet.cluster_id,
-               data, packet.tx_options, packet.radius)
-        return device, cluster, data, key
+        return device, cluster
 
 
 def _payload(cluster: Cluster, data: bytes) -> Any:
