@@ -4,11 +4,18 @@ handles them (Default Response, attribute cache, last seen) in turn."""
 from __future__ import annotations
 
 import asyncio
+import random
+from typing import Any
 
 import pytest
 import zigpy_znp.commands as c
+from zigpy.zcl import Cluster
+from zigpy.zcl.clusters.general import Scenes
+from zigpy.zcl.clusters.security import IasZone
 
 from hubd.core.events import Report
+from radios.zigbee.adapter.entry import _int_layout, _payload
+from radios.zigbee.adapter.glue import plain
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
 from tests.radios.zigbee.conftest import Running
@@ -127,3 +134,37 @@ async def test_a_door_is_heard_before_zigpy_znp_parses_its_frame(
     # zigpy-znp parsed the very frame afterwards and zigpy handled it (last seen).
     assert len(parsed) == 1
     assert device.last_seen != seen_before  # type: ignore[attr-defined]
+
+
+def _int_commands() -> list[tuple[type, Any]]:
+    return [(cls, command) for cls in Cluster._registry.values()
+            for command in (*cls.server_commands.values(), *cls.client_commands.values())
+            if _int_layout(command.schema) is not None]
+
+
+def test_integer_commands_read_as_zigpy_reads_them() -> None:
+    # Every command zigpy defines with integer-only fields: the struct layout and zigpy's
+    # own parser give the same plain values, on the same bytes.
+    commands = _int_commands()
+    assert len(commands) > 50
+    rng = random.Random(8)
+    for _cls, command in commands:
+        layout = _int_layout(command.schema)
+        assert layout is not None
+        payload = bytes(rng.randrange(256) for _ in range(layout.size + 1))
+        fields, _rest = command.schema.deserialize(payload)
+        assert layout.unpack_from(payload) == tuple(plain(v) for v in fields.as_tuple()), \
+            command.name
+
+
+def test_other_commands_keep_zigpys_parser() -> None:
+    ias = IasZone(None)  # type: ignore[arg-type]
+    notification = bytes([0x09, 0x05, 0x00, 0x21, 0x00, 0x00, 0x07, 0x00, 0x00])
+    assert _payload(ias, notification) == (0x21, 0x00, 0x07, 0x0000)
+    # IAS Zone Enroll Request: an enum16 zone type and a uint16 manufacturer code.
+    assert _payload(ias, bytes([0x09, 0x06, 0x01, 0x15, 0x00, 0x34, 0x12])) == (0x15, 0x1234)
+    scenes = Scenes(None)  # type: ignore[arg-type]
+    # Add Scene (ZCL 3.7.2.4.2) holds a string: zigpy's own parser reads it.
+    add = bytes([0x01, 0x05, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00])
+    assert hasattr(_payload(scenes, add), "as_tuple")  # zigpy's struct, as parsed by zigpy
+    assert _int_layout(Scenes.server_commands[0x00].schema) is None
