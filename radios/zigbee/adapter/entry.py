@@ -26,6 +26,7 @@ import asyncio
 import functools
 import logging
 import struct
+from collections import deque
 from collections.abc import Callable
 from typing import Any, Protocol
 
@@ -50,12 +51,21 @@ _FRAME_GLOBAL = 0x00
 _MANUFACTURER_SPECIFIC = 0x04
 _SERVER_TO_CLIENT = 0x08
 _MAPPED = frozenset(int(c) for c in ClusterId)
-# zigpy handles a taken frame this many turns of the loop later: the rule's run starts in the
-# next turn, and the radio library may hand the request to a task of its own that writes it
-# in the turn after (zigpy-znp shields AF.DataRequestExt in one; ours writes it in the rule's
-# turn when the line is free, adapter/znp_send.py, but bellows does not). Only how soon
-# zigpy's Default Response and caches follow depends on it, never what they contain.
+# zigpy handles a taken frame this many turns of the loop after a timer of REPLAY_DELAY_S,
+# so at least three turns after it was read: the rule's run starts in the next turn, and the
+# radio library may hand the request to a task of its own that writes it in the turn after
+# (zigpy-znp shields AF.DataRequestExt in one; ours writes it in the rule's turn when the line
+# is free, adapter/znp_send.py, but bellows does not). The turns make the order hold on a
+# loop however slow; the delay leaves the processor alone for a moment after the command
+# is written: zigpy's handling of a door's frame is ~0.3-0.5 ms of Python, and run at once it
+# kept the coordinator simulator, which shares the bench's processors, from reading the
+# command (the hub's write -> the simulator's read: 0.94 ms p50 with the turns alone, 0.16 ms
+# with the handling 5 ms later; stamped on both sides with CLOCK_MONOTONIC). It also leaves
+# the rule's other actions ahead of that bookkeeping. Only how soon zigpy's Default Response
+# (held longer anyway, ``default_response_hold_s``), caches and last-seen follow depends on
+# it, never what they contain.
 _REPLAY_TURNS = 2
+REPLAY_DELAY_S = 0.005
 
 
 class EntryListener(Protocol):
@@ -120,49 +130,31 @@ class PacketEntry:
         """Wrap the application's packet entry; returns what undoes it."""
         return self.wrap(app, "packet_received", self._take_packet)
 
-    def wrap(self, owner: Any, name: str, take: Callable[[Any], bool]) -> Callable[[], None]:
+    def wrap(self, owner: Any, name: str, take: Callable[[Any], bool],
+             passes: Callable[[Any], bool] | None = None) -> Callable[[], None]:
         """Wrap ``owner.name``, a one-argument entry of received frames: a frame ``take``
-        hands to hubd (True) reaches the entry ``_REPLAY_TURNS`` turns later, and so does
-        every frame behind it, in order. Returns what undoes it (what was there before is
-        there again)."""
+        hands to hubd (True) reaches the entry ``REPLAY_DELAY_S`` and ``_REPLAY_TURNS``
+        turns later at the earliest, and every frame behind it waits its turn, in order,
+        except those ``passes`` lets through (the coordinator's answers to the host's own
+        requests, which hold no device's news). Returns what undoes it (what was there
+        before is there again)."""
         received = getattr(owner, name)
         previous = owner.__dict__.get(name)
-        loop = asyncio.get_running_loop()
-        is_installed = True
-
-        def later(frame: Any, is_taken: bool) -> None:
-            self._pending -= 1
-            if not self._pending:
-                self._idle.set()
-            if not is_installed:
-                return  # the application is shutting down: nothing more for it
-            self.is_replaying = is_taken
-            try:
-                received(frame)
-            finally:
-                self.is_replaying = False
-
-        def hop(turns: int, frame: Any, is_taken: bool) -> None:
-            if turns > 1:
-                loop.call_soon(hop, turns - 1, frame, is_taken)
-            else:
-                later(frame, is_taken)
+        waiting = _Waiting(self, received)
 
         def entry(frame: Any) -> Any:
-            is_taken = take(frame)
-            if not is_taken and not self._pending:
+            if passes is not None and passes(frame):
                 return received(frame)
-            # Behind a taken frame, every frame waits its turn: zigpy sees them in order.
-            self._pending += 1
-            self._idle.clear()
-            loop.call_soon(hop, _REPLAY_TURNS, frame, is_taken)
+            is_taken = take(frame)
+            if not is_taken and not waiting.queue:
+                return received(frame)
+            waiting.push(frame, is_taken)
             return True
 
         setattr(owner, name, entry)
 
         def release() -> None:
-            nonlocal is_installed
-            is_installed = False
+            waiting.is_installed = False
             if previous is None:
                 owner.__dict__.pop(name, None)
             else:
@@ -236,6 +228,54 @@ class PacketEntry:
         if cluster is None or type(cluster) is not Cluster._registry.get(cluster_id):
             return None
         return device, cluster
+
+
+class _Waiting:
+    """Frames waiting for the entry they came through, in order, each until it is due."""
+
+    def __init__(self, entry: PacketEntry, received: Callable[[Any], Any]) -> None:
+        self._entry, self._received = entry, received
+        self._loop = asyncio.get_running_loop()
+        self.queue: deque[tuple[float, Any, bool]] = deque()  # (due, frame, is taken)
+        self.is_installed = True
+
+    def push(self, frame: Any, is_taken: bool) -> None:
+        """A frame to hand on later: a taken one after the delay, any other right after
+        the frame before it."""
+        now = self._loop.time()
+        due = self.queue[-1][0] if self.queue else now
+        if is_taken:
+            due = max(due, now + REPLAY_DELAY_S)
+        self.queue.append((due, frame, is_taken))
+        self._entry._pending = len(self.queue)
+        self._entry._idle.clear()
+        if len(self.queue) == 1:
+            self._loop.call_at(due, self._hop, _REPLAY_TURNS, due)
+
+    def _hop(self, turns: int, until: float) -> None:
+        if turns > 0:
+            self._loop.call_soon(self._hop, turns - 1, until)
+        else:
+            self._replay(until)
+
+    def _replay(self, until: float) -> None:
+        queue = self.queue
+        while queue and queue[0][0] <= until:
+            _due, frame, is_taken = queue.popleft()
+            if not self.is_installed:
+                continue  # the application is shutting down: nothing more for it
+            self._entry.is_replaying = is_taken
+            try:
+                self._received(frame)
+            except Exception:  # as zigpy-znp's serial protocol does: log it, go on
+                log.exception("event=zigbee_replay_failed")
+            finally:
+                self._entry.is_replaying = False
+        self._entry._pending = len(queue)
+        if queue:
+            self._loop.call_at(queue[0][0], self._hop, _REPLAY_TURNS, queue[0][0])
+        else:
+            self._entry._idle.set()
 
 
 def _payload(cluster: Cluster, data: bytes) -> Any:

@@ -12,10 +12,12 @@ caches) that was ~0.2 ms of a ~1 ms path from the bytes read to the rule's comma
 where the flood gate already sits, ``glue.gate_device_frames``). An AF.IncomingMsg is read
 here with its fixed layout (below); a unicast one to a ZHA endpoint of the coordinator goes
 to ``PacketEntry.take`` with the same fields zigpy would see, and if hubd takes it, zigpy-znp
-gets the very same frame object ``_REPLAY_TURNS`` turns later, with every frame behind it in
-order (``PacketEntry.wrap``): its parsing, listeners, ``on_af_message`` and zigpy's whole
-handling (Default Response, caches, last seen, duplicates) are zigpy-znp's and zigpy's own,
-unchanged. Any frame this does not take, or cannot read, goes to zigpy-znp as before.
+gets the very same frame object a few milliseconds later (``entry.REPLAY_DELAY_S``), with
+every frame behind it in order but the coordinator's answers to the host's own requests
+(SRSPs, AF.DataConfirm), which go on at once (``PacketEntry.wrap``). Its parsing,
+listeners, ``on_af_message`` and zigpy's whole handling (Default Response, caches, last
+seen, duplicates) are zigpy-znp's and zigpy's own, unchanged. Any frame this does not take,
+or cannot read, goes to zigpy-znp as before.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from radios.zigbee.adapter.entry import PacketEntry
 # MsgResultRadius (1). Little-endian throughout.
 _HEAD = struct.Struct("<HHHBBBBBIBB")
 _TAIL_BYTES = 3
+_TYPE_MASK, _SRSP = 0xE0, 0x60
 
 
 def install_at_frames(entry: PacketEntry, app: Any) -> Callable[[], None] | None:
@@ -68,4 +71,12 @@ def install_at_frames(entry: PacketEntry, app: Any) -> Callable[[], None] | None
         key = (nwk, src_ep, dst_ep, cluster_id, zcl, security_use, data[-1])
         return entry.take(nwk, src_ep, dst_ep, cluster_id, zcl, key)
 
-    return entry.wrap(znp, "frame_received", take)
+    confirm = c.AF.DataConfirm.Callback.header
+
+    def passes(frame: Any) -> bool:
+        # An SRSP (MT 2.1.1: cmd0's type bits) or AF.DataConfirm answers the host's own
+        # request, never a device's news: it goes on at once, even behind a taken frame,
+        # so the SREQ line is free for the rule's next command.
+        return bool(frame.header.cmd0 & _TYPE_MASK == _SRSP or frame.header == confirm)
+
+    return entry.wrap(znp, "frame_received", take, passes)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import random
+import time
 from typing import Any
 
 import pytest
@@ -14,12 +15,13 @@ from zigpy.zcl.clusters.general import Scenes
 from zigpy.zcl.clusters.security import IasZone
 
 from hubd.core.events import Report
-from radios.zigbee.adapter.entry import _int_layout, _payload
+from hubd.core.model import CommandStatus
+from radios.zigbee.adapter.entry import REPLAY_DELAY_S, _int_layout, _payload
 from radios.zigbee.adapter.glue import plain
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
 from tests.radios.zigbee.conftest import Running
-from tests.radios.zigbee.test_driver import CONTACT, LIGHT, dev, join, report
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, dev, join, report
 
 
 def _reports(z: Running, ieee: str, attribute: str, after: int) -> list[Report]:
@@ -168,3 +170,71 @@ def test_other_commands_keep_zigpys_parser() -> None:
     add = bytes([0x01, 0x05, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00])
     assert hasattr(_payload(scenes, add), "as_tuple")  # zigpy's struct, as parsed by zigpy
     assert _int_layout(Scenes.server_commands[0x00].schema) is None
+
+
+async def test_zigpy_handles_a_taken_frame_after_the_delay(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # zigpy's handling of the door's frame leaves the processor alone for REPLAY_DELAY_S
+    # after hubd heard it (the rule's command is written in that time).
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await _settled(zigbee)
+    heard_at: list[float] = []
+    parsed_at: list[float] = []
+    incoming = c.AF.IncomingMsg.Callback
+    from_frame = incoming.from_frame
+
+    def stamped(frame: object, *args: object, **kwargs: object) -> object:
+        parsed_at.append(time.monotonic())
+        return from_frame(frame, *args, **kwargs)
+
+    monkeypatch.setattr(incoming, "from_frame", stamped)
+    sink_report = zigbee.sink.report
+
+    def heard(event: object) -> None:
+        if isinstance(event, Report) and event.device_id == dev(CONTACT) and not heard_at:
+            heard_at.append(time.monotonic())
+        sink_report(event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zigbee.sink, "report", heard)
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True)
+    await _settled(zigbee)
+    assert len(heard_at) == 1 and len(parsed_at) == 1
+    # Milliseconds, not turns of the loop (whose clock counts whole milliseconds: its timer
+    # may fire up to one early).
+    assert REPLAY_DELAY_S >= 0.005
+    assert parsed_at[0] - heard_at[0] >= REPLAY_DELAY_S - 0.0015
+
+
+async def test_the_commands_answer_goes_ahead_of_a_waiting_frame(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SRSP to the command a door's frame causes is read while zigpy has yet to handle
+    # the door's frame: the SREQ line is free for the rule's next command at once.
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    await _settled(zigbee)
+    order: list[str] = []
+    for name, kind in (("door", c.AF.IncomingMsg.Callback), ("srsp", c.AF.DataRequestExt.Rsp)):
+        original = kind.from_frame
+
+        def noted(frame: object, *args: object, _name: str = name, _original: Any = original,
+                  **kwargs: object) -> object:
+            order.append(_name)
+            return _original(frame, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "from_frame", noted)
+    sending: list[asyncio.Future[object]] = []
+    sink_report = zigbee.sink.report
+
+    def react(event: object) -> None:
+        sink_report(event)  # type: ignore[arg-type]
+        if isinstance(event, Report) and event.device_id == dev(CONTACT) and not sending:
+            sending.append(asyncio.ensure_future(zigbee.driver.send(cmd(LIGHT, "switch.on"))))
+
+    monkeypatch.setattr(zigbee.sink, "report", react)
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True)
+    result = await asyncio.wait_for(sending[0], 5)
+    await _settled(zigbee)
+    assert result.status is CommandStatus.CONFIRMED  # type: ignore[attr-defined]
+    assert order.index("srsp") < order.index("door"), order
