@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
+from functools import partial
 from typing import assert_never
 
 from hubd.bus import Bus, Subscription
@@ -29,27 +30,26 @@ from hubd.core.clock import Clock
 from hubd.core.events import AvailabilityChanged, ButtonEvent, DeviceJoined, Notice, StateChanged
 from hubd.core.model import Context, Origin
 from hubd.core.state import StateEntry, StateStore
-from rules.breaker import is_storm_reason, storm_reason, trip
+from rules.breaker import storm_reason, trip
 from rules.host import Execute, LiveHost
 from rules.model import (
     HubStartedTrigger,
     Rule,
     RuleProblem,
     Scene,
-    SunTrigger,
-    TimeTrigger,
 )
 from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
+from rules.plainrun import PlainRun, TraceRecord, trace_of
 from rules.resolve import Resolver
-from rules.restore import missed_recently, resume_timers, run_payload
+from rules.restore import catch_up, hub_started, kept_rule_states, resume_timers, run_payload
 from rules.runner import Runner
 from rules.schedule import Place
 from rules.settings import EngineSettings, RuleStatus
 from rules.slot import Slot
 from rules.sun import Observer
 from rules.timers import TimerHeap, advance, settle
-from rules.trace import Outcome, Trace, TriggerInfo
+from rules.trace import Outcome, Trace
 from rules.tracekeep import TraceKeeper
 from rules.watch import Watch, Watcher
 
@@ -82,10 +82,8 @@ class RuleEngine:
         self._saved_states: dict[str, SavedRuleState] = {}
         self._saved_timers: list[SavedTimer] = []
         self._last_seen: float | None = None
-        self._traces = TraceKeeper(ledger, s.traces_per_rule)
-        self._traces.on_pending = self._schedule_trace_flush
-        self._is_flush_armed = False
-        self._sub: Subscription | None = None
+        self._traces = TraceKeeper(ledger, self._timers, s.trace_flush_s, s.trace_flush_batch)
+        self._subs: list[Subscription] = []  # while run() goes on
         self.mode = s.default_mode
         self.ready = asyncio.Event()
         self._host = LiveHost(state=state, bus=bus, execute=execute, clock=clock,
@@ -201,7 +199,7 @@ class RuleEngine:
             return
         slot.enable(self._host.compile(rule.conditions))
         slot.plain = self._host.plain_steps(rule.actions)
-        if self._sub is None:
+        if not self._subs:
             return  # registered by run(), which needs the loop for schedules
         self._watch_triggers(slot)
 
@@ -212,16 +210,11 @@ class RuleEngine:
         for trigger in rule.triggers:
             if isinstance(trigger, HubStartedTrigger):
                 continue
-            watch = Watch(trigger, self._fire_for(slot), rule.id, is_persistent=True)
+            # A partial, not a closure: the watch calls the runner with no frame in between.
+            watch = Watch(trigger, partial(self._runner.fire, slot), rule.id,
+                          is_persistent=True)
             slot.watches.append(watch)
             self._watcher.add(watch)
-
-    def _fire_for(self, slot: Slot) -> Callable[[Watch, TriggerInfo], None]:
-        fire = self._runner.fire
-
-        def on_fire(watch: Watch, info: TriggerInfo) -> None:
-            fire(slot, info)
-        return on_fire
 
     def _deactivate(self, slot: Slot) -> None:
         for watch in slot.watches:
@@ -281,7 +274,8 @@ class RuleEngine:
         slot = self._slots.get(rule_id)
         if slot is None:
             return []
-        return [*slot.traces, *(run.trace for run in slot.runs)]
+        return [*map(trace_of, slot.traces),
+                *(run.trace() if isinstance(run, PlainRun) else run.trace for run in slot.runs)]
 
     def set_mode(self, mode: str) -> None:
         """Set the hub mode (persisted as meta ``mode``) and say so on the bus."""
@@ -295,7 +289,8 @@ class RuleEngine:
     # -- events ------------------------------------------------------------------------------
 
     def handle(self, event: EngineEvent) -> None:
-        """Take one event from the bus (synchronous: the hot path never awaits)."""
+        """Take one event (synchronous: the hot path never awaits; the bus hands state changes
+        straight to the index, see run())."""
         match event:
             case StateChanged():
                 self._watcher.on_state(event)
@@ -308,7 +303,7 @@ class RuleEngine:
             case _:
                 assert_never(event)
 
-    def _storm(self, slot: Slot, trace: Trace) -> None:
+    def _storm(self, slot: Slot, trace: TraceRecord) -> None:
         """The breaker tripped: off for a cool-down (not persisted), then back by itself."""
         cool_down_s = trip(slot, self._clock.monotonic(), self.settings)
         reason = storm_reason(self.settings, cool_down_s)
@@ -356,14 +351,9 @@ class RuleEngine:
                 mode: str | None = None, last_seen: float | None = None) -> None:
         """Give back what was persisted; call before ``run()`` (before or after ``load``)."""
         self._saved_timers = [t if isinstance(t, SavedTimer) else SavedTimer(*t) for t in timers]
-        saved = [s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states]
-        for state in saved:
-            if not state.is_enabled and is_storm_reason(state.reason):
-                # Older hubs disabled storming rules for good; a storm is not kept any more.
-                log.warning("event=rule_enabled rule=%s reason=storm_not_kept", state.rule_id)
-                self._persist.set_rule_state(state.rule_id, True, "")
-        self._saved_states = {s.rule_id: s for s in saved
-                              if s.is_enabled or not is_storm_reason(s.reason)}
+        self._saved_states = kept_rule_states(
+            (s if isinstance(s, SavedRuleState) else SavedRuleState(*s) for s in rule_states),
+            self._persist)
         self._traces.saved = dict(traces or {})
         if mode:
             self.mode = mode
@@ -378,9 +368,12 @@ class RuleEngine:
     async def run(self) -> None:
         """Watch events and timers until cancelled; resumes what was restored, then hub_started."""
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = False
-        self._sub = self._bus.subscribe(
-            (StateChanged, ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
-            name="rules", inline=True)
+        # State changes, the hot path, go straight to the index; the rest through handle().
+        self._subs = [
+            self._bus.subscribe((StateChanged,), self._watcher.on_state, name="rules",
+                                inline=True),
+            self._bus.subscribe((ButtonEvent, AvailabilityChanged, DeviceJoined), self.handle,
+                                name="rules:other", inline=True)]
         try:
             for slot in self._slots.values():
                 if slot.is_enabled:
@@ -392,48 +385,27 @@ class RuleEngine:
             resume_timers(saved, self._slots, self._watcher, self._persist, self._runner.start,
                           self._clock)
             if self._last_seen is not None:
-                self._catch_up_all(self._last_seen)
+                catch_up(self._slots.values(), self._last_seen, self._clock.time(), self._place,
+                         self.settings.catch_up_s, self._watcher, self._runner.fire)
             self._housekeeping()
-            self._fire_hub_started()
+            hub_started(self._slots.values(), self._clock.time(), self._watcher,
+                        self._runner.fire)
             self.ready.set()
             await self._timers.run()
         finally:
             await self._stop()
 
-    def _fire_hub_started(self) -> None:
-        for slot in self._slots.values():
-            for trigger in slot.resolved.triggers if slot.resolved else ():
-                if isinstance(trigger, HubStartedTrigger):
-                    self._runner.fire(slot, self._watcher.scheduled_info(trigger,
-                                                                         self._clock.time()))
-
     def _housekeeping(self) -> None:
-        s = self.settings
-        self._is_flush_armed = False  # the timers were cleared when the engine last stopped
-        if self._traces.has_pending:
-            self._schedule_trace_flush()
-        self._timers.every(s.last_seen_every_s,
+        self._traces.rearm()  # the timers were cleared when the engine last stopped
+        self._timers.every(self.settings.last_seen_every_s,
                            lambda: self._persist.set_meta("last_seen", repr(self._clock.time())))
-
-    def _schedule_trace_flush(self) -> None:
-        """Save waiting traces ``trace_flush_s`` from now: one timer, armed only while some wait."""
-        if not self._is_flush_armed:
-            self._is_flush_armed = True
-            self._timers.call_at(self._clock.time() + self.settings.trace_flush_s,
-                                 self._flush_traces)
-
-    def _flush_traces(self) -> None:
-        self._is_flush_armed = False
-        self._traces.flush(self.settings.trace_flush_batch)
-        if self._traces.has_pending:
-            self._schedule_trace_flush()
 
     async def _stop(self) -> None:
         self._runner.is_stopping = self._host.is_stopping = self._watcher.is_stopping = True
         self.ready.clear()
-        if self._sub is not None:
-            self._bus.unsubscribe(self._sub)
-            self._sub = None
+        for sub in self._subs:
+            self._bus.unsubscribe(sub)
+        self._subs = []
         runs = [run for slot in self._slots.values() for run in slot.runs]
         for run in runs:
             run.cancel()
@@ -468,15 +440,3 @@ class RuleEngine:
     async def advance(self, seconds: float) -> None:
         """Move a ManualClock forward, firing every timer at its own deadline, in order."""
         await advance(self._clock, self._timers, seconds, self.settle)
-
-    def _catch_up_all(self, last_seen: float) -> None:
-        now = self._clock.time()
-        for slot in list(self._slots.values()):
-            for trigger in slot.resolved.triggers if slot.is_enabled and slot.resolved else ():
-                if not isinstance(trigger, TimeTrigger | SunTrigger):
-                    continue
-                missed = missed_recently(self._place, trigger, last_seen, now,
-                                         self.settings.catch_up_s)
-                if missed is not None:
-                    late = f" (missed at {self._place.local(missed):%H:%M:%S}, caught up on boot)"
-                    self._runner.fire(slot, self._watcher.scheduled_info(trigger, missed, late))

@@ -170,7 +170,7 @@ class LiveHost:
                                  self._payload_of(run, path, "wait"))
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
 
-        def fired(watch: Watch, info: TriggerInfo) -> None:
+        def fired(info: TriggerInfo) -> None:
             _settle(future, True, run)
 
         watch = Watch(trigger, fired, run.rule_id)

@@ -18,8 +18,8 @@ from enum import Enum
 
 from hubd.core.model import Context
 from rules.model import RunMode
+from rules.plainrun import PlainRun, TraceRecord
 from rules.slot import Slot
-from rules.trace import Trace
 
 log = logging.getLogger(__name__)
 
@@ -33,14 +33,15 @@ class Admission(Enum):
     DROP = "drop"
 
 
-def admit(slot: Slot, trace: Trace, context: Context) -> Admission:
+def admit(slot: Slot, trace: TraceRecord, context: Context) -> Admission:
     """Apply the rule's mode (see the table above); cancels runs for restart, queues for queued."""
     rule = slot.resolved
     if rule is None:
         return Admission.SKIP
     if rule.mode is RunMode.SINGLE:
         slot.skipped += 1
-        slot.runs[0].trace.skipped += 1
+        first = slot.runs[0]
+        (first if isinstance(first, PlainRun) else first.trace).skipped += 1
         if not slot.is_skip_logged:
             slot.is_skip_logged = True
             log.info("event=rule_busy rule=%s mode=single (further triggers counted)", rule.id)

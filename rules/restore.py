@@ -1,4 +1,5 @@
-"""Boot: turning saved timers back into parked runs and pending ``for`` triggers.
+"""Boot: turning saved timers back into parked runs and pending ``for`` triggers, and catching up
+the schedules missed while the hub was down.
 
 A saved run (parked in a delay or wait) is started again at its step path with its saved deadline:
 a delay whose deadline passed while the hub was down fires at once. A saved ``for`` resumes only
@@ -17,8 +18,9 @@ from typing import Any
 from hubd.core.clock import Clock
 from hubd.core.model import Context
 from rules.actions import Path, Run
-from rules.model import SunTrigger, TimeTrigger
-from rules.persistence import RulePersistence, SavedTimer
+from rules.breaker import is_storm_reason
+from rules.model import HubStartedTrigger, SunTrigger, TimeTrigger
+from rules.persistence import RulePersistence, SavedRuleState, SavedTimer
 from rules.schedule import Place
 from rules.slot import Slot
 from rules.trace import Trace, TriggerInfo
@@ -26,7 +28,7 @@ from rules.watch import Watcher
 
 log = logging.getLogger(__name__)
 
-StartRun = Callable[[Slot, Trace, Context, Path | None, float | None], Run]
+StartRun = Callable[[Slot, Trace, Context, Path | None, float | None], None]
 
 
 def resume_timers(timers: Iterable[SavedTimer], slots: Mapping[str, Slot], watcher: Watcher,
@@ -107,3 +109,40 @@ def missed_recently(place: Place, trigger: TimeTrigger | SunTrigger, last_seen: 
     """When a time trigger last fired unseen while the hub was down, if within ``catch_up_s``."""
     missed = place.last_fire(trigger, last_seen, now)
     return missed if missed is not None and now - missed <= catch_up_s else None
+
+
+def catch_up(slots: Iterable[Slot], last_seen: float, now: float, place: Place, within_s: float,
+             watcher: Watcher, fire: Callable[[Slot, TriggerInfo], None]) -> None:
+    """Fire, once, each enabled time or sun trigger missed while the hub was down (if it was
+    missed in the last ``within_s``): the morning routine runs after a short outage."""
+    for slot in list(slots):
+        for trigger in slot.resolved.triggers if slot.is_enabled and slot.resolved else ():
+            if not isinstance(trigger, TimeTrigger | SunTrigger):
+                continue
+            missed = missed_recently(place, trigger, last_seen, now, within_s)
+            if missed is not None:
+                late = f" (missed at {place.local(missed):%H:%M:%S}, caught up on boot)"
+                fire(slot, watcher.scheduled_info(trigger, missed, late))
+
+
+def hub_started(slots: Iterable[Slot], now: float, watcher: Watcher,
+                fire: Callable[[Slot, TriggerInfo], None]) -> None:
+    """Fire every ``hub_started`` trigger: the engine is up."""
+    for slot in list(slots):
+        for trigger in slot.resolved.triggers if slot.resolved else ():
+            if isinstance(trigger, HubStartedTrigger):
+                fire(slot, watcher.scheduled_info(trigger, now))
+
+
+def kept_rule_states(states: Iterable[SavedRuleState], persistence: RulePersistence
+                     ) -> dict[str, SavedRuleState]:
+    """The saved enabled/disabled states to apply, by rule id. Older hubs disabled storming
+    rules for good; a storm is not kept any more: such rules are enabled (and saved so)."""
+    kept = {}
+    for state in states:
+        if not state.is_enabled and is_storm_reason(state.reason):
+            log.warning("event=rule_enabled rule=%s reason=storm_not_kept", state.rule_id)
+            persistence.set_rule_state(state.rule_id, True, "")
+        else:
+            kept[state.rule_id] = state
+    return kept

@@ -4,14 +4,17 @@ A firing trigger goes through, in order: the loop depth check (context depth > `
 dropped), the compiled conditions, the storm breaker (hub-caused runs only: ``rules.breaker``)
 and the run mode (``rules.modes``). Then a run starts:
 
-- a *plain* run (a rule made only of commands, the common "door → light") is one task of one
-  coroutine that awaits each command's ``execute`` in turn: no interpreter, no step paths to
-  save. (Scheduling each send with a done callback instead was measured slower: a done callback
-  costs the loop one more turn per command than a task that awaits a send finishing at once.)
-- any other run is a task interpreting the action tree (``rules.actions``), which can park on
-  delays and waits and resume after a restart.
+- a *plain* run (a rule made only of commands, the common "door → light") is a ``PlainRun``,
+  the run and its trace in one record (``rules.plainrun``), and one task of one coroutine that
+  awaits each command's ``execute`` in turn: no interpreter, no step paths to save. (Scheduling
+  each send with a done callback instead was measured slower: a done callback costs the loop
+  one more turn per command than a task that awaits a send finishing at once; and on uvloop a
+  task costs too little to show in the rules bench.)
+- any other run is a ``Run`` with a ``Trace``, a task interpreting the action tree
+  (``rules.actions``), which can park on delays and waits and resume after a restart.
 
-Either way the run's trace is finished in ``keep``, which also publishes ``RuleRan``.
+Either way the trace is finished in ``keep``, which keeps it in the rule's ring (whence the
+trace keeper saves it) and publishes ``RuleRan``.
 """
 
 from __future__ import annotations
@@ -28,13 +31,14 @@ from hubd.core.state import StateStore
 from rules.actions import Path, Run, StopRun, run_actions
 from rules.breaker import is_hub_caused, is_storm
 from rules.evaluate import Env
-from rules.host import Execute, LiveHost, PlainStep, failed, record
+from rules.host import Execute, LiveHost
 from rules.modes import Admission, admit
 from rules.persistence import TimerLedger
+from rules.plainrun import PlainRun, TraceRecord
 from rules.schedule import Place
 from rules.settings import EngineSettings
 from rules.slot import Slot
-from rules.trace import Outcome, StepNote, Trace, TriggerInfo
+from rules.trace import Outcome, Trace, TriggerInfo
 from rules.tracekeep import TraceKeeper
 
 log = logging.getLogger(__name__)
@@ -48,7 +52,7 @@ class Runner:
     def __init__(self, *, settings: EngineSettings, state: StateStore, bus: Bus, clock: Clock,
                  host: LiveHost, execute: Execute, traces: TraceKeeper, persist: TimerLedger,
                  place: Place, mode_of: Callable[[], str],
-                 on_storm: Callable[[Slot, Trace], None]) -> None:
+                 on_storm: Callable[[Slot, TraceRecord], None]) -> None:
         self._settings = settings
         self._state = state
         self._bus = bus
@@ -71,7 +75,9 @@ class Runner:
             return
         context = info.context.child(slot.origin)
         now = self._clock.time()
-        trace = Trace(rule.id, context.id, info, now, context.id, context.depth)
+        trace: TraceRecord = (
+            Trace(rule.id, context.id, info, now, context.id, context.depth)
+            if slot.plain is None else PlainRun(rule.id, info, context, now, slot.plain))
         if info.kind in _SCHEDULED:
             self._persist.set_meta("last_seen", repr(now))
         s = self._settings
@@ -98,39 +104,42 @@ class Runner:
 
     # -- runs --------------------------------------------------------------------------------
 
-    def start(self, slot: Slot, trace: Trace, context: Context, resume: Path | None = None,
-              resume_deadline: float | None = None) -> Run:
-        """Start a run now: a task of the lean coroutine for plain runs, of the interpreter for
-        the others (and for every resumed run)."""
+    def start(self, slot: Slot, trace: TraceRecord, context: Context,
+              resume: Path | None = None, resume_deadline: float | None = None) -> None:
+        """Start a run now: a plain run's task, or a task of the interpreter for the others (and
+        for every resumed run)."""
         slot.started += 1
+        loop = asyncio.get_running_loop()
+        if isinstance(trace, PlainRun):
+            slot.runs.append(trace)
+            trace.task = loop.create_task(self._plain(slot, trace))
+            return
         run = Run(slot.rule.id, trace.run_id, context, trace, resume, resume_deadline)
         slot.runs.append(run)
-        loop = asyncio.get_running_loop()
-        if slot.plain is not None and resume is None:
-            run.task = loop.create_task(self._plain(slot, run, slot.plain))
-        else:
-            run.task = loop.create_task(self._interpret(slot, run))
-        return run
+        run.task = loop.create_task(self._interpret(slot, run))
 
-    async def _plain(self, slot: Slot, run: Run, steps: tuple[PlainStep, ...]) -> None:
+    async def _plain(self, slot: Slot, run: PlainRun) -> None:
         """A run made only of commands, prepared at load: each awaited in turn, in this one
-        coroutine, its step note opened before the send and closed when the radio answered."""
-        clock, execute, notes = self._clock, self._execute, run.trace.steps
+        coroutine; each command's start, end and result noted in the run's record."""
+        clock, execute, done = self._clock, self._execute, run.done
         deadline_s = self._settings.command_deadline_s
         outcome, reason = Outcome.DONE, ""
         try:
-            for step in steps:
-                note = StepNote(step.path, "command", step.text, clock.time())
-                notes.append(note)
+            for step in run.steps:
+                run.step_at = at = clock.time()
                 command = Command(step.device, step.capability, step.name, step.args,
                                   run.context, clock.monotonic() + deadline_s)
                 try:
-                    record(note, await execute(command))
+                    result = await execute(command)
                 except Exception as exc:  # an executor must not raise; if one does, go on
                     log.exception("event=rule_command_raised rule=%s command=%s.%s",
                                   run.rule_id, step.capability, step.name)
-                    failed(note, exc)
-                note.end_ts = clock.time()
+                    done.append((at, clock.time(), "failed", f"{type(exc).__name__}: {exc}",
+                                 None))
+                else:
+                    done.append((at, clock.time(), result.status, result.error or "",
+                                 result.latency_s))
+                run.step_at = None
         except asyncio.CancelledError:
             outcome, reason = Outcome.CANCELLED, "hub stopping" if self.is_stopping else ""
             raise
@@ -154,11 +163,14 @@ class Runner:
         finally:
             self._finish(slot, run, outcome, note)
 
-    def _finish(self, slot: Slot, run: Run, outcome: Outcome, note: str) -> None:
+    def _finish(self, slot: Slot, run: Run | PlainRun, outcome: Outcome, note: str) -> None:
         if run in slot.runs:
             slot.runs.remove(run)
-        # A resumed run's trace names its own context as the trigger's: rebuild that one.
-        self.keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
+        if isinstance(run, PlainRun):
+            run.task = None  # kept as a trace now: let the task go while it is fresh in memory
+            self.keep(slot, run, outcome, note)
+        else:  # a resumed run's trace names its own context as the trigger's: rebuild that one
+            self.keep(slot, run.trace, outcome, note, run.context if run.resume is None else None)
         if self.is_stopping:
             return
         if not slot.runs:
@@ -167,21 +179,25 @@ class Runner:
             trace, context = slot.queue.popleft()
             self.start(slot, trace, context)
 
-    def keep(self, slot: Slot, trace: Trace, outcome: Outcome, note: str = "",
+    def keep(self, slot: Slot, trace: TraceRecord, outcome: Outcome, note: str = "",
              context: Context | None = None) -> None:
-        """Finish a trace and publish RuleRan; ``context``, if given, is the run's."""
+        """Finish a trace, keep it (to be saved) and publish RuleRan; ``context``, if given, is
+        the run's."""
         trace.outcome = outcome
         trace.note = trace.note or note
         trace.end_ts = self._clock.time()
-        slot.traces.append(trace)
-        self._traces.unsaved(trace)
+        if slot.traces.add(trace):
+            self._traces.waiting(slot.traces)
         # A run, or a refusal people should see, is said on the bus (if anyone listens: the
         # trace has it all anyway).
         if outcome is not Outcome.CONDITIONS_FALSE and self._bus.wants(RuleRan):
-            if context is None:
-                context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
-                                  trace.depth)
+            if isinstance(trace, PlainRun):
+                context, commands = trace.context, len(trace.done)
+            else:
+                commands = sum(1 for s in trace.steps if s.kind == "command")
+                if context is None:
+                    context = Context(trace.context_id, slot.origin, trace.trigger.context.id,
+                                      trace.depth)
             self._bus.publish(RuleRan(
                 trace.rule_id, trace.run_id, outcome, trace.trigger.text, trace.trigger.ts,
-                trace.end_ts, sum(1 for s in trace.steps if s.kind == "command"), context,
-                trace.note))
+                trace.end_ts, commands, context, trace.note))

@@ -9,13 +9,31 @@ from rules.actions import Run
 from rules.evaluate import Check
 from rules.host import PlainStep
 from rules.model import Rule
+from rules.plainrun import PlainRun, TraceRecord
 from rules.timers import Timer
-from rules.trace import Trace
 from rules.watch import Watch
 
 
 def _never(env: object) -> bool:
     return False
+
+
+class TraceRing(deque[TraceRecord]):
+    """A rule's last traces, oldest first, and how many of the newest wait to be saved (the
+    trace keeper saves them from here: a trace is kept in one place only)."""
+
+    __slots__ = ("rule_id", "unsaved")
+
+    def __init__(self, rule_id: str, size: int) -> None:
+        super().__init__((), size)
+        self.rule_id = rule_id
+        self.unsaved = 0  # may exceed len(): the oldest unsaved were pushed out, superseded
+
+    def add(self, record: TraceRecord) -> bool:
+        """Keep a finished trace, to be saved; True if no other waits (the keeper must know)."""
+        self.append(record)
+        self.unsaved += 1
+        return self.unsaved == 1
 
 
 class Slot:
@@ -37,10 +55,10 @@ class Slot:
         self.origin = rule_origin(rule.id)
         self.check: Check = _never
         self.watches: list[Watch] = []
-        self.runs: list[Run] = []
-        self.queue: deque[tuple[Trace, Context]] = deque()
+        self.runs: list[Run | PlainRun] = []
+        self.queue: deque[tuple[TraceRecord, Context]] = deque()
         self.run_times: deque[float] = deque()
-        self.traces: deque[Trace] = deque(maxlen=traces_per_rule)
+        self.traces = TraceRing(rule.id, traces_per_rule)
         self.started = 0
         self.skipped = 0
         self.dropped = 0

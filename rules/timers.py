@@ -67,12 +67,16 @@ class TimerHeap:
             self._wake_up()
         return timer
 
+    def call_in(self, delay_s: float, callback: Callable[[], None]) -> Timer:
+        """Call ``callback`` ``delay_s`` from now (wall clock)."""
+        return self.call_at(self._clock.time() + delay_s, callback)
+
     def every(self, period_s: float, fn: Callable[[], None]) -> None:
         """Call ``fn`` every ``period_s`` from now on (until ``clear``)."""
         def tick() -> None:
             fn()
-            self.call_at(self._clock.time() + period_s, tick)
-        self.call_at(self._clock.time() + period_s, tick)
+            self.call_in(period_s, tick)
+        self.call_in(period_s, tick)
 
     def cancel(self, timer: Timer | None) -> None:
         """Forget a timer: marked at once, swept from the heap with others soon after."""

@@ -42,7 +42,7 @@ from rules.schedule import Place
 from rules.timers import Timer, TimerHeap
 from rules.trace import TriggerInfo
 
-OnFire = Callable[["Watch", TriggerInfo], None]
+OnFire = Callable[[TriggerInfo], None]
 POLAR_RETRY_S = 86_400.0
 
 log = logging.getLogger(__name__)
@@ -165,7 +165,7 @@ class Watcher:
             if t.for_s > 0:
                 self._start_for(watch, info, self._clock.time() + t.for_s, event.ts)
             else:
-                watch.on_fire(watch, info)
+                watch.on_fire(info)
         elif watch.pending is not None and not state_holds(t, event.new):
             self._drop_pending(watch)
 
@@ -180,7 +180,7 @@ class Watcher:
             if t.for_s > 0:
                 self._start_for(watch, info, self._clock.time() + t.for_s, event.ts)
             else:
-                watch.on_fire(watch, info)
+                watch.on_fire(info)
         elif watch.pending is not None and not in_range(t.above, t.below, event.new):
             self._drop_pending(watch)
             watch.is_armed = True  # the crossing never lasted: it does not count as fired
@@ -193,7 +193,7 @@ class Watcher:
                     and origin_allows(t.origins, event.context.origin)):
                 count = f" x{event.count}" if event.count > 1 else ""
                 text = f"{watch.label} button {event.button} {event.action}{count}"
-                watch.on_fire(watch, TriggerInfo(t.id, "button", text, event.ts, event.context,
+                watch.on_fire(TriggerInfo(t.id, "button", text, event.ts, event.context,
                                                  event.device_id, "button", None, event.button))
 
     def on_availability(self, event: AvailabilityChanged) -> None:
@@ -210,7 +210,7 @@ class Watcher:
                 if t.for_s > 0:
                     self._start_for(watch, info, self._clock.time() + t.for_s, event.ts)
                 else:
-                    watch.on_fire(watch, info)
+                    watch.on_fire(info)
             elif watch.pending is not None:
                 self._drop_pending(watch)
 
@@ -235,7 +235,7 @@ class Watcher:
         if watch.for_key:
             self._persist.delete_timer(watch.for_key)
         if info is not None:
-            watch.on_fire(watch, info)
+            watch.on_fire(info)
 
     def resume_for(self, watch: Watch, payload: dict[str, object], deadline: float) -> bool:
         """Re-arm a saved ``for`` if the state is still the one waited on, unchanged since."""
@@ -290,7 +290,7 @@ class Watcher:
         if is_late:
             log.info("event=rule_time_skipped trigger=%s late_s=%.0f", t.id, now - deadline)
             return
-        watch.on_fire(watch, self.scheduled_info(t, deadline))
+        watch.on_fire(self.scheduled_info(t, deadline))
 
     def scheduled_info(self, t: Trigger, at_ts: float, note: str = "") -> TriggerInfo:
         """The trigger info of a scheduled firing."""

@@ -30,7 +30,7 @@ from hubd.core.model import (
     Value,
 )
 from hubd.core.state import StateStore
-from rules.engine import EngineSettings, RuleEngine
+from rules.engine import EngineSettings, Execute, RuleEngine
 from rules.model import Rule
 from rules.parse import parse_rules
 from rules.persistence import MemoryPersistence
@@ -176,15 +176,17 @@ def manual(clock: Clock) -> ManualClock:
 
 def make_harness(*, clock: ManualClock | None = None, state: StateStore | None = None,
                  persistence: MemoryPersistence | None = None,
-                 settings: EngineSettings | None = None) -> Harness:
-    """A harness (not started) on a fresh or given house."""
+                 settings: EngineSettings | None = None,
+                 execute: Execute | None = None) -> Harness:
+    """A harness (not started) on a fresh or given house (commands go to the house, or to
+    ``execute``)."""
     clock = clock or ManualClock(START)
     state = state or make_state()
     bus = Bus()
     house = House(state, bus, clock)
     bus.subscribe((Notice,), house.notices.append, name="notices")
     persistence = persistence or MemoryPersistence()
-    engine = RuleEngine(state, bus, house.execute, clock, persistence,
+    engine = RuleEngine(state, bus, execute or house.execute, clock, persistence,
                         settings or EngineSettings(timezone="Europe/Berlin", latitude=52.52,
                                                    longitude=13.405,
                                                    trace_flush_s=5.0))  # fewer ticks: faster

@@ -105,14 +105,17 @@ rules:
 
 def test_trace_flush_is_bounded_per_tick() -> None:
     from hubd.core.model import Context
+    from rules.slot import TraceRing
     from rules.trace import Trace, TriggerInfo
     from rules.tracekeep import TraceKeeper
     persistence = MemoryPersistence()
-    keeper = TraceKeeper(persistence, per_rule=3)
+    keeper = TraceKeeper(persistence)
     info = TriggerInfo("0", "state", "x", 0.0, Context.new("physical"))
     for rule in ("a", "b"):
+        ring = TraceRing(rule, 3)
         for n in range(5):
-            keeper.unsaved(Trace(rule, f"{rule}{n}", info, float(n), "c", 0))
+            if ring.add(Trace(rule, f"{rule}{n}", info, float(n), "c", 0)):
+                keeper.waiting(ring)
     assert keeper.flush(limit=4) == 4
     saved = persistence.saved_traces()
     assert sorted(saved) == ["a", "b"] and len(saved["a"]) == 2  # round robin
