@@ -6,8 +6,8 @@ coordinator is separate hardware: its CPU work stays off the hub's event loop. I
 ends of each sample itself, so no clock crosses processes.
 
 Local control: a contact sensor's IAS zone notification handed to the simulator's line -> pty
--> zigpy-znp -> heard at zigpy's packet entry (radios.zigbee.adapter.entry) -> ZigbeeDriver
-Report -> Hub (StateStore -> StateChanged on the bus) -> RuleEngine -> Hub.execute ->
+-> zigpy-znp's framing -> heard at its MT frame entry (radios.zigbee.adapter.znp_entry) ->
+ZigbeeDriver Report -> Hub (StateStore -> StateChanged on the bus) -> RuleEngine -> Hub.execute ->
 ZigbeeDriver.send -> the adapter's packet (radios.zigbee.adapter.unicast) -> zigpy-znp's
 send_packet -> AF.DataRequestExt -> pty -> the bytes read by the simulator,
 with 200 simulated devices joined, every door opened and closed in turn (all 200 devices
@@ -44,6 +44,7 @@ from hubd.core.events import (
 from hubd.core.state import StateStore
 from hubd.daemon import tune_gc
 from hubd.hub import Hub
+from radios.zigbee.adapter.entry import REPLAY_DELAY_S
 from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.settings import RadioType, ZigbeeSettings
 from rules.engine import EngineSettings, RuleEngine
@@ -182,7 +183,7 @@ async def _local_control(coordinator: Coordinator, state_dir: Path, hold_s: floa
                          radio_type: RadioType = RadioType.ZNP
                          ) -> tuple[list[float], float, int]:
     """Samples of sensor frame written -> actuator frame read; the start-to-ready time; and
-    how many device frames hubd heard at zigpy's packet entry meanwhile."""
+    how many device frames hubd heard at the entry meanwhile."""
     started = time.perf_counter()
     driver, hub, sink, task = await _start(coordinator.path, state_dir, hold_s, radio_type)
     assert sink.ready_at is not None
@@ -271,7 +272,7 @@ async def run() -> list[Table]:
             unknown = int((await coordinator.ask("unknown")).split()[1])
     latency = Table(
         "zigbee local control (radio frame in -> radio frame out): IAS zone notification "
-        "handed to the sim's line -> pty -> zigpy-znp -> hubd at zigpy's packet entry -> "
+        "handed to the sim's line -> pty -> zigpy-znp's framing -> hubd at its frame entry -> "
         "driver -> hub -> rule -> the adapter's packet -> zigpy-znp's send_packet -> "
         "AF.DataRequestExt read from the pty by the sim",
         ("line", "samples", "p50 ms", "p99 ms", "max ms"),
@@ -282,12 +283,12 @@ async def run() -> list[Table]:
          (f"{BAUD} baud, Default Response not held", len(slow_unheld),
           *percentiles(slow_unheld)),
          ("no emulation, the hub's share only: bytes read by zigpy-znp -> the On/Off "
-          "request written, stamped in the hub (no pty hop, no process waking)",
+          "request handed to write(), stamped in the hub (no pty hop, no process waking)",
           len(hub_share), *percentiles(hub_share))],
         note=f"{2 * PAIRS} devices joined and all exercised ({PAIRS} doors each opened and "
              f"closed, each firing a rule that switches its own light); {taken} device frames "
-             f"heard at zigpy's packet entry in the first run (each door's notification and "
-             f"each light's report), zigpy handling each two loop turns later; the "
+             f"heard at the entry in the first run (each door's notification and "
+             f"each light's report), zigpy handling each {REPLAY_DELAY_S * 1000:.0f} ms later; the "
              f"coordinator simulator in its own process, both stamps taken at its line (its "
              f"own MT encoding and decoding excluded); real zigpy-znp on a pty, the real rules "
              f"engine ({2 * PAIRS} rules), gc frozen after boot; {GAP_S * 1000:.0f} ms between "

@@ -38,6 +38,7 @@ from radios.zigbee.adapter.glue import (
     write_private,
 )
 from radios.zigbee.adapter.lookup import index_by_nwk
+from radios.zigbee.adapter.znp_entry import install_at_frames
 from radios.zigbee.commands import ZclRequest
 from radios.zigbee.model import ClusterId, NodeInfo
 from radios.zigbee.settings import RadioType, ZigbeeSettings
@@ -120,8 +121,13 @@ class ZigpyAdapter:
             recovery.readd_devices(app)
             self._listener.notice(rebuilt)
         secure_file(self._database_path)
-        self._undo = [self._entry.install(app), index_by_nwk(app, self._entry.devices_by_nwk)]
+        # On Z-Stack, device frames are taken before zigpy-znp parses them (znp_entry).
+        at_frames = (install_at_frames(self._entry, app)
+                     if self._settings.radio_type is RadioType.ZNP else None)
+        self._undo = [at_frames or self._entry.install(app),
+                      index_by_nwk(app, self._entry.devices_by_nwk)]
         if self._settings.radio_type is RadioType.ZNP:
+            # Outside the entry: a frame the flood gate drops never reaches hubd.
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
             self._ungate = gate_device_frames(app, self._listener.frame_allowed)
         nodes = []

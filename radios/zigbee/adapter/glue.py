@@ -250,6 +250,7 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
     if znp is None:
         return None
     received = znp.frame_received
+    previous = znp.__dict__.get("frame_received")  # the packet entry's, if it is there
     incoming = c.AF.IncomingMsg.Callback.header
 
     def gated(frame: Any) -> bool | None:
@@ -261,6 +262,9 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
     znp.frame_received = gated
 
     def release() -> None:
-        znp.__dict__.pop("frame_received", None)
+        if previous is None:
+            znp.__dict__.pop("frame_received", None)
+        else:
+            znp.frame_received = previous
 
     return release

@@ -4,14 +4,24 @@ handles them (Default Response, attribute cache, last seen) in turn."""
 from __future__ import annotations
 
 import asyncio
+import random
+import time
+from typing import Any
 
+import pytest
 import zigpy_znp.commands as c
+from zigpy.zcl import Cluster
+from zigpy.zcl.clusters.general import Scenes
+from zigpy.zcl.clusters.security import IasZone
 
 from hubd.core.events import Report
+from hubd.core.model import CommandStatus
+from radios.zigbee.adapter.entry import REPLAY_DELAY_S, _int_layout, _payload
+from radios.zigbee.adapter.glue import plain
 from radios.zigbee.sim import DeviceKind
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
 from tests.radios.zigbee.conftest import Running
-from tests.radios.zigbee.test_driver import CONTACT, LIGHT, dev, join, report
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, dev, join, report
 
 
 def _reports(z: Running, ieee: str, attribute: str, after: int) -> list[Report]:
@@ -90,3 +100,141 @@ async def test_a_door_is_heard_in_the_turn_its_frame_is_read(zigbee: Running) ->
         znp.frame_received = received
     assert heard_within and heard_within[-1]
     await _settled(zigbee)
+
+
+async def test_a_door_is_heard_before_zigpy_znp_parses_its_frame(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # On Z-Stack the frame is taken at the MT API's frame_received (adapter/znp_entry.py):
+    # zigpy-znp's parse of the AF.IncomingMsg, and all that follows it, comes turns later.
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await _settled(zigbee)
+    device = _zigpy_device(zigbee, CONTACT)
+    parsed: list[object] = []
+    incoming = c.AF.IncomingMsg.Callback
+    from_frame = incoming.from_frame
+
+    def counted(frame: object, *args: object, **kwargs: object) -> object:
+        parsed.append(frame)
+        return from_frame(frame, *args, **kwargs)
+
+    monkeypatch.setattr(incoming, "from_frame", counted)
+    heard_unparsed: list[bool] = []
+    sink_report = zigbee.sink.report
+
+    def heard(event: object) -> None:
+        if isinstance(event, Report) and event.device_id == dev(CONTACT):
+            heard_unparsed.append(not parsed)
+        sink_report(event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zigbee.sink, "report", heard)
+    seen_before = device.last_seen  # type: ignore[attr-defined]
+    mark = len(zigbee.sink.of(Report))
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True, after=mark)
+    await _settled(zigbee)
+    assert heard_unparsed and all(heard_unparsed)
+    # zigpy-znp parsed the very frame afterwards and zigpy handled it (last seen).
+    assert len(parsed) == 1
+    assert device.last_seen != seen_before  # type: ignore[attr-defined]
+
+
+def _int_commands() -> list[tuple[type, Any]]:
+    return [(cls, command) for cls in Cluster._registry.values()
+            for command in (*cls.server_commands.values(), *cls.client_commands.values())
+            if _int_layout(command.schema) is not None]
+
+
+def test_integer_commands_read_as_zigpy_reads_them() -> None:
+    # Every command zigpy defines with integer-only fields: the struct layout and zigpy's
+    # own parser give the same plain values, on the same bytes.
+    commands = _int_commands()
+    assert len(commands) > 50
+    rng = random.Random(8)
+    for _cls, command in commands:
+        layout = _int_layout(command.schema)
+        assert layout is not None
+        payload = bytes(rng.randrange(256) for _ in range(layout.size + 1))
+        fields, _rest = command.schema.deserialize(payload)
+        assert layout.unpack_from(payload) == tuple(plain(v) for v in fields.as_tuple()), \
+            command.name
+
+
+def test_other_commands_keep_zigpys_parser() -> None:
+    ias = IasZone(None)  # type: ignore[arg-type]
+    notification = bytes([0x09, 0x05, 0x00, 0x21, 0x00, 0x00, 0x07, 0x00, 0x00])
+    assert _payload(ias, notification) == (0x21, 0x00, 0x07, 0x0000)
+    # IAS Zone Enroll Request: an enum16 zone type and a uint16 manufacturer code.
+    assert _payload(ias, bytes([0x09, 0x06, 0x01, 0x15, 0x00, 0x34, 0x12])) == (0x15, 0x1234)
+    scenes = Scenes(None)  # type: ignore[arg-type]
+    # Add Scene (ZCL 3.7.2.4.2) holds a string: zigpy's own parser reads it.
+    add = bytes([0x01, 0x05, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00])
+    assert hasattr(_payload(scenes, add), "as_tuple")  # zigpy's struct, as parsed by zigpy
+    assert _int_layout(Scenes.server_commands[0x00].schema) is None
+
+
+async def test_zigpy_handles_a_taken_frame_after_the_delay(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # zigpy's handling of the door's frame leaves the processor alone for REPLAY_DELAY_S
+    # after hubd heard it (the rule's command is written in that time).
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await _settled(zigbee)
+    heard_at: list[float] = []
+    parsed_at: list[float] = []
+    incoming = c.AF.IncomingMsg.Callback
+    from_frame = incoming.from_frame
+
+    def stamped(frame: object, *args: object, **kwargs: object) -> object:
+        parsed_at.append(time.monotonic())
+        return from_frame(frame, *args, **kwargs)
+
+    monkeypatch.setattr(incoming, "from_frame", stamped)
+    sink_report = zigbee.sink.report
+
+    def heard(event: object) -> None:
+        if isinstance(event, Report) and event.device_id == dev(CONTACT) and not heard_at:
+            heard_at.append(time.monotonic())
+        sink_report(event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zigbee.sink, "report", heard)
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True)
+    await _settled(zigbee)
+    assert len(heard_at) == 1 and len(parsed_at) == 1
+    # Milliseconds, not turns of the loop (whose clock counts whole milliseconds: its timer
+    # may fire up to one early).
+    assert REPLAY_DELAY_S >= 0.005
+    assert parsed_at[0] - heard_at[0] >= REPLAY_DELAY_S - 0.0015
+
+
+async def test_the_commands_answer_goes_ahead_of_a_waiting_frame(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # The SRSP to the command a door's frame causes is read while zigpy has yet to handle
+    # the door's frame: the SREQ line is free for the rule's next command at once.
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    await _settled(zigbee)
+    order: list[str] = []
+    for name, kind in (("door", c.AF.IncomingMsg.Callback), ("srsp", c.AF.DataRequestExt.Rsp)):
+        original = kind.from_frame
+
+        def noted(frame: object, *args: object, _name: str = name, _original: Any = original,
+                  **kwargs: object) -> object:
+            order.append(_name)
+            return _original(frame, *args, **kwargs)
+
+        monkeypatch.setattr(kind, "from_frame", noted)
+    sending: list[asyncio.Future[object]] = []
+    sink_report = zigbee.sink.report
+
+    def react(event: object) -> None:
+        sink_report(event)  # type: ignore[arg-type]
+        if isinstance(event, Report) and event.device_id == dev(CONTACT) and not sending:
+            sending.append(asyncio.ensure_future(zigbee.driver.send(cmd(LIGHT, "switch.on"))))
+
+    monkeypatch.setattr(zigbee.sink, "report", react)
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True)
+    result = await asyncio.wait_for(sending[0], 5)
+    await _settled(zigbee)
+    assert result.status is CommandStatus.CONFIRMED  # type: ignore[attr-defined]
+    assert order.index("srsp") < order.index("door"), order
