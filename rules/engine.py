@@ -41,7 +41,7 @@ from rules.host import Execute, LiveHost
 from rules.model import Rule, RuleProblem, Scene
 from rules.parse import parse_rule_text
 from rules.persistence import RulePersistence, SavedRuleState, SavedTimer, TimerLedger
-from rules.plainrun import PlainRun, TraceRecord, trace_of
+from rules.plainrun import TraceRecord, record_of, trace_of
 from rules.resolve import Resolver
 from rules.restore import catch_up, hub_started, kept_rule_states, resume_timers, run_payload
 from rules.ruleset import RuleSet
@@ -163,7 +163,7 @@ class RuleEngine:
         if slot is None:
             return []
         return [*map(trace_of, slot.traces),
-                *(run.trace() if isinstance(run, PlainRun) else run.trace for run in slot.runs)]
+                *(trace_of(record_of(run)) for run in slot.runs)]
 
     def set_mode(self, mode: str) -> None:
         """Set the hub mode (persisted as meta ``mode``) and say so on the bus."""

@@ -51,9 +51,14 @@ def record(note: StepNote, result: CommandResult) -> None:
         note.detail = result.error
 
 
+def failure(exc: BaseException) -> str:
+    """What a trace says of an executor that raised."""
+    return f"{type(exc).__name__}: {exc}"
+
+
 def failed(note: StepNote, exc: BaseException) -> None:
     """An executor that raised, into the step note."""
-    note.status, note.detail = "failed", f"{type(exc).__name__}: {exc}"
+    note.status, note.detail = "failed", failure(exc)
 
 
 class LiveHost:

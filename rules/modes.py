@@ -18,7 +18,7 @@ from enum import Enum
 
 from hubd.core.model import Context
 from rules.model import RunMode
-from rules.plainrun import PlainRun, TraceRecord
+from rules.plainrun import TraceRecord, record_of
 from rules.slot import Slot
 
 log = logging.getLogger(__name__)
@@ -40,8 +40,7 @@ def admit(slot: Slot, trace: TraceRecord, context: Context) -> Admission:
         return Admission.SKIP
     if rule.mode is RunMode.SINGLE:
         slot.skipped += 1
-        first = slot.runs[0]
-        (first if isinstance(first, PlainRun) else first.trace).skipped += 1
+        record_of(slot.runs[0]).skipped += 1
         if not slot.is_skip_logged:
             slot.is_skip_logged = True
             log.info("event=rule_busy rule=%s mode=single (further triggers counted)", rule.id)

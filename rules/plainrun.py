@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 
 from hubd.core.model import Context
+from rules.actions import Run
 from rules.host import PlainStep
 from rules.trace import CondNote, Outcome, StepNote, Trace, TriggerInfo
 
@@ -77,6 +78,11 @@ class PlainRun:
 
 
 TraceRecord = Trace | PlainRun
+
+
+def record_of(run: Run | PlainRun) -> TraceRecord:
+    """Where a running run's trace is kept (a plain run is its own)."""
+    return run if isinstance(run, PlainRun) else run.trace
 
 
 def trace_of(record: TraceRecord) -> Trace:

@@ -8,8 +8,9 @@ and the run mode (``rules.modes``). Then a run starts:
   the run and its trace in one record (``rules.plainrun``), and one task of one coroutine that
   awaits each command's ``execute`` in turn: no interpreter, no step paths to save. (Scheduling
   each send with a done callback instead was measured slower: a done callback costs the loop
-  one more turn per command than a task that awaits a send finishing at once; and on uvloop a
-  task costs too little to show in the rules bench.)
+  one more turn per command than a task that awaits a send finishing at once. Starting the
+  coroutine in the caller's turn, with no task, was 5-10 % faster in the rules bench, but a
+  driver's ``asyncio.timeout`` would then belong to the caller's task, the radio's reader.)
 - any other run is a ``Run`` with a ``Trace``, a task interpreting the action tree
   (``rules.actions``), which can park on delays and waits and resume after a restart.
 
@@ -31,7 +32,7 @@ from hubd.core.state import StateStore
 from rules.actions import Path, Run, StopRun, run_actions
 from rules.breaker import is_hub_caused, is_storm
 from rules.evaluate import Env
-from rules.host import Execute, LiveHost
+from rules.host import Execute, LiveHost, failure
 from rules.modes import Admission, admit
 from rules.persistence import TimerLedger
 from rules.plainrun import PlainRun, TraceRecord
@@ -134,8 +135,7 @@ class Runner:
                 except Exception as exc:  # an executor must not raise; if one does, go on
                     log.exception("event=rule_command_raised rule=%s command=%s.%s",
                                   run.rule_id, step.capability, step.name)
-                    done.append((at, clock.time(), "failed", f"{type(exc).__name__}: {exc}",
-                                 None))
+                    done.append((at, clock.time(), "failed", failure(exc), None))
                 else:
                     done.append((at, clock.time(), result.status, result.error or "",
                                  result.latency_s))
