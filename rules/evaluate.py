@@ -281,10 +281,18 @@ def compile_condition(c: Condition, name_of: NameOf = str) -> Check:
     if isinstance(c, ModeCondition):
         modes = c.modes
         text = f"mode is {' or '.join(modes)}"
+        # The note says the same for the same mode at the same depth: made once, not per run
+        # (a mode condition guards the commonest rules; the hub has a handful of modes).
+        notes: dict[tuple[str, int], CondNote] = {}
 
         def mode_check(env: Env) -> bool:
             ok = env.mode in modes
-            env.note(text, ok, f"mode is {env.mode}")
+            if env.notes is not None:
+                note = notes.get((env.mode, env.depth))
+                if note is None:
+                    note = notes[env.mode, env.depth] = CondNote(env.depth, text, ok,
+                                                                 f"mode is {env.mode}")
+                env.notes.append(note)
             return ok
 
         return mode_check
