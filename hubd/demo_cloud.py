@@ -128,9 +128,15 @@ def cloud_round_trips(relay: DemoRelay, device_id: str, out: TextIO, interval_s:
 
     async def run(hub: Hub) -> None:
         up = asyncio.Event()
+        last_said: tuple[str, str] | None = None
 
         def on_health(health: TunnelHealth) -> None:
-            line("cloud", f"tunnel {health.status}: {health.detail}")
+            # The tunnel publishes its health again every few seconds (outbox depth, last
+            # ack): say only what changed, or a steady tunnel reads as one reconnecting.
+            nonlocal last_said
+            if (health.status, health.detail) != last_said:
+                last_said = (health.status, health.detail)
+                line("cloud", f"tunnel {health.status}: {health.detail}")
             if health.status is TunnelStatus.CONNECTED:
                 up.set()
 
