@@ -5,7 +5,10 @@
 PYTHON ?= $(firstword $(wildcard /usr/bin/python3) python3)
 VENV ?= .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed
+# The stamps are named by a hash of what they install from, not judged by file times: a git
+# worktree sharing this checkout's .venv (a symlink) has newer files with the same content.
+PY_DEPS := setup.cfg constraints.txt tools/relay/pyproject.toml
+STAMP := $(VENV)/.installed-$(shell cat $(PY_DEPS) | sha256sum | cut -c1-16)
 # Debian packages the tests need: systemd for systemd-analyze (the unit's security rating).
 # libubootenv-tool: fw_setenv, the U-Boot backend of the updater (tests/hubd/ota).
 # chromium: the web console's browser tests (Playwright drives Debian's build; no download).
@@ -16,17 +19,17 @@ DEB_PACKAGES ?= systemd libubootenv-tool chromium nats-server grub-common python
 
 .PHONY: all demo test bench lock system-deps clean npm test-zwave
 # The Z-Wave sidecar: zwave-js-server and Z-Wave JS's mock controller, pinned by package-lock.json.
-NPM_STAMP := node_modules/.installed
+NPM_STAMP := node_modules/.installed-$(shell cat package.json package-lock.json | sha256sum | cut -c1-16)
 all: test
 
-$(STAMP): setup.cfg constraints.txt tools/relay/pyproject.toml
+$(STAMP):
 	@$(MAKE) --no-print-directory system-deps
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -c constraints.txt -e '.[test]'
 	# The cloud relay is its own distribution (not in the hub's wheel): editable, for tests and bench.
 	$(BIN)/pip install --quiet -c constraints.txt -e tools/relay
-	@touch $@
+	@rm -f $(VENV)/.installed*; touch $@
 
 system-deps:
 	@missing=""; for p in $(DEB_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || missing="$$missing $$p"; done; \
@@ -36,11 +39,11 @@ system-deps:
 	  $$SUDO apt-get -o DPkg::Lock::Timeout=600 update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get -o DPkg::Lock::Timeout=600 install -y -qq $$missing; \
 	fi
 
-$(NPM_STAMP): package.json package-lock.json
+$(NPM_STAMP):
 	@node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' 2>/dev/null || \
 	  { echo "Z-Wave JS needs Node.js 20 or newer (node --version)"; exit 1; }
 	npm ci --no-audit --no-fund --loglevel=error
-	@touch $@
+	@rm -f node_modules/.installed*; touch $@
 
 npm: $(NPM_STAMP)
 
