@@ -26,6 +26,7 @@ from hubd.core.events import (
     DeviceLeft,
     Notice,
     RadioHealth,
+    RadioStatus,
     RuleRan,
     StateChanged,
 )
@@ -54,6 +55,7 @@ class DemoPrinter:
         self._hub = hub
         self._out = out
         self._t0 = hub.clock.monotonic()
+        self._health: dict[str, tuple[RadioStatus, str]] = {}  # what was last said of each radio
 
     async def run(self) -> None:
         """Subscribe to the bus and print until cancelled."""
@@ -96,7 +98,10 @@ class DemoPrinter:
                                       f" {status} in {latency * 1e3:.2f} ms"
                                       f" ({cmd.context.origin}){why}")
             case RadioHealth(radio=radio, status=status, detail=detail):
-                self._line("radio", f"{radio} {status}: {detail}")
+                # A radio retrying says the same at each attempt: once is news, again is noise.
+                if self._health.get(radio) != (status, detail):
+                    self._health[radio] = (status, detail)
+                    self._line("radio", f"{radio} {status}: {detail}")
             case RuleRan(rule_id=rule, outcome=outcome, trigger=trigger, trigger_ts=t0, end_ts=t1,
                          commands=n, note=note):
                 why = f": {note}" if note else ""

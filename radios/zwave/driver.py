@@ -102,6 +102,9 @@ class ZwaveDriver:
         settings = self._settings
         while True:
             reason = await self._connect_and_serve()
+            if settings.spawns_server and not self.sessions:
+                # Node takes seconds to load zwave-js: a refusal then is a start, not a fault.
+                reason = f"zwave-js-server, started by hubd, is not listening yet ({reason})"
             status = (RadioStatus.FAILED if self.failures >= settings.failed_after_attempts
                       else RadioStatus.RECONNECTING)
             self._health(status, reason)

@@ -14,7 +14,14 @@ import hubd
 from hubd.bus import Bus
 from hubd.cli import main
 from hubd.core.clock import ManualClock
-from hubd.core.events import CommandResult, DeviceJoined, RuleRan, StateChanged
+from hubd.core.events import (
+    CommandResult,
+    DeviceJoined,
+    RadioHealth,
+    RadioStatus,
+    RuleRan,
+    StateChanged,
+)
 from hubd.core.model import Capability, Command, CommandStatus, Context, Device, rule_origin
 from hubd.core.state import StateStore
 from hubd.demo import DemoPrinter
@@ -80,3 +87,16 @@ async def test_demo_printer_says_what_happens() -> None:
     assert "confirmed in 4.20 ms" in text
     assert "done 6.10 ms after Front door contact.is_open (1 command)" in text
     await hub.bus.close()
+
+
+def test_demo_printer_says_a_radio_retrying_once() -> None:
+    hub = Hub(ManualClock(), Bus(), StateStore())
+    out = io.StringIO()
+    printer = DemoPrinter(hub, out)
+    refused = RadioHealth("zwave", RadioStatus.RECONNECTING, "connection refused", 0.0)
+    for event in (refused, refused, RadioHealth("zwave", RadioStatus.OK, "ready", 1.0),
+                  refused):
+        printer.show(event)
+    assert [line.split(maxsplit=2)[2] for line in out.getvalue().splitlines()] == [
+        "zwave reconnecting: connection refused", "zwave ok: ready",
+        "zwave reconnecting: connection refused"]

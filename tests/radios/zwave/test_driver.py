@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import socket
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,35 @@ def test_a_resync_without_a_node_makes_it_leave(synced: tuple[ZwaveDriver, Sink]
 def test_set_value_answers(answer: dict[str, object],
                            expected: tuple[CommandStatus, str | None]) -> None:
     assert set_value_outcome(answer) == expected
+
+
+class TellingSink(Sink):
+    """A Sink that says when the first event came."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.told = asyncio.Event()
+
+    def report(self, event: DriverEvent) -> None:
+        super().report(event)
+        self.told.set()
+
+
+@pytest.mark.parametrize("serial_path", ["", "tcp://127.0.0.1:5555"])
+async def test_a_server_hubd_started_is_waited_for_not_blamed(serial_path: str) -> None:
+    with socket.socket() as probe:  # a loopback port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    driver = ZwaveDriver(ZwaveSettings(url=f"ws://127.0.0.1:{port}", serial_path=serial_path),
+                         ManualClock())
+    sink = TellingSink()
+    task = asyncio.get_running_loop().create_task(driver.run(sink))
+    try:
+        async with asyncio.timeout(5):
+            await sink.told.wait()
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+    health = sink.events[0]
+    assert isinstance(health, RadioHealth) and health.status is RadioStatus.RECONNECTING
+    assert ("started by hubd, is not listening yet" in health.detail) == bool(serial_path)
