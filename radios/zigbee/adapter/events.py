@@ -173,20 +173,19 @@ class DeviceEvents:
 
     # -- frames taken at zigpy's packet entry (radios.zigbee.adapter.entry) ------------------
 
-    def entry_seen(self, device: zigpy.device.Device) -> None:
+    def entry_seen(self, ieee: str) -> None:
         """A device sent a frame hubd takes before zigpy: it is alive."""
-        self._listener.node_seen(str(device.ieee))
+        self._listener.node_seen(ieee)
 
-    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                      command_id: int, args: Any) -> None:
+    def entry_command(self, ieee: str, endpoint_id: int, cluster: Cluster, command_id: int,
+                      args: Any) -> None:
         """A cluster command, heard before zigpy's handling."""
-        self.on_cluster_command(str(device.ieee), endpoint_id, cluster.cluster_id, command_id,
-                                args)
+        self.on_cluster_command(ieee, endpoint_id, cluster.cluster_id, command_id, args)
 
-    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                        attribute_id: int, value: Any) -> None:
+    def entry_attribute(self, ieee: str, endpoint_id: int, cluster: Cluster, attribute_id: int,
+                        value: Any) -> None:
         """A reported attribute, heard before zigpy's handling."""
-        self._attribute(cluster, SCALING.get(cluster.cluster_id), str(device.ieee), endpoint_id,
+        self._attribute(cluster, SCALING.get(cluster.cluster_id), ieee, endpoint_id,
                         attribute_id, value)
 
     def on_cluster_command(self, ieee: str, endpoint_id: int, cluster_id: int,
