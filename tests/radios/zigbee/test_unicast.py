@@ -157,7 +157,7 @@ async def test_an_interviewed_device_is_found_without_parsing_its_address(
     parsed: list[object] = []
     convert = zt.EUI64.convert
 
-    def counting_convert(value: object) -> zt.EUI64:
+    def counting_convert(value: str) -> zt.EUI64:
         parsed.append(value)
         return convert(value)
 
