@@ -3,8 +3,9 @@
 The headline figure is stamped by the coordinator simulator at its line, so it holds two pty
 hops, each waking an idle process: the hub's and the simulator's own (a chip's UART never
 sleeps). ``hub_stamps`` stamps the other two ends instead, in the hub: when zigpy-znp's
-serial protocol is handed the bytes read from the pty (``data_received``), and when the
-bytes of an On/Off AF.DataRequestExt are handed to it (``write`` called: the syscall's
+serial protocol (the adapter's ``MtLine``, radios/zigbee/adapter/znp_line.py) is handed the
+bytes read from the pty (``data_received``), and when the bytes of an On/Off
+AF.DataRequestExt are handed to its transport (``write`` called: the syscall's
 return can wait while the simulator it woke runs on the processor, 0.04 ms p50 but up to
 0.4-0.7 ms at p90-p99 in some runs, and that is the pty hop's, in the headline). Both
 with ``perf_counter`` in one process: no wake-up of either process is in it, only the hub's
@@ -34,11 +35,11 @@ _ON_OFF = bytes((0x06, 0x00))
 @contextlib.contextmanager
 def hub_stamps() -> Iterator[list[float]]:
     """Within: seconds from the read that preceded each On/Off request to its write call."""
-    from zigpy_znp.uart import ZnpMtProtocol
+    from radios.zigbee.adapter.znp_line import MtLine
 
     samples: list[float] = []
     read_at = 0.0
-    received, write = ZnpMtProtocol.data_received, ZnpMtProtocol.write
+    received, write = MtLine.data_received, MtLine.write
 
     def stamped_received(self: Any, data: bytes) -> None:
         nonlocal read_at
@@ -50,8 +51,8 @@ def hub_stamps() -> Iterator[list[float]]:
             samples.append(time.perf_counter() - read_at)
         write(self, data)
 
-    ZnpMtProtocol.data_received, ZnpMtProtocol.write = stamped_received, stamped_write
+    MtLine.data_received, MtLine.write = stamped_received, stamped_write  # type: ignore[method-assign]
     try:
         yield samples
     finally:
-        ZnpMtProtocol.data_received, ZnpMtProtocol.write = received, write
+        MtLine.data_received, MtLine.write = received, write  # type: ignore[method-assign]

@@ -271,6 +271,12 @@ class ZigpyAdapter:
         return device
 
     def _server_cluster(self, ieee: str, cluster_id: int) -> Cluster:
+        # An interviewed device's, as listed when it was attached (no EUI64 parsed, no scan:
+        # a rule's command goes this way); any other device's found in zigpy's table.
+        self._require_app()
+        cluster = self._events.server_cluster(ieee, cluster_id)
+        if cluster is not None:
+            return cluster
         for ep in self._device(ieee).non_zdo_endpoints:
             if cluster_id in ep.in_clusters:
                 return ep.in_clusters[cluster_id]  # type: ignore[no-any-return]

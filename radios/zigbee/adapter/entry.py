@@ -71,17 +71,17 @@ REPLAY_DELAY_S = 0.005
 class EntryListener(Protocol):
     """Who hears the frames taken at the entry (the adapter)."""
 
-    def entry_seen(self, device: zigpy.device.Device) -> None:
-        """A device sent a frame hubd takes."""
+    def entry_seen(self, ieee: str) -> None:
+        """A device (its IEEE address as text) sent a frame hubd takes."""
         ...
 
-    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                      command_id: int, args: Any) -> None:
+    def entry_command(self, ieee: str, endpoint_id: int, cluster: Cluster, command_id: int,
+                      args: Any) -> None:
         """A cluster-specific command, parsed by zigpy's cluster."""
         ...
 
-    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                        attribute_id: int, value: Any) -> None:
+    def entry_attribute(self, ieee: str, endpoint_id: int, cluster: Cluster, attribute_id: int,
+                        value: Any) -> None:
         """One attribute of a Report Attributes, as on the wire."""
         ...
 
@@ -92,6 +92,7 @@ class PacketEntry:
     def __init__(self, listener: EntryListener) -> None:
         self._listener = listener
         self._devices: dict[int, zigpy.device.Device] = {}
+        self._ieees: dict[int, str] = {}  # by NWK address, as text (made once, not per frame)
         self._debouncer = Debouncer()
         self.is_replaying = False
         self.taken = 0
@@ -115,16 +116,16 @@ class PacketEntry:
 
     def track(self, device: zigpy.device.Device) -> None:
         """Take this device's frames at the entry (after its interview, at each attach)."""
-        for nwk, known in list(self._devices.items()):
-            if known.ieee == device.ieee:
-                del self._devices[nwk]
+        self.forget(device.ieee)
         self._devices[int(device.nwk)] = device
+        self._ieees[int(device.nwk)] = str(device.ieee)
 
     def forget(self, ieee: Any) -> None:
         """Leave this device's frames to zigpy."""
         for nwk, known in list(self._devices.items()):
             if known.ieee == ieee:
                 del self._devices[nwk]
+                del self._ieees[nwk]
 
     def install(self, app: zigpy.application.ControllerApplication) -> Callable[[], None]:
         """Wrap the application's packet entry; returns what undoes it."""
@@ -185,7 +186,7 @@ class PacketEntry:
             found = self._cluster_of(nwk, src_ep, dst_ep, cluster_id, data)
             if found is None:
                 return False
-            device, cluster = found
+            ieee, cluster = found
             if self._debouncer.filter(key, PACKET_DEBOUNCE_WINDOW):
                 # A duplicate: zigpy drops it too, once it has handled the first in turn.
                 return True
@@ -196,17 +197,18 @@ class PacketEntry:
         if args is None:
             return False
         self.taken += 1
-        self._listener.entry_seen(device)
+        self._listener.entry_seen(ieee)
         if data[0] & _FRAME_TYPE_MASK == _FRAME_CLUSTER:
-            self._listener.entry_command(device, src_ep, cluster, data[2], args)
+            self._listener.entry_command(ieee, src_ep, cluster, data[2], args)
         else:
             for record in getattr(args, "attribute_reports", ()):
-                self._listener.entry_attribute(device, src_ep, cluster, record.attrid,
+                self._listener.entry_attribute(ieee, src_ep, cluster, record.attrid,
                                                record.value.value)
         return True
 
     def _cluster_of(self, nwk: int, src_ep: int, dst_ep: int, cluster_id: int, data: bytes
-                    ) -> tuple[zigpy.device.Device, Cluster] | None:
+                    ) -> tuple[str, Cluster] | None:
+        """The sender's IEEE address as text and the cluster, if hubd takes this frame."""
         if cluster_id not in _MAPPED or not src_ep or not dst_ep:
             return None
         device = self._devices.get(nwk)
@@ -227,7 +229,7 @@ class PacketEntry:
         # A quirk's cluster may rewrite what it receives: its frames go through zigpy first.
         if cluster is None or type(cluster) is not Cluster._registry.get(cluster_id):
             return None
-        return device, cluster
+        return self._ieees[nwk], cluster
 
 
 class _Waiting:

@@ -111,6 +111,7 @@ class DeviceEvents:
         self._hold, self._is_holding = hold, is_holding
         self._enroll = enroll
         self._detach: dict[str, list[Callable[[], None]]] = {}
+        self._servers: dict[str, dict[int, Cluster]] = {}
         self.entry = PacketEntry(self)
 
     def attach(self, device: zigpy.device.Device) -> None:
@@ -118,7 +119,10 @@ class DeviceEvents:
         ieee = str(device.ieee)
         self.detach(ieee)
         detachers: list[Callable[[], None]] = []
+        servers: dict[int, Cluster] = {}
         for ep in device.non_zdo_endpoints:
+            for cluster_id, server in ep.in_clusters.items():
+                servers.setdefault(cluster_id, server)
             for cluster in (*ep.in_clusters.values(), *ep.out_clusters.values()):
                 for name in _ATTRIBUTE_EVENTS:
                     detachers.append(cluster.on_event(name, self._make_attr_cb(cluster)))
@@ -128,12 +132,20 @@ class DeviceEvents:
                 cluster.add_listener(listener)
                 detachers.append(_remover(cluster, listener))
         self._detach[ieee] = detachers
+        self._servers[ieee] = servers
         self.entry.track(device)
 
     def detach(self, ieee: str) -> None:
         """Stop listening to a device's clusters."""
+        self._servers.pop(ieee, None)
         for detach in self._detach.pop(ieee, []):
             detach()
+
+    def server_cluster(self, ieee: str, cluster_id: int) -> Cluster | None:
+        """An attached device's server cluster, on the first endpoint that has it (None if
+        the device is not attached or has no such cluster)."""
+        servers = self._servers.get(ieee)
+        return None if servers is None else servers.get(cluster_id)
 
     def detach_all(self) -> None:
         """Stop listening to every device (the adapter stops)."""
@@ -161,20 +173,19 @@ class DeviceEvents:
 
     # -- frames taken at zigpy's packet entry (radios.zigbee.adapter.entry) ------------------
 
-    def entry_seen(self, device: zigpy.device.Device) -> None:
+    def entry_seen(self, ieee: str) -> None:
         """A device sent a frame hubd takes before zigpy: it is alive."""
-        self._listener.node_seen(str(device.ieee))
+        self._listener.node_seen(ieee)
 
-    def entry_command(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                      command_id: int, args: Any) -> None:
+    def entry_command(self, ieee: str, endpoint_id: int, cluster: Cluster, command_id: int,
+                      args: Any) -> None:
         """A cluster command, heard before zigpy's handling."""
-        self.on_cluster_command(str(device.ieee), endpoint_id, cluster.cluster_id, command_id,
-                                args)
+        self.on_cluster_command(ieee, endpoint_id, cluster.cluster_id, command_id, args)
 
-    def entry_attribute(self, device: zigpy.device.Device, endpoint_id: int, cluster: Cluster,
-                        attribute_id: int, value: Any) -> None:
+    def entry_attribute(self, ieee: str, endpoint_id: int, cluster: Cluster, attribute_id: int,
+                        value: Any) -> None:
         """A reported attribute, heard before zigpy's handling."""
-        self._attribute(cluster, SCALING.get(cluster.cluster_id), str(device.ieee), endpoint_id,
+        self._attribute(cluster, SCALING.get(cluster.cluster_id), ieee, endpoint_id,
                         attribute_id, value)
 
     def on_cluster_command(self, ieee: str, endpoint_id: int, cluster_id: int,

@@ -30,6 +30,7 @@ caller's to judge (``requests.check_answer``).
 from __future__ import annotations
 
 import asyncio
+import functools
 from typing import Any
 
 import zigpy.application
@@ -53,8 +54,14 @@ def frame(cluster: Cluster, tsn: int, command_id: int, args: tuple[int, ...]) ->
     command = cluster.server_commands.get(command_id)
     if command is None:
         raise ValueError(f"cluster 0x{cluster.cluster_id:04x} has no command 0x{command_id:02x}")
-    payload = command.schema(*args).serialize()
-    return bytes((_CLUSTER_COMMAND_TO_SERVER, tsn, command_id)) + payload
+    return bytes((_CLUSTER_COMMAND_TO_SERVER, tsn, command_id)) + _payload(command.schema, args)
+
+
+@functools.lru_cache(maxsize=256)
+def _payload(schema: type, args: tuple[int, ...]) -> bytes:
+    # A command's payload by its schema and arguments: a house sends the same few (On, Off,
+    # a few levels) again and again, and zigpy's struct encoding is the costly part.
+    return bytes(schema(*args).serialize())
 
 
 def packet(app: zigpy.application.ControllerApplication, cluster: Cluster, tsn: int,

@@ -13,7 +13,9 @@ at import and the class keeps zigpy-znp's own scheduling (a task per frame).
 
 On the way out, the MT API object zigpy-znp builds at ``connect`` becomes an ``EagerZnpApi``
 (radios/zigbee/adapter/znp_send.py): a unicast's AF.DataRequestExt is written in the turn the
-rule sends it, rather than one turn later by the task zigpy-znp shields it in.
+rule sends it, rather than one turn later by the task zigpy-znp shields it in; and its serial
+protocol becomes an ``MtLine`` (radios/zigbee/adapter/znp_line.py): the same MT frames, cut
+and built with byte operations rather than zigpy-znp's generic types.
 """
 
 from __future__ import annotations
@@ -23,8 +25,10 @@ from collections.abc import Callable
 from typing import Any
 
 from zigpy_znp.api import ZNP
+from zigpy_znp.uart import ZnpMtProtocol
 from zigpy_znp.zigbee.application import ControllerApplication as Znp
 
+from radios.zigbee.adapter.znp_line import MtLine
 from radios.zigbee.adapter.znp_send import EagerZnpApi
 
 # What a coroutine's code needs in order to suspend (await, async for, async with, yield).
@@ -45,10 +49,13 @@ class SyncZnp(Znp):  # type: ignore[misc]
     a unicast's data request is written in the sender's turn (``znp_send``)."""
 
     async def connect(self) -> None:
-        """zigpy-znp's connect; its MT API object then writes data requests eagerly."""
+        """zigpy-znp's connect; its MT API object then writes data requests eagerly, and its
+        serial protocol frames with byte operations."""
         await super().connect()
         if type(self._znp) is ZNP:  # EagerZnpApi adds methods only, no state
             self._znp.__class__ = EagerZnpApi
+        if type(self._znp._uart) is ZnpMtProtocol:  # MtLine: methods only, no state
+            self._znp._uart.__class__ = MtLine
 
     if _IS_SYNC:
         def on_af_message(self, msg: Any) -> None:

@@ -9,6 +9,7 @@ import time
 from typing import Any
 
 import pytest
+import zigpy.types as zt
 import zigpy_znp.commands as c
 from zigpy.zcl import Cluster
 from zigpy.zcl.clusters.general import Scenes
@@ -238,3 +239,45 @@ async def test_the_commands_answer_goes_ahead_of_a_waiting_frame(
     await _settled(zigbee)
     assert result.status is CommandStatus.CONFIRMED  # type: ignore[attr-defined]
     assert order.index("srsp") < order.index("door"), order
+
+
+async def test_a_door_is_heard_without_its_address_formatted(
+        zigbee: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    # zigpy's EUI64 is a list of bytes: made text (and hashed, as its text) per use. The entry
+    # hands hubd the address as text it made when the device was attached.
+    await join(zigbee, DeviceKind.CONTACT_SENSOR, CONTACT)
+    await _settled(zigbee)
+    formatted: list[object] = []
+    as_text = zt.EUI64.__repr__
+
+    def counted(self: zt.EUI64) -> str:
+        formatted.append(self)
+        return as_text(self)
+
+    monkeypatch.setattr(zt.EUI64, "__repr__", counted)
+    adapter = zigbee.driver.adapter
+    assert adapter is not None and adapter.app is not None
+    znp = adapter.app._znp  # type: ignore[attr-defined]
+    received = znp.frame_received
+    at_frame = [0]
+
+    def watched(frame: object) -> object:
+        # Counted from the frame's arrival: zigpy's own work meanwhile formats addresses too.
+        at_frame[0] = len(formatted)
+        return received(frame)
+
+    monkeypatch.setattr(znp, "frame_received", watched)
+    formatted_while_heard: list[int] = []
+    sink_report = zigbee.sink.report
+
+    def heard(event: object) -> None:
+        if isinstance(event, Report) and event.device_id == dev(CONTACT):
+            formatted_while_heard.append(len(formatted) - at_frame[0])
+        sink_report(event)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(zigbee.sink, "report", heard)
+    mark = len(zigbee.sink.of(Report))
+    zigbee.sim.device(CONTACT).open()
+    await report(zigbee, CONTACT, "contact.is_open", True, after=mark)
+    await _settled(zigbee)
+    assert formatted_while_heard and formatted_while_heard[0] == 0

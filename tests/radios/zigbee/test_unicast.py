@@ -50,6 +50,11 @@ def test_frames_are_those_zigpy_builds() -> None:
         (0x01, 0xFF, 0x04, 0x80, 0x02, 0x01))
     with pytest.raises(ValueError, match="0x0006 has no command 0x7f"):
         unicast.frame(_detached(OnOff), 1, 0x7F, ())
+    # The payload is encoded once per command and arguments; the TSN still changes.
+    hits = unicast._payload.cache_info().hits
+    assert unicast.frame(_detached(LevelControl), 0x01, 0x04, (128, 0x0102)) == bytes(
+        (0x01, 0x01, 0x04, 0x80, 0x02, 0x01))
+    assert unicast._payload.cache_info().hits == hits + 1
 
 
 @pytest.fixture(params=[RadioType.ZNP, RadioType.EZSP])
@@ -144,3 +149,26 @@ async def test_a_refusal_is_the_failure_the_device_said(radio: Running) -> None:
     assert not is_on(radio.sim, LIGHT) and _pending(radio, LIGHT) == 0
     light.refuse_commands_with = None
     await assert_works(radio)
+
+
+async def test_an_interviewed_device_is_found_without_parsing_its_address(
+        radio: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    await join_lights(radio, LIGHT)
+    parsed: list[object] = []
+    convert = zt.EUI64.convert
+
+    def counting_convert(value: str) -> zt.EUI64:
+        parsed.append(value)
+        return convert(value)
+
+    monkeypatch.setattr(zt.EUI64, "convert", counting_convert)
+    result = await radio.driver.send(cmd(LIGHT, "switch.on"))
+    assert (result.status, result.error) == (CommandStatus.CONFIRMED, None)
+    assert LIGHT not in parsed  # its clusters were listed when it was attached
+    # A device the adapter does not listen to is looked up in zigpy's table, as before.
+    adapter = radio.driver.adapter
+    assert adapter is not None
+    adapter._events.detach(LIGHT)
+    result = await radio.driver.send(cmd(LIGHT, "switch.off"))
+    assert (result.status, result.error) == (CommandStatus.CONFIRMED, None)
+    assert LIGHT in parsed and not is_on(radio.sim, LIGHT)
