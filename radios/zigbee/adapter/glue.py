@@ -50,6 +50,11 @@ def zigpy_config(settings: ZigbeeSettings, database_path: Path) -> dict[str, Any
         "backup_enabled": True,
         "watchdog_enabled": True,
     }
+    if settings.radio_type is RadioType.EZSP:
+        # bellows by default reads the line in a thread with a loop of its own: every frame then
+        # crosses threads (and waits for the GIL) twice. hubd's loop never blocks, so the line is
+        # read in it, as zigpy-znp's is.
+        config["use_thread"] = False
     if settings.radio_type is RadioType.ZNP:
         config["znp_config"] = {
             "sync_request_timeout": settings.request_timeout_s,

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import stat
+import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any, cast
@@ -116,6 +117,14 @@ async def test_expired_and_invalid_commands(ezsp: Running, ncp: EzspSimulator) -
 
 
 # --- what only EZSP has -------------------------------------------------------------------
+
+
+async def test_the_line_is_read_in_the_hubs_loop(ezsp: Running) -> None:
+    # bellows' default reads the line in a thread with a loop of its own (each frame crossing
+    # threads twice); hubd asks it not to, and a command still goes through.
+    await join(ezsp, DeviceKind.ON_OFF_LIGHT, LIGHT)
+    assert not [t.name for t in threading.enumerate() if t.name.startswith("bellows")]
+    await assert_works(ezsp)
 
 
 async def test_dropped_and_nakked_ash_frames_are_healed_by_retransmission(ezsp: Running) -> None:
