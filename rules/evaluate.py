@@ -268,6 +268,28 @@ def _group(c: AllCondition | AnyCondition | NotCondition, name_of: NameOf) -> Ch
     return check
 
 
+class _NotesBySeen:
+    """The notes of a condition that depends on one value it sees (the mode, the trigger): the
+    same for the same value at the same depth, so each is made once, not per run (a mode
+    condition guards the commonest rules; a hub has a handful of modes and triggers)."""
+
+    __slots__ = ("_made", "_saw", "_text")
+
+    def __init__(self, text: str, saw: str) -> None:
+        self._text = text
+        self._saw = saw  # what it saw, with {} for the value
+        self._made: dict[tuple[str, int], CondNote] = {}
+
+    def add(self, env: Env, seen: str, is_true: bool) -> None:
+        """Note the result, if this evaluation keeps notes."""
+        if env.notes is not None:
+            note = self._made.get((seen, env.depth))
+            if note is None:
+                note = self._made[seen, env.depth] = CondNote(env.depth, self._text, is_true,
+                                                              self._saw.format(seen))
+            env.notes.append(note)
+
+
 def compile_condition(c: Condition, name_of: NameOf = str) -> Check:
     """A condition as a closure over its (resolved) data."""
     if isinstance(c, StateCondition):
@@ -280,29 +302,21 @@ def compile_condition(c: Condition, name_of: NameOf = str) -> Check:
         return _sun(c)
     if isinstance(c, ModeCondition):
         modes = c.modes
-        text = f"mode is {' or '.join(modes)}"
-        # The note says the same for the same mode at the same depth: made once, not per run
-        # (a mode condition guards the commonest rules; the hub has a handful of modes).
-        notes: dict[tuple[str, int], CondNote] = {}
+        mode_notes = _NotesBySeen(f"mode is {' or '.join(modes)}", "mode is {}")
 
         def mode_check(env: Env) -> bool:
             ok = env.mode in modes
-            if env.notes is not None:
-                note = notes.get((env.mode, env.depth))
-                if note is None:
-                    note = notes[env.mode, env.depth] = CondNote(env.depth, text, ok,
-                                                                 f"mode is {env.mode}")
-                env.notes.append(note)
+            mode_notes.add(env, env.mode, ok)
             return ok
 
         return mode_check
     if isinstance(c, TriggeredByCondition):
         ids = c.trigger_ids
-        trig_text = f"triggered by {' or '.join(ids)}"
+        trigger_notes = _NotesBySeen(f"triggered by {' or '.join(ids)}", "trigger was {}")
 
         def trigger_check(env: Env) -> bool:
             ok = env.trigger_id in ids
-            env.note(trig_text, ok, f"trigger was {env.trigger_id}")
+            trigger_notes.add(env, env.trigger_id, ok)
             return ok
 
         return trigger_check
