@@ -116,6 +116,9 @@ class ZigbeeSettings:
     # sends in reaction is the first frame on the serial line (0: zigpy's own order).
     default_response_hold_s: float = field(default=0.02, metadata=bounds(0.0, 1.0))
     skip_bootloader: bool = True  # toggle RTS/DTR and send the CC253x skip byte on connect
+    # Connecting to the coordinator and forming or restoring its network: longer is a hang
+    # in the radio library (a start that is retried), not a slow stick (forming takes seconds).
+    start_timeout_s: float = field(default=180.0, metadata=bounds(0.01))
     # Bind + configure reporting of a newly joined device.
     configure_timeout_s: float = field(default=30.0, metadata=bounds(0.01))
     topology_scan: bool = False  # zigpy's periodic neighbour scan (radio traffic, off by default)

@@ -104,17 +104,24 @@ class ZigpyAdapter:
         app_cls = app_class(self._settings.radio_type)
         app, rebuilt = await recovery.new_app(app_cls, self._config, self._database_path,
                                               backup_path(self._database_path))
+        # A start longer than this is a hang in the radio library: fail it, so it is retried.
+        bound = asyncio.timeout(self._settings.start_timeout_s)
         try:
             # zigpy's watchdog pings the coordinator; a failed ping means a lost link.
             app._watchdog_period = self._settings.watchdog_period_s  # type: ignore[assignment]
             app.add_listener(self)
             app.backups.add_listener(self)
-            await app.startup(auto_form=True)
+            async with bound:
+                await app.startup(auto_form=True)
         except (Exception, asyncio.CancelledError) as exc:
             with contextlib.suppress(Exception):
-                await app.shutdown()
+                async with asyncio.timeout(self._settings.request_timeout_s):
+                    await app.shutdown()
             if isinstance(exc, asyncio.CancelledError):
                 raise
+            if bound.expired():
+                raise TransientError("the coordinator did not start within "
+                                     f"{self._settings.start_timeout_s:g} s") from exc
             raise TransientError(f"the coordinator did not start: {exc!r}") from exc
         self._app = app
         if rebuilt:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import enum
 import os
+import secrets
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +20,10 @@ from zigpy.zcl import Cluster, foundation
 from hubd.core.errors import ConfigError
 from hubd.core.model import Value
 from radios.zigbee.settings import FlowControl, RadioType, ZigbeeSettings
+
+# The PAN IDs hubd forms a network with, the top ones kept clear (0xFFFE and 0xFFFF mean "no
+# PAN" and "every PAN").
+PAN_IDS = range(0x0001, 0xFFF8)
 
 
 def app_class(radio_type: RadioType) -> type[zigpy.application.ControllerApplication]:
@@ -36,9 +41,13 @@ def app_class(radio_type: RadioType) -> type[zigpy.application.ControllerApplica
 def zigpy_config(settings: ZigbeeSettings, database_path: Path) -> dict[str, Any]:
     """zigpy's configuration for these settings: OTA off, our database, our timeouts."""
     flow = None if settings.flow_control is FlowControl.NONE else str(settings.flow_control)
-    network: dict[str, Any] = {}
+    # zigpy reads the PAN ID only when it forms a network. Left to itself it draws one from
+    # 0x0001-0xFFFF, and about 1 time in 32,768 gets 0xFFFF (IEEE 802.15.4's broadcast PAN) or
+    # 0xFFFE, which Z-Stack's network information base holds until a network is up: zigpy-znp
+    # then waits for it to change, forever (hubd's start bound turns that into a retry).
+    network: dict[str, Any] = {"pan_id": secrets.choice(PAN_IDS)}
     if settings.channel is not None:
-        network = {"channel": settings.channel, "channels": [settings.channel]}
+        network |= {"channel": settings.channel, "channels": [settings.channel]}
     config: dict[str, Any] = {
         "device": {"path": settings.path, "baudrate": settings.baudrate, "flow_control": flow},
         "database_path": str(database_path),

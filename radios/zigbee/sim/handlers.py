@@ -291,6 +291,8 @@ def _bdb_start_commissioning(zs: ZStack, args: Reader) -> bytes | None:
         zs.emit(Rsp.STATE_CHANGE_IND.frame(u8(DeviceState.COORD_STARTING)))
         progress = u8(BdbStatus.IN_PROGRESS) + u8(BdbMode.NWK_FORMATION) + u8(BdbMode.NWK_FORMATION)
         zs.emit(Rsp.BDB_COMMISSIONING_NOTIFICATION.frame(progress))
+        if zs.faults.is_formation_stalled:
+            return u8(Status.SUCCESS)
     start_network(zs)
     if was_formed:
         # A formed node restores its network; formation itself then "fails" (bdb.c)

@@ -66,6 +66,7 @@ class Faults:
     confirm_delay_s: float = 0.0  # late AF.DataConfirm
     is_dropping_confirms: bool = False  # missing AF.DataConfirm
     corrupt_next_frames: int = 0  # this many outgoing frames get a wrong FCS
+    is_formation_stalled: bool = False  # a network formation starts and never ends
     max_broadcasts: int = 9  # broadcast transaction table size (Z-Stack MAX_BCAST)
     broadcast_window_s: float = 3.0  # how long a broadcast holds its entry (BCAST_DELIVERY)
     broadcast_full_status: int = Status.BUFFER_FULL

@@ -15,7 +15,7 @@ from zigpy.zcl.clusters.security import IasZone
 from hubd.core.errors import ConfigError
 from hubd.core.model import Capability, Command, Value
 from radios.zigbee.adapter import secure_file, validate_config
-from radios.zigbee.adapter.glue import delivery_words, plain, write_private
+from radios.zigbee.adapter.glue import PAN_IDS, delivery_words, plain, write_private
 from radios.zigbee.commands import to_zcl
 from radios.zigbee.settings import FlowControl, ZigbeeSettings
 
@@ -30,6 +30,15 @@ def test_config_has_no_internet_and_our_timeouts(tmp_path: Path) -> None:
     assert config["network"]["channel"] == 15
     assert config["znp_config"]["sync_request_timeout"] == 2.0
     assert config["database_path"] == str(tmp_path / "z.db")
+
+
+def test_a_new_network_gets_a_pan_id_zstack_can_start(tmp_path: Path) -> None:
+    # zigpy alone may draw 0xFFFE, which zigpy-znp then waits forever to see change.
+    settings = ZigbeeSettings(path="/dev/ttyUSB0")
+    drawn = {validate_config(settings, tmp_path / "z.db")["network"]["pan_id"]
+             for _ in range(50)}
+    assert len(drawn) > 1
+    assert drawn <= set(PAN_IDS) and {0x0000, 0xFFFE, 0xFFFF}.isdisjoint(PAN_IDS)
 
 
 @pytest.mark.parametrize(("settings", "key"), [
