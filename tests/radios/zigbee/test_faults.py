@@ -207,13 +207,13 @@ async def test_a_start_that_never_ends_is_bounded_and_retried(sim: Simulator,
     # zigpy-znp waits 60 s for a formation to end, and for some hangs forever (a PAN ID the
     # stack reads as "none"): the start's bound makes any of them a retry the health says.
     sim.engine.faults.is_formation_stalled = True
-    settings = replace(FAST, path=sim.path, start_timeout_s=0.5)
+    settings = replace(FAST, path=sim.path, start_timeout_s=1.5)
     driver = ZigbeeDriver(settings, tmp_path)
     sink = RecordingSink()
     task = asyncio.create_task(driver.run(sink))
     try:
         stalled = await sink.wait_health(RadioStatus.RECONNECTING, timeout_s=5.0)
-        assert "did not start within 0.5 s" in stalled.detail
+        assert "did not start within 1.5 s" in stalled.detail
         sim.engine.faults.is_formation_stalled = False
         await sink.wait_health(RadioStatus.OK, after=sink.events.index(stalled), timeout_s=10.0)
     finally:
