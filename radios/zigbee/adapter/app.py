@@ -66,6 +66,7 @@ class ZigpyAdapter:
         self._tasks: set[asyncio.Task[None]] = set()
         self._hold = DefaultResponseHold(settings.default_response_hold_s)
         self._backup_lock = asyncio.Lock()
+        self._backup_writes: set[asyncio.Task[None]] = set()
         self._ungate: Callable[[], None] | None = None
         self._events = DeviceEvents(listener, self._hold, settings.default_response_hold_s > 0,
                                     self._enroll)
@@ -170,6 +171,8 @@ class ZigpyAdapter:
             except Exception:
                 # A failed shutdown must not stop the supervisor from starting a fresh app.
                 log.exception("event=zigbee_shutdown_failed")
+        # The next start reads the newest backup if zigbee.db is damaged: it must be on disk.
+        await self.backups_written()
 
     def _lost(self, reason: str) -> None:
         if self._is_stopping or self._is_lost:
@@ -240,19 +243,22 @@ class ZigpyAdapter:
         except (TypeError, ValueError) as exc:
             log.warning("event=zigbee_backup_encode_failed error=%r", exc)
             return
-        self._spawn(self._write_backup(target, data))
+        # Not one of the tasks stop() cancels: a backup taken is a backup written.
+        write = asyncio.get_running_loop().create_task(self._write_backup(target, data))
+        self._backup_writes.add(write)
+        write.add_done_callback(self._backup_writes.discard)
 
     async def _write_backup(self, target: Path, data: bytes) -> None:
-        async with self._backup_lock:
+        async with self._backup_lock:  # in the order they were taken (the lock is FIFO)
             try:
                 await asyncio.to_thread(write_private, target, data)
             except OSError as exc:
                 log.warning("event=zigbee_backup_write_failed path=%s error=%r", target, exc)
 
     async def backups_written(self) -> None:
-        """Wait until the backups taken so far are on disk (for tests and shutdown)."""
-        async with self._backup_lock:
-            pass
+        """Wait until the backups taken so far are on disk (stop waits for them too)."""
+        if self._backup_writes:
+            await asyncio.wait(set(self._backup_writes))
 
     def _enroll(self, ieee: str, endpoint_id: int) -> None:
         self._spawn(self._enroll_response(ieee, endpoint_id))
