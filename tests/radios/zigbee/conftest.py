@@ -78,14 +78,20 @@ class Running:
         await asyncio.gather(self.task, return_exceptions=True)
 
 
-async def start_driver(sim: Simulator, state_dir: Path, *, clock: Clock | None = None,
-                       **overrides: object) -> Running:
-    """A driver on the simulator's pty, up (health OK) before returning."""
+def launch_driver(sim: Simulator, state_dir: Path, *, clock: Clock | None = None,
+                  **overrides: object) -> Running:
+    """A driver on the simulator's pty, just started (not yet up)."""
     settings = replace(FAST, path=sim.path, **overrides)  # type: ignore[arg-type]
     driver = ZigbeeDriver(settings, state_dir, clock)
     sink = RecordingSink()
-    task = asyncio.create_task(driver.run(sink))
-    running = Running(sim, driver, sink, task)
+    return Running(sim, driver, sink, asyncio.create_task(driver.run(sink)))
+
+
+async def start_driver(sim: Simulator, state_dir: Path, *, clock: Clock | None = None,
+                       **overrides: object) -> Running:
+    """A driver on the simulator's pty, up (health OK) before returning."""
+    running = launch_driver(sim, state_dir, clock=clock, **overrides)
+    sink = running.sink
     try:
         await sink.wait_health(RadioStatus.OK, timeout_s=15.0)
     except BaseException:

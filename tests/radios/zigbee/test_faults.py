@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import asyncio
 import time
-from dataclasses import replace
 from pathlib import Path
 
 from zigpy.state import NetworkInfo
 
 from hubd.core.events import DeviceJoined, RadioStatus, Report
 from hubd.core.model import Capability, Command, CommandStatus
-from radios.zigbee.driver import ZigbeeDriver
 from radios.zigbee.sim import DeviceKind, Simulator, Status, ZStackConfig
 from radios.zigbee.sim.clusters import ClusterId as SimCluster
-from tests.radios.zigbee.conftest import FAST, RecordingSink, Running, start_driver
+from tests.radios.zigbee.conftest import Running, launch_driver, start_driver
 from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, dev, join, report
 
 LIGHT_2 = "00:0d:6f:00:00:00:02:01"
@@ -207,15 +204,12 @@ async def test_a_start_that_never_ends_is_bounded_and_retried(sim: Simulator,
     # zigpy-znp waits 60 s for a formation to end, and for some hangs forever (a PAN ID the
     # stack reads as "none"): the start's bound makes any of them a retry the health says.
     sim.engine.faults.is_formation_stalled = True
-    settings = replace(FAST, path=sim.path, start_timeout_s=1.5)
-    driver = ZigbeeDriver(settings, tmp_path)
-    sink = RecordingSink()
-    task = asyncio.create_task(driver.run(sink))
+    running = launch_driver(sim, tmp_path, start_timeout_s=1.5)
+    sink = running.sink
     try:
         stalled = await sink.wait_health(RadioStatus.RECONNECTING, timeout_s=5.0)
         assert "did not start within 1.5 s" in stalled.detail
         sim.engine.faults.is_formation_stalled = False
         await sink.wait_health(RadioStatus.OK, after=sink.events.index(stalled), timeout_s=10.0)
     finally:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+        await running.stop()
