@@ -309,6 +309,10 @@ class ZigbeeDriver:
                         f"Zigbee network: the excess is dropped (a device may be faulty)")
         return False
 
+    def frame_expected(self, nwk: int) -> None:
+        """A request goes to a device: the budget pays for its answer."""
+        self.budget.expect(self._clock.monotonic(), nwk)
+
     def _buffer(self, ieee: str, event: AttributeEvent | ClusterCommandEvent) -> None:
         pending = self._pending.setdefault(ieee, [])
         if len(pending) < _PENDING_MAX:

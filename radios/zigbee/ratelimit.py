@@ -2,7 +2,8 @@
 
 Outgoing: coordinators allow only a few broadcasts a second (below). Incoming: ``FrameBudget``
 bounds how many device frames a second the hub takes in, so a flood is dropped at the door,
-before the radio library parses it, answers it, stores it and spawns tasks for it.
+before the radio library parses it, answers it, stores it and spawns tasks for it; the frames
+a device answers the hub's own requests with are paid for by the requests (``expect``).
 
 Z-Stack keeps a broadcast transaction table of a handful of entries, each held for the
 network's broadcast delivery time (several seconds); past it AF.DataRequest fails with a
@@ -44,27 +45,41 @@ class RateGate:
 
 @dataclass(slots=True)
 class _Bucket:
-    """Tokens refilled at a rate, up to one second's worth."""
+    """Tokens refilled at a rate, up to one second's worth; credits for answers the hub asked
+    for come on top, up to another second's worth, and lapse at the same rate if unused."""
 
     rate_per_s: float
     tokens: float = 0.0
     last: float | None = None
 
-    def take(self, now: float) -> bool:
+    def _refill(self, now: float) -> None:
         if self.last is None:
             self.tokens = self.rate_per_s
-        else:
+        elif self.tokens < self.rate_per_s:
             self.tokens = min(self.rate_per_s,
                               self.tokens + (now - self.last) * self.rate_per_s)
+        else:  # credits no answer used: an answer comes within a second or so, or never
+            self.tokens = max(self.rate_per_s,
+                              self.tokens - (now - self.last) * self.rate_per_s)
         self.last = now
+
+    def take(self, now: float) -> bool:
+        self._refill(now)
         if self.tokens >= 1.0:
             self.tokens -= 1.0
             return True
         return False
 
+    def credit(self, now: float, frames: float) -> None:
+        self._refill(now)
+        self.tokens = min(2 * self.rate_per_s, self.tokens + frames)
+
 
 SOURCE_SHARE = 0.25  # one device may use at most this share of the budget
 MAX_SOURCES = 1024  # buckets kept; spoofed source addresses cannot grow the table further
+# Frames a device sends because the hub sent it a request: the answer (a Default Response or
+# the command's own response) and the report the change may cause.
+ANSWER_FRAMES = 2.0
 
 
 @dataclass(slots=True)
@@ -83,6 +98,24 @@ class FrameBudget:
 
     def allow(self, now: float, source: int = -1) -> bool:
         """Whether a frame arriving now from ``source`` (a network address) may come in."""
+        total, bucket = self._buckets(source)
+        if bucket.take(now) and total.take(now):
+            return True
+        self.dropped += 1
+        self.dropped_in_flood += 1
+        self.last_drop = now
+        return False
+
+    def expect(self, now: float, source: int, frames: float = ANSWER_FRAMES) -> None:
+        """The hub sent ``source`` a request: the frames it answers with are paid for (a
+        light commanded fast answers every command; a flood it was not asked for is still
+        dropped). Credits go up to a second's worth of the rate on top of a full bucket, and
+        lapse as fast if no answer uses them."""
+        total, bucket = self._buckets(source)
+        bucket.credit(now, frames)
+        total.credit(now, frames)
+
+    def _buckets(self, source: int) -> tuple[_Bucket, _Bucket]:
         if self._total is None or self._sources is None:
             self._total, self._sources = _Bucket(self.rate_per_s), {}
         bucket = self._sources.get(source)
@@ -90,12 +123,7 @@ class FrameBudget:
             if len(self._sources) >= MAX_SOURCES:
                 self._sources.clear()
             bucket = self._sources[source] = _Bucket(self.rate_per_s * SOURCE_SHARE)
-        if bucket.take(now) and self._total.take(now):
-            return True
-        self.dropped += 1
-        self.dropped_in_flood += 1
-        self.last_drop = now
-        return False
+        return self._total, bucket
 
     def flood_started(self) -> bool:
         """True once when dropping begins."""

@@ -137,7 +137,8 @@ class ZigpyAdapter:
         if self._settings.radio_type is RadioType.ZNP:
             # Outside the entry: a frame the flood gate drops never reaches hubd.
             self._reset_watch = watch_coordinator_reset(app, self._on_coordinator_reset)
-            self._ungate = gate_device_frames(app, self._listener.frame_allowed)
+            self._ungate = gate_device_frames(app, self._listener.frame_allowed,
+                                              self._listener.frame_expected)
         nodes = []
         for device in list(app.devices.values()):
             if isinstance(device, zigpy.device.Device) and self._is_hub_device(device) \

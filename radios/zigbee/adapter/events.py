@@ -64,6 +64,10 @@ class AdapterListener(Protocol):
         """A device frame arrived from ``nwk``: may it come in (False: drop it, a flood)?"""
         ...
 
+    def frame_expected(self, nwk: int) -> None:
+        """A request goes to the device ``nwk``: the frames it answers with may come in."""
+        ...
+
 
 def node_info(device: zigpy.device.Device) -> NodeInfo:
     """A zigpy device as plain data."""

@@ -8,13 +8,14 @@ import enum
 import os
 import secrets
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
 import voluptuous as vol
 import zigpy.application
 import zigpy.exceptions
+import zigpy.types
 from zigpy.zcl import Cluster, foundation
 
 from hubd.core.errors import ConfigError
@@ -249,13 +250,16 @@ class DefaultResponseHold:
 
 
 def gate_device_frames(app: zigpy.application.ControllerApplication,
-                       allow: Callable[[int], bool]) -> Callable[[], None] | None:
+                       allow: Callable[[int], bool],
+                       expect: Callable[[int], None]) -> Callable[[], None] | None:
     """Drop device frames (``AF.IncomingMsg``, MT AF 3.2.1.3) that ``allow()`` refuses, before
     zigpy-znp parses them, spawns a task for them and zigpy answers and stores them.
 
     ``allow`` gets the sender's network address. Only device data is gated: the coordinator's
     answers (SRSPs, confirms) and ZDO traffic
-    always pass, so the link and joins work through any flood. Returns what undoes it (None
+    always pass, so the link and joins work through any flood. ``expect`` gets the network
+    address of every device a unicast packet is sent to (hubd's commands and zigpy's own
+    requests alike), before it is sent: its answer is paid for. Returns what undoes it (None
     for radio libraries other than zigpy-znp).
     """
     import zigpy_znp.commands as c
@@ -274,11 +278,21 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
         return received(frame)  # type: ignore[no-any-return]
 
     znp.frame_received = gated
+    send_packet = app.send_packet
+
+    def paid(packet: zigpy.types.ZigbeePacket) -> Coroutine[Any, Any, None]:
+        dst = packet.dst
+        if dst is not None and dst.addr_mode == zigpy.types.AddrMode.NWK:
+            expect(int(dst.address))  # type: ignore[arg-type]  # an NWK when the mode is NWK
+        return send_packet(packet)  # no coroutine of our own on the path of every command
+
+    app.send_packet = paid  # type: ignore[method-assign]
 
     def release() -> None:
         if previous is None:
             znp.__dict__.pop("frame_received", None)
         else:
             znp.frame_received = previous
+        app.__dict__.pop("send_packet", None)  # zigpy-znp's own method again
 
     return release

@@ -15,10 +15,11 @@ from typing import Any, TypeVar
 
 from hubd.core.clock import ManualClock
 from hubd.core.events import DeviceJoined, Notice, Report
+from hubd.core.model import CommandStatus
 from radios.zigbee.ratelimit import SOURCE_SHARE, FrameBudget
 from radios.zigbee.sim import DeviceKind, Simulator
 from tests.radios.zigbee.conftest import Running, start_driver
-from tests.radios.zigbee.test_driver import CONTACT, LIGHT
+from tests.radios.zigbee.test_driver import CONTACT, LIGHT, cmd, join, report
 
 T = TypeVar("T")
 
@@ -42,6 +43,46 @@ def test_one_chattering_device_cannot_starve_the_others() -> None:
     budget = FrameBudget(rate_per_s=40.0)
     assert sum(budget.allow(0.0, source=7) for _ in range(100)) == 10  # a quarter of it
     assert all(budget.allow(0.0, source=n) for n in range(8, 20))  # the rest still come in
+
+
+def test_the_answers_to_the_hubs_requests_are_paid_for() -> None:
+    budget = FrameBudget(rate_per_s=40.0)
+    assert sum(budget.allow(0.0, source=7) for _ in range(SHARE)) == SHARE  # its share, used
+    assert not budget.allow(0.0, source=7)
+    for _ in range(3):  # the hub sends it 3 requests: their answers come in
+        budget.expect(0.0, source=7)
+    assert sum(budget.allow(0.0, source=7) for _ in range(20)) == 6
+    # Credits are bounded (a second's worth of its share on top of a full bucket), and lapse
+    # when no answer uses them: a flood after them is still dropped.
+    for _ in range(100):
+        budget.expect(0.0, source=8)
+    assert sum(budget.allow(0.0, source=8) for _ in range(100)) == 2 * SHARE
+    for _ in range(100):
+        budget.expect(0.0, source=9)
+    assert sum(budget.allow(1.0, source=9) for _ in range(100)) == SHARE
+
+
+async def test_a_light_commanded_fast_answers_every_command(sim: Simulator,
+                                                            tmp_path: Path) -> None:
+    """Each command to a light brings its Default Response and its report: two frames, which
+    its share of the budget would drop past a few commands in a stopped second."""
+    clock = ManualClock()
+    ticker = asyncio.create_task(_tick(clock))
+    zigbee = await start_driver(sim, tmp_path, clock=clock, max_frames_per_s=FLOOD_BUDGET)
+    try:
+        await join(zigbee, DeviceKind.ON_OFF_LIGHT, LIGHT)
+        await zigbee.driver.onboarded()
+        ticker.cancel()
+        clock.advance(10.0)  # every bucket full; from here the budget's time stands still
+        dropped_before = zigbee.driver.budget.dropped
+        for n in range(2 * SHARE):
+            result = await zigbee.driver.send(cmd(LIGHT, "switch.on" if n % 2 else "switch.off"))
+            assert (n, result.status, result.error) == (n, CommandStatus.CONFIRMED, None)
+        await report(zigbee, LIGHT, "switch.on", True, after=len(zigbee.sink.events) - 2)
+        assert zigbee.driver.budget.dropped == dropped_before
+    finally:
+        ticker.cancel()
+        await zigbee.stop()
 
 
 def _rss_kib() -> int:
