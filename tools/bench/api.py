@@ -21,6 +21,7 @@ import tempfile
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,13 +35,24 @@ if TYPE_CHECKING:
     from tools.bench.zigbee import Coordinator
 
 DEVICES = 200
-COMMANDS = 2_000
-GET_SECONDS = 5.0
 GET_CLIENTS = 8
-FANOUT_SAMPLES = 300
 ZIGBEE_PAIRS = 10  # tools.bench.zigbee_sim's pairs: a sensor and a light each
-ZIGBEE_COMMANDS = 300
-CONSOLE_LOADS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big a run is: the full bench, or the smoke test's tiny one."""
+
+    commands: int = 2_000
+    get_seconds: float = 5.0
+    fanout_samples: int = 300
+    zigbee_commands: int = 300
+    console_loads: int = 5
+
+
+FULL = Sizes()
+QUICK = Sizes(commands=20, get_seconds=0.5, fanout_samples=10, zigbee_commands=10,
+              console_loads=1)
 
 
 def _config(root: Path, port: int, zigbee_path: str = "") -> str:
@@ -77,11 +89,11 @@ async def _toggle(ws: aiohttp.ClientWebSocketResponse, command_id: int, device: 
 
 
 async def _command_round_trips(url: str, session: aiohttp.ClientSession,
-                               headers: dict[str, str]) -> list[float]:
+                               headers: dict[str, str], count: int) -> list[float]:
     samples = []
     async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
         await ws.receive_json()  # hello
-        for i in range(COMMANDS + 100):
+        for i in range(count + 100):
             device = f"virtual:{i % DEVICES + 1}"
             started = time.perf_counter()
             reply = await _toggle(ws, i, device)
@@ -92,10 +104,10 @@ async def _command_round_trips(url: str, session: aiohttp.ClientSession,
 
 
 async def _get_devices_rate(url: str, session: aiohttp.ClientSession,
-                            headers: dict[str, str]) -> tuple[float, int]:
+                            headers: dict[str, str], seconds: float) -> tuple[float, int]:
     count = 0
     size = 0
-    deadline = time.perf_counter() + GET_SECONDS
+    deadline = time.perf_counter() + seconds
 
     async def client() -> None:
         nonlocal count, size
@@ -112,7 +124,7 @@ async def _get_devices_rate(url: str, session: aiohttp.ClientSession,
 
 
 async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, str],
-                  clients: int) -> list[float]:
+                  clients: int, samples: int) -> list[float]:
     """Delays from the hub's report of each state change to its arrival at every client."""
     sockets = [await session.ws_connect(f"{url}/api/v1/ws", headers=headers)
                for _ in range(clients)]
@@ -121,7 +133,7 @@ async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, s
         for ws in sockets:
             await ws.send_str(json.dumps({"id": 1, "type": "subscribe"}))
         control = sockets[0]
-        for i in range(FANOUT_SAMPLES):
+        for i in range(samples):
             await control.send_str(json.dumps({"id": 100 + i, "type": "command",
                                                "device": "virtual:1",
                                                "command": "switch.toggle"}))
@@ -139,7 +151,7 @@ async def _fanout(url: str, session: aiohttp.ClientSession, headers: dict[str, s
     return delays
 
 
-async def _console_loads(url: str, headers: dict[str, str]) -> list[float]:
+async def _console_loads(url: str, headers: dict[str, str], count: int) -> list[float]:
     """Seconds from opening the console (already paired) to its first live device state, on a
     phone-sized screen in Debian's chromium; empty when chromium is not installed."""
     chromium = shutil.which("chromium")
@@ -152,7 +164,7 @@ async def _console_loads(url: str, headers: dict[str, str]) -> list[float]:
     async with async_playwright() as p:
         browser = await p.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
         try:
-            for _ in range(CONSOLE_LOADS):
+            for _ in range(count):
                 context = await browser.new_context(ignore_https_errors=True,
                                                     viewport={"width": 390, "height": 844})
                 await context.add_init_script(
@@ -170,7 +182,7 @@ async def _console_loads(url: str, headers: dict[str, str]) -> list[float]:
     return loads
 
 
-async def _zigbee_round_trips(root: Path) -> list[float]:
+async def _zigbee_round_trips(root: Path, count: int) -> list[float]:
     from tools.bench.zigbee import Coordinator
 
     process = await asyncio.create_subprocess_exec(
@@ -182,14 +194,14 @@ async def _zigbee_round_trips(root: Path) -> list[float]:
                          ).decode().strip().partition(" ")
         if verb != "ready":
             raise RuntimeError("the Zigbee simulator did not start")
-        return await _zigbee_commands(root, Coordinator(process, path))
+        return await _zigbee_commands(root, Coordinator(process, path), count)
     finally:
         if process.returncode is None:
             process.kill()
         await process.wait()
 
 
-async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
+async def _zigbee_commands(root: Path, coordinator: Coordinator, count: int) -> list[float]:
     from tools.bench.zigbee_sim import ieee
 
     async with _hub(root, coordinator.path) as (url, session, headers, _):
@@ -208,7 +220,7 @@ async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
         samples = []
         async with session.ws_connect(f"{url}/api/v1/ws", headers=headers) as ws:
             await ws.receive_json()
-            for i in range(ZIGBEE_COMMANDS + 20):
+            for i in range(count + 20):
                 device = sorted(lights)[i % len(lights)]
                 started = time.perf_counter()
                 reply = await _toggle(ws, i, device)
@@ -218,22 +230,23 @@ async def _zigbee_commands(root: Path, coordinator: Coordinator) -> list[float]:
         return samples
 
 
-async def run() -> list[Table]:
+async def run(quick: bool = False) -> list[Table]:
     """The API's figures."""
+    sizes = QUICK if quick else FULL
     logging.getLogger().setLevel(logging.ERROR)
     with tempfile.TemporaryDirectory() as tmp:
         async with _hub(Path(tmp)) as (url, session, headers, pid):
             cpu = cpu_s(pid)
-            trips = await _command_round_trips(url, session, headers)
-            cpu_command_ms = (cpu_s(pid) - cpu) / (COMMANDS + 100) * 1e3
+            trips = await _command_round_trips(url, session, headers, sizes.commands)
+            cpu_command_ms = (cpu_s(pid) - cpu) / (sizes.commands + 100) * 1e3
             cpu = cpu_s(pid)
-            rate, size = await _get_devices_rate(url, session, headers)
-            cpu_get_ms = (cpu_s(pid) - cpu) / (rate * GET_SECONDS) * 1e3
-            one = await _fanout(url, session, headers, 1)
-            twenty = await _fanout(url, session, headers, 20)
-            loads = await _console_loads(url, headers)
+            rate, size = await _get_devices_rate(url, session, headers, sizes.get_seconds)
+            cpu_get_ms = (cpu_s(pid) - cpu) / (rate * sizes.get_seconds) * 1e3
+            one = await _fanout(url, session, headers, 1, sizes.fanout_samples)
+            twenty = await _fanout(url, session, headers, 20, sizes.fanout_samples)
+            loads = await _console_loads(url, headers, sizes.console_loads)
         (Path(tmp) / "zigbee").mkdir()
-        zigbee = await _zigbee_round_trips(Path(tmp) / "zigbee")
+        zigbee = await _zigbee_round_trips(Path(tmp) / "zigbee", sizes.zigbee_commands)
     z50, z99, zmax = percentiles(zigbee)
     c50, _, cmax = percentiles(loads)
     p50, p99, worst = percentiles(trips)
@@ -242,24 +255,30 @@ async def run() -> list[Table]:
         Table("api: LAN command round trip over the WebSocket (virtual radio)",
               ("commands", "p50 ms", "p99 ms", "max ms", "hub CPU ms/command"),
               [(len(trips), p50, p99, worst, cpu_command_ms)],
-              "Command sent → Hub → virtual radio confirms → result read; a real `hubd run` "
-              "process, TLS on loopback, client in another process."),
+              "A real `hubd run` process, TLS on loopback, client in another process.",
+              path="command sent on the WebSocket → Hub → the virtual radio confirms → the "
+                   "result read by the client"),
         Table("api: LAN command round trip over the WebSocket (Zigbee simulator)",
               ("lights", "commands", "p50 ms", "p99 ms", "max ms"),
               [(ZIGBEE_PAIRS, len(zigbee), z50, z99, zmax)],
-              "Command sent → Hub → zigpy-znp → simulated coordinator (own process, pty) → "
-              "the light's default response → result read."),
+              "The simulated coordinator in its own process, on a pty.",
+              path="command sent on the WebSocket → Hub → zigpy-znp → the coordinator "
+                   "simulator → the light's Default Response → the result read by the client"),
         Table("api: GET /api/v1/devices",
               ("devices", "clients", "body bytes", "requests/s", "hub CPU ms/request"),
               [(DEVICES, GET_CLIENTS, size, rate, cpu_get_ms)],
-              "Keep-alive HTTPS on loopback; clients in the benchmark's process."),
+              "Clients in the benchmark's process.",
+              path="keep-alive HTTPS GET on loopback → the whole device list as JSON → body "
+                   "read, the clients back to back"),
         Table("api: event fan-out, hub report → WebSocket client",
               ("clients", "p50 ms", "p99 ms", "max ms"),
               [(1, *f1), (20, *f20)],
-              f"Added by 19 more clients at p99: {f20[1] - f1[1]:.3f} ms (each delay measured "
-              "per client, from the event's ts to its arrival)."),
+              f"Added by 19 more clients at p99: {f20[1] - f1[1]:.3f} ms.",
+              path="a command toggles a virtual switch → its StateChanged's ts in the hub → "
+                   "the event read by each subscribed WebSocket client"),
         Table("api: web console, open → first live state (390x844, Debian chromium)",
               ("loads", "median ms", "max ms"), [(len(loads), c50, cmax)],
-              "From page.goto to device cards drawn and the WebSocket live (200 devices); "
-              "an already paired browser. No rows: chromium is not installed."),
+              "200 devices; an already paired browser." + (
+                  "" if loads else " No loads: chromium is not installed."),
+              path="page.goto of the console → device cards drawn and the WebSocket live"),
     ]

@@ -45,11 +45,26 @@ from tools.bench.hubproc import free_port
 from tools.bench.report import Table, percentiles
 from tools.relay.ca import CertificateAuthority, ClaimBook
 
-ROUND_TRIPS = 1_000
-ZIGBEE_ROUND_TRIPS = 300
-EVENTS = 8_000
-RESTARTS = 8
-IDLE_TUNNELS = (1_000, 5_000)
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big a run is: the full bench, or the smoke test's tiny one."""
+
+    round_trips: int = 1_000
+    warm_up: int = 50  # round trips before the measured ones
+    zigbee_round_trips: int = 300
+    events: int = 8_000
+    restarts: int = 8
+    idle_tunnels: tuple[int, ...] = (1_000, 5_000)
+
+
+FULL = Sizes()
+QUICK = Sizes(round_trips=20, warm_up=5, zigbee_round_trips=10, events=200, restarts=1,
+              idle_tunnels=(20,))
+# One light's commands 40 ms apart (25 a second, a slider at full speed): the simulator has no
+# airtime, and faster, zigpy's 10 s duplicate filter (PACKET_DEBOUNCE_WINDOW) would drop the
+# light's answer to a TSN reused within 10 s (256 of them) as a copy of the earlier one.
+ZIGBEE_GAP_S = 0.04
 
 HUB_TOML = """
 [hub]
@@ -84,10 +99,14 @@ class RelayProcess:
             raise RuntimeError(f"the relay did not start: {line!r}")
         return time.perf_counter() - started
 
-    def stop(self) -> None:
-        """SIGTERM it and wait."""
+    def stop(self, *, crash: bool = False) -> None:
+        """SIGTERM it (it drains: hubs are told when to come back) and wait; or SIGKILL it
+        (``crash``: hubs find the tunnel gone)."""
         if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
+            if crash:
+                self.process.kill()
+            else:
+                self.process.terminate()
             self.process.wait(10)
         self.process = None
 
@@ -144,49 +163,57 @@ async def _api(http: aiohttp.ClientSession, relay: RelayProcess, method: str, pa
         return await response.json(content_type=None)
 
 
-async def _round_trips(relay: RelayProcess, context: ssl.SSLContext,
-                       device: str = "virtual:1", count: int = ROUND_TRIPS
+async def _round_trips(relay: RelayProcess, context: ssl.SSLContext, size: Sizes,
+                       device: str = "virtual:1", gap_s: float = 0.0
                        ) -> tuple[list[float], list[float]]:
+    """Commands one after another, ``gap_s`` between an answer and the next command."""
+    count = size.zigbee_round_trips if device.startswith("zigbee:") else size.round_trips
     app, relayed = [], []
     async with aiohttp.ClientSession() as http:
-        for n in range(count + 50):
+        for n in range(count + size.warm_up):
             body = {"device": device, "capability": "switch", "name": "on" if n % 2 else
                     "off", "deadline_ms": 2000}
             started = time.perf_counter()
             answer = await _api(http, relay, "POST", "/api/v1/hubs/bench-hub/commands", context,
                                 body)
-            if n >= 50:  # warm-up
+            assert answer.get("status") == "confirmed", answer
+            if n >= size.warm_up:
                 app.append(time.perf_counter() - started)
                 relayed.append(answer["round_trip_ms"] / 1e3)
-            assert answer["status"] == "confirmed", answer
+            if gap_s:
+                await asyncio.sleep(gap_s)
     return app, relayed
 
 
-async def _events(relay: RelayProcess, daemon: Daemon, context: ssl.SSLContext) -> float:
+async def _events(relay: RelayProcess, daemon: Daemon, context: ssl.SSLContext,
+                  size: Sizes) -> float:
     assert daemon.hub is not None
     driver = daemon.hub.drivers["virtual"]
     assert isinstance(driver, VirtualDriver)
     async with aiohttp.ClientSession() as http:
         before = (await _api(http, relay, "GET", "/api/v1/hubs/bench-hub/state", context))["seq"]
         started = time.perf_counter()
-        for n in range(EVENTS):
+        for n in range(size.events):
             driver.physical_press("5", str(n % 4 + 1))
             if n % 500 == 499:
                 await asyncio.sleep(0)  # a radio delivers in bursts, not all in one tick
         while True:
             seq = (await _api(http, relay, "GET", "/api/v1/hubs/bench-hub/state", context))["seq"]
-            if seq - before >= EVENTS:
-                return EVENTS / (time.perf_counter() - started)
+            if seq - before >= size.events:
+                return size.events / (time.perf_counter() - started)
             await asyncio.sleep(0.01)
 
 
-async def _restarts(relay: RelayProcess, daemon: Daemon) -> tuple[list[float], list[float]]:
+async def _restarts(relay: RelayProcess, daemon: Daemon, size: Sizes
+                    ) -> tuple[list[float], list[float]]:
     assert daemon.hub is not None and daemon.tunnel is not None
     driver = daemon.hub.drivers["virtual"]
     assert isinstance(driver, VirtualDriver)
     to_event, boots = [], []
-    for _ in range(RESTARTS):
-        relay.stop()
+    for _ in range(size.restarts):
+        # A crash: on SIGTERM the relay drains, telling its hubs to come back spread over
+        # drain_spread_s (60 s, to the other relays of a fleet), by design not a heal time.
+        relay.stop(crash=True)
         await asyncio.sleep(0.2)
         boots.append(await asyncio.to_thread(relay.start))
         up = time.perf_counter()
@@ -206,7 +233,7 @@ class _NullOutbox:
         return None
 
 
-async def _zigbee(root: Path) -> list[float]:
+async def _zigbee(root: Path, size: Sizes) -> list[float]:
     """Relay-measured round trips to a light behind the Zigbee coordinator simulator (pty,
     real zigpy-znp): "confirmed" is the coordinator's AF data confirm."""
     from radios.zigbee.sim.demo import demo_coordinator, demo_ieee
@@ -225,11 +252,11 @@ async def _zigbee(root: Path) -> list[float]:
             raise RuntimeError("the simulated Zigbee light never joined")
         await asyncio.sleep(1.0)  # the interview's configuration settles
         context = ssl.create_default_context(cafile=str(relay.ca_dir / "ca.crt"))
-        _, relayed = await _round_trips(relay, context, light, ZIGBEE_ROUND_TRIPS)
+        _, relayed = await _round_trips(relay, context, size, light, ZIGBEE_GAP_S)
         return relayed
 
 
-async def _echo_baseline(ca_dir: Path) -> list[float]:
+async def _echo_baseline(ca_dir: Path, size: Sizes) -> list[float]:
     """Round trips of a 100-byte message to a bare WSS echo server in another process."""
     from websockets.asyncio.client import connect
 
@@ -242,18 +269,18 @@ async def _echo_baseline(ca_dir: Path) -> list[float]:
     samples = []
     async with connect(f"wss://127.0.0.1:{port}/", ssl=context, compression=None,
                        proxy=None) as websocket:
-        for n in range(ROUND_TRIPS + 50):
+        for n in range(size.round_trips + size.warm_up):
             started = time.perf_counter()
             await websocket.send(b"x" * 100)
             await websocket.recv()
-            if n >= 50:
+            if n >= size.warm_up:
                 samples.append(time.perf_counter() - started)
     server.stdin.close()
     await server.wait()
     return samples
 
 
-async def _in_process(root: Path) -> list[float]:
+async def _in_process(root: Path, size: Sizes) -> list[float]:
     """The same round trip with the relay in the hub's process and loop: our code's share."""
     from tools.relay.server import Relay, RelaySettings
 
@@ -274,12 +301,12 @@ async def _in_process(root: Path) -> list[float]:
         assert daemon.tunnel is not None
         await asyncio.wait_for(daemon.tunnel.connected.wait(), 30)
         samples = []
-        for n in range(ROUND_TRIPS + 50):
+        for n in range(size.round_trips + size.warm_up):
             body = {"device": "virtual:1", "capability": "switch",
                     "name": "on" if n % 2 else "off", "args": {}}
             started = time.perf_counter()
             answer = await relay.router.request("bench-hub", body, 2.0)
-            if n >= 50:
+            if n >= size.warm_up:
                 samples.append(time.perf_counter() - started)
             assert answer["status"] == "confirmed", answer
         daemon.request_stop()
@@ -317,9 +344,9 @@ async def _hot_path() -> tuple[float, float, float]:
     return timings[0], timings[1], per_event
 
 
-async def _idle_tunnels(root: Path) -> list[tuple[int, int, float, float]]:
+async def _idle_tunnels(root: Path, size: Sizes) -> list[tuple[int, int, float, float]]:
     rows = []
-    for count in IDLE_TUNNELS:
+    for count in size.idle_tunnels:
         ca_dir = root / f"ca-{count}"
         CertificateAuthority.init(ca_dir)
         relay = RelayProcess(ca_dir, free_port(), free_port())
@@ -343,48 +370,59 @@ async def _idle_tunnels(root: Path) -> list[tuple[int, int, float, float]]:
     return rows
 
 
-async def run() -> list[Table]:
+async def run(quick: bool = False) -> list[Table]:
     """Every tunnel figure."""
+    size = QUICK if quick else FULL
     logging.getLogger().setLevel(logging.ERROR)
     settings = TunnelSettings(stable_after_s=0.5)  # production, but a restart is a 1st failure
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         async with _setup(root, settings) as (relay, daemon):
             context = ssl.create_default_context(cafile=str(relay.ca_dir / "ca.crt"))
-            app, relayed = await _round_trips(relay, context)
-            events_per_s = await _events(relay, daemon, context)
-            to_event, boots = await _restarts(relay, daemon)
-        echo = await _echo_baseline(root / "ca")
-        inproc = await _in_process(root)
-        zigbee = await _zigbee(root)
-        idle = await _idle_tunnels(root)
+            app, relayed = await _round_trips(relay, context, size)
+            events_per_s = await _events(relay, daemon, context, size)
+            to_event, boots = await _restarts(relay, daemon, size)
+        echo = await _echo_baseline(root / "ca", size)
+        inproc = await _in_process(root, size)
+        zigbee = await _zigbee(root, size)
+        idle = await _idle_tunnels(root, size)
     without, with_tunnel, feeder_us = await _hot_path()
     tables = [
-        Table("tunnel: command round trip, app → relay API → tunnel → hub → virtual radio "
-              "confirm → relay API → app", ("measured at", "samples", "p50 ms", "p99 ms",
-                                            "max ms"),
+        Table("tunnel: command round trip", ("measured at", "samples", "p50 ms", "p99 ms",
+                                             "max ms"),
               [("app (HTTPS POST)", len(app), *percentiles(app)),
                ("relay (router.request)", len(relayed), *percentiles(relayed)),
                ("relay in the hub's process and loop", len(inproc), *percentiles(inproc)),
                ("baseline: bare WSS echo, other process", len(echo), *percentiles(echo)),
-               ("relay, Zigbee light (coordinator simulator)", len(zigbee),
+               ("relay, Zigbee light (coordinator simulator), 40 ms apart", len(zigbee),
                 *percentiles(zigbee))],
               "Loopback; relay in its own process (uvloop), hub = the real Daemon. The baseline "
-              "row is websockets alone between two processes on the same machine."),
+              "row is websockets alone between two processes on the same machine; the Zigbee "
+              "row ends at the light's Default Response (real zigpy-znp, simulator on a pty).",
+              path="app → relay API → tunnel → hub → virtual radio confirms → relay API → app "
+                   "(the relay rows start and stop at the relay)"),
         Table("tunnel: events one hub pushes, acked by the relay",
-              ("events", "events/s"), [(EVENTS, events_per_s)],
-              "Button presses into the hub → bus → feeder → SQLite outbox → tunnel → relay "
-              "dedupe → ack → outbox delete; until the relay holds the last seq."),
-        Table("tunnel: the hot path's share (bus.publish of one StateChanged)",
+              ("events", "events/s"), [(size.events, events_per_s)],
+              "Until the relay holds the last seq.",
+              path="button presses into the hub → bus → feeder → SQLite outbox → tunnel → "
+                   "relay dedupe → ack → outbox delete"),
+        Table("tunnel: the hot path's share",
               ("without tunnel µs", "with tunnel µs", "feeder per event µs (off the hot path)"),
-              [(without, with_tunnel, feeder_us)]),
-        Table("tunnel: relay restart → first event delivered (production backoff 1-120 s)",
-              ("restarts", "median s", "p99 s", "relay start median s"),
-              [(RESTARTS, statistics.median(to_event), max(to_event), statistics.median(boots))],
-              "From the new relay listening to its API holding the hub's event; the first "
-              "retry of a 1-120 s full-jitter backoff after a first failure is 1 s."),
+              [(without, with_tunnel, feeder_us)],
+              path="bus.publish of one StateChanged, with and without the tunnel's feeder "
+                   "subscribed; the feeder's own work per event, which runs in its task"),
+        Table("tunnel: relay crash and restart → first event delivered",
+              ("restarts", "median s", "worst s", "relay start median s"),
+              [(size.restarts, statistics.median(to_event), max(to_event),
+                statistics.median(boots))],
+              "The first retry of a 1-120 s full-jitter backoff after a first failure is 1 s. "
+              "A SIGTERM instead drains: the relay tells its hubs to come back spread over "
+              "60 s (to a fleet's other relays), by design.",
+              path="SIGKILL of the relay → a new relay process listening → a button press → "
+                   "the hub's production backoff (1-120 s) → the relay holding the event"),
         Table("relay: idle mTLS tunnels (uvloop), one process",
-              ("tunnels", "relay RSS MiB", "KiB per tunnel", "s to open all"), idle),
+              ("tunnels", "relay RSS MiB", "KiB per tunnel", "s to open all"), idle,
+              path="hubd-relay serve's RSS with N hubs' mTLS WebSockets open and welcomed, "
+                   "minus before; the hubs are clients in another process"),
     ]
     return tables
-
