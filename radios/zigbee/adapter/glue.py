@@ -279,6 +279,7 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
 
     znp.frame_received = gated
     send_packet = app.send_packet
+    previous_send = app.__dict__.get("send_packet")  # one installed before, if any
 
     def paid(packet: zigpy.types.ZigbeePacket) -> Coroutine[Any, Any, None]:
         dst = packet.dst
@@ -293,6 +294,9 @@ def gate_device_frames(app: zigpy.application.ControllerApplication,
             znp.__dict__.pop("frame_received", None)
         else:
             znp.frame_received = previous
-        app.__dict__.pop("send_packet", None)  # zigpy-znp's own method again
+        if previous_send is None:
+            app.__dict__.pop("send_packet", None)  # zigpy-znp's own method again
+        else:
+            app.send_packet = previous_send  # type: ignore[method-assign]
 
     return release
