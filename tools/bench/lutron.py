@@ -44,6 +44,7 @@ from rules.persistence import MemoryPersistence
 from tools.bench.report import Table, percentiles
 
 PRESSES = 100
+QUICK_PRESSES = 4  # the smoke test's
 RULES = """
 rules:
   - id: pico_on
@@ -125,34 +126,37 @@ async def _measure(baudrate: int | None, presses: int, *, scene: bool = False
     return samples
 
 
-async def run() -> list[Table]:
+async def run(quick: bool = False) -> list[Table]:
     """Pico press → reaction → #OUTPUT, with and without 9600-baud line emulation; and a press
     that commands four zones, spaced by the 50 ms pacer."""
-    table = Table("lutron local control (radio frame in -> radio frame out): Pico press "
-                  "written by the sim -> driver -> hub -> rule -> #OUTPUT read by the sim",
-                  ("line", "presses", "p50 ms", "p99 ms", "max ms"))
+    presses = QUICK_PRESSES if quick else PRESSES
+    table = Table("lutron local control (radio frame in -> radio frame out)",
+                  ("line", "presses", "p50 ms", "p99 ms", "max ms"),
+                  path="Pico press written by the sim -> driver -> hub -> rule -> #OUTPUT read "
+                       "by the sim")
     for label, baudrate in (("no emulation (pty)", None), ("9600 baud 8N1", 9600)):
-        samples = [s[0] for s in await _measure(baudrate, PRESSES)]
+        samples = [s[0] for s in await _measure(baudrate, presses)]
         table.rows.append((label, len(samples), *percentiles(samples)))
-    paced = Table("lutron paced: one Pico press -> rules commanding 4 zones -> the driver's "
-                  "50 ms pacer -> each #OUTPUT read by the sim",
-                  ("line", "what", "presses", "p50 ms", "p99 ms", "max ms"))
+    paced = Table("lutron paced: one Pico press commanding 4 zones",
+                  ("line", "what", "presses", "p50 ms", "p99 ms", "max ms"),
+                  path="Pico press written by the sim -> rules commanding 4 zones -> the "
+                       "driver's 50 ms pacer -> each #OUTPUT read by the sim")
     gaps: list[float] = []
     for label, baudrate in (("no emulation (pty)", None), ("9600 baud 8N1", 9600)):
-        runs = await _measure(baudrate, PRESSES // 2, scene=True)
+        runs = await _measure(baudrate, presses // 2, scene=True)
         paced.rows.append((label, "press -> 1st command", len(runs),
                            *percentiles([r[0] for r in runs])))
         paced.rows.append((label, f"press -> {len(SCENE_ZONES)}th command", len(runs),
                            *percentiles([r[-1] for r in runs])))
         gaps += [b - a for r in runs for a, b in itertools.pairwise(r)]
-    paced = Table(paced.title, paced.columns, paced.rows, note=(
+    paced = Table(paced.title, paced.columns, paced.rows, path=paced.path, note=(
         f"gaps between two commands as the sim read them: median "
         f"{statistics.median(gaps) * 1e3:.1f} ms, smallest {min(gaps) * 1e3:.1f} ms (the driver "
         f"writes them >= 50 ms apart; the sim shares the hub's process and loop, so its read "
         f"stamps carry the loop's jitter); each press runs {len(SCENE_ZONES)} rules at once"))
     press, command = len(b"~DEVICE,30,2,3\r\n"), len(b"#OUTPUT,20,1,50.00\r\n")
     wire_ms = (press + command) * 10 / 9600 * 1e3
-    table = Table(table.title, table.columns, table.rows, note=(
+    table = Table(table.title, table.columns, table.rows, path=table.path, note=(
         "Reaction: the rule engine (Pico on → Dining lights 100 %, Pico off → 0 %). "
         "At 9600 baud the wire dominates: "
         f"the press ({press} B) and the command ({command} B) alone take {wire_ms:.1f} ms at ten "

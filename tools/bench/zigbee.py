@@ -55,9 +55,19 @@ from tools.bench.report import Table, percentiles
 from tools.bench.zigbee_share import hub_stamps
 from tools.bench.zigbee_sim import ieee as _ieee
 
-PAIRS = 100  # 100 contact sensors + 100 lights = 200 devices
-SAMPLES = 400  # each of the 100 doors opened and closed twice, each time switching its light
-WARMUP = 10
+
+@dataclass(frozen=True, slots=True)
+class Sizes:
+    """How big a run is: the full bench, or the smoke test's tiny one."""
+
+    pairs: int = 100  # 100 contact sensors + 100 lights = 200 devices
+    samples: int = 400  # each of the 100 doors opened and closed twice, each switching its light
+    warmup: int = 10
+
+
+FULL = Sizes()
+QUICK = Sizes(pairs=4, samples=8, warmup=2)
+
 GAP_S = 0.03
 HOLD_S = ZigbeeSettings().default_response_hold_s
 BAUD = 115200
@@ -86,10 +96,10 @@ class Coordinator:
 
 
 @contextlib.asynccontextmanager
-async def _coordinator(family: str = "znp") -> AsyncIterator[Coordinator]:
-    """The simulator in a child process with 200 devices; killed on any way out."""
+async def _coordinator(size: Sizes, family: str = "znp") -> AsyncIterator[Coordinator]:
+    """The simulator in a child process with its devices; killed on any way out."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "tools.bench.zigbee_sim", "--pairs", str(PAIRS),
+        sys.executable, "-m", "tools.bench.zigbee_sim", "--pairs", str(size.pairs),
         "--family", family, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE)
     try:
         assert process.stdout is not None
@@ -109,6 +119,7 @@ class Sink:
     """The hub as the driver's sink, noting when the radio became ready."""
 
     hub: Hub
+    devices: int
     ready_at: float | None = None
     ready: asyncio.Event = field(default_factory=asyncio.Event)
     joined: set[str] = field(default_factory=set)
@@ -121,7 +132,7 @@ class Sink:
             self.ready.set()
         elif isinstance(event, DeviceJoined):
             self.joined.add(event.device.id)
-            if len(self.joined) >= 2 * PAIRS:
+            if len(self.joined) >= self.devices:
                 self.all_joined.set()
         self.hub.report(event)
 
@@ -132,13 +143,13 @@ def _settings(path: str, hold_s: float, radio_type: RadioType = RadioType.ZNP
                           default_response_hold_s=hold_s, radio_type=radio_type)
 
 
-async def _start(path: str, state_dir: Path, hold_s: float = HOLD_S,
+async def _start(path: str, state_dir: Path, size: Sizes, hold_s: float = HOLD_S,
                  radio_type: RadioType = RadioType.ZNP
                  ) -> tuple[ZigbeeDriver, Hub, Sink, asyncio.Task[None]]:
     hub = Hub(SystemClock(), Bus(), StateStore())
     driver = ZigbeeDriver(_settings(path, hold_s, radio_type), state_dir)
     hub.add_driver(driver)
-    sink = Sink(hub)
+    sink = Sink(hub, 2 * size.pairs)
     task = asyncio.create_task(driver.run(sink))
     await asyncio.wait_for(sink.ready.wait(), 30)
     return driver, hub, sink, task
@@ -150,10 +161,11 @@ async def _stop(hub: Hub, task: asyncio.Task[None]) -> None:
     await hub.bus.close()
 
 
-async def _join_all(coordinator: Coordinator, state_dir: Path,
+async def _join_all(coordinator: Coordinator, state_dir: Path, size: Sizes,
                     radio_type: RadioType = RadioType.ZNP, timeout_s: float = 50.0) -> float:
-    """Join 200 devices and let the driver configure them; returns the seconds it took."""
-    driver, hub, sink, task = await _start(coordinator.path, state_dir, HOLD_S, radio_type)
+    """Join every device and let the driver configure them; returns the seconds it took."""
+    driver, hub, sink, task = await _start(coordinator.path, state_dir, size, HOLD_S,
+                                           radio_type)
     try:
         started = time.perf_counter()
         await driver.permit_join(254)
@@ -165,9 +177,9 @@ async def _join_all(coordinator: Coordinator, state_dir: Path,
         await _stop(hub, task)
 
 
-def _rules() -> str:
+def _rules(pairs: int) -> str:
     lines = ["rules:"]
-    for n in range(PAIRS):
+    for n in range(pairs):
         door, lamp = f"zigbee:{_ieee(2 * n + 1)}", f"zigbee:{_ieee(2 * n + 2)}"
         for state, command in (("true", "switch.on"), ("false", "switch.off")):
             lines += [
@@ -179,16 +191,17 @@ def _rules() -> str:
     return "\n".join(lines) + "\n"
 
 
-async def _local_control(coordinator: Coordinator, state_dir: Path, hold_s: float = HOLD_S,
-                         radio_type: RadioType = RadioType.ZNP
+async def _local_control(coordinator: Coordinator, state_dir: Path, size: Sizes,
+                         hold_s: float = HOLD_S, radio_type: RadioType = RadioType.ZNP
                          ) -> tuple[list[float], float, int]:
     """Samples of sensor frame written -> actuator frame read; the start-to-ready time; and
     how many device frames hubd heard at the entry meanwhile."""
     started = time.perf_counter()
-    driver, hub, sink, task = await _start(coordinator.path, state_dir, hold_s, radio_type)
+    driver, hub, sink, task = await _start(coordinator.path, state_dir, size, hold_s,
+                                           radio_type)
     assert sink.ready_at is not None
     ready_s = sink.ready_at - started
-    rules, problems = parse_rules(_rules(), "bench.yaml")
+    rules, problems = parse_rules(_rules(size.pairs), "bench.yaml")
     assert not problems, problems
     # The storm guard (20 runs in 10 s) would rightly stop a door slammed 200 times in a second.
     engine = RuleEngine(hub.state, hub.bus, hub.execute, hub.clock, MemoryPersistence(),
@@ -206,7 +219,7 @@ async def _local_control(coordinator: Coordinator, state_dir: Path, hold_s: floa
         adapter = driver.adapter
         assert adapter is not None
         taken = adapter.frames_taken_at_entry
-        samples = await _samples(coordinator, hub)
+        samples = await _samples(coordinator, hub, size)
         return samples, ready_s, adapter.frames_taken_at_entry - taken
     finally:
         engine_task.cancel()
@@ -215,21 +228,21 @@ async def _local_control(coordinator: Coordinator, state_dir: Path, hold_s: floa
         gc.unfreeze()
 
 
-async def _samples(coordinator: Coordinator, hub: Hub) -> list[float]:
-    """Open, then close, every door in turn, so all 200 devices take part; the simulator
+async def _samples(coordinator: Coordinator, hub: Hub, size: Sizes) -> list[float]:
+    """Open, then close, every door in turn, so every device takes part; the simulator
     times each notification -> light request."""
     settled = asyncio.Event()
     waiting_for = ""
     hub.bus.subscribe((CommandResult,), lambda e: settled.set()
                       if e.command.device_id == waiting_for else None, name="bench")
     samples = []
-    for i in range(WARMUP + SAMPLES):
-        pair = i % PAIRS
-        is_open = (i // PAIRS) % 2 == 0
+    for i in range(size.warmup + size.samples):
+        pair = i % size.pairs
+        is_open = (i // size.pairs) % 2 == 0
         waiting_for = f"zigbee:{_ieee(2 * pair + 2)}"
         settled.clear()
         reply = await coordinator.ask(f"{'open' if is_open else 'close'} {pair}")
-        if i >= WARMUP:  # the first rounds warm caches up
+        if i >= size.warmup:  # the first rounds warm caches up
             samples.append(float(reply.removeprefix("latency ")))
         await asyncio.wait_for(settled.wait(), 10)  # the lamp confirmed the command
         # A house's doors do not slam 50 times a second: let the held Default Response and the
@@ -252,29 +265,28 @@ def _rss_mib(with_zigbee: bool, family: str = "ZNP") -> float:
     return int(out.stdout.strip()) / 1024
 
 
-async def run() -> list[Table]:
+async def run(quick: bool = False) -> list[Table]:
     """Join 200 devices, then measure local control (no line emulation, 115200 baud), start
     to ready, and memory."""
+    size = QUICK if quick else FULL
+    pairs = size.pairs
     logging.getLogger("zigpy").setLevel(logging.WARNING)
     logging.getLogger("zigpy_znp").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp)
-        async with _coordinator() as coordinator:
-            join_s = await _join_all(coordinator, state_dir)
-            fast, ready_s, taken = await _local_control(coordinator, state_dir)
-            fast_unheld, _, _ = await _local_control(coordinator, state_dir, 0.0)
+        async with _coordinator(size) as coordinator:
+            join_s = await _join_all(coordinator, state_dir, size)
+            fast, ready_s, taken = await _local_control(coordinator, state_dir, size)
+            fast_unheld, _, _ = await _local_control(coordinator, state_dir, size, 0.0)
             with hub_stamps() as stamped:  # a run of its own: the headline's runs are bare
-                await _local_control(coordinator, state_dir)
-            hub_share = stamped[-SAMPLES:]
+                await _local_control(coordinator, state_dir, size)
+            hub_share = stamped[-size.samples:]
             await coordinator.ask(f"baud {BAUD}")
-            slow, _, _ = await _local_control(coordinator, state_dir)
-            slow_unheld, _, _ = await _local_control(coordinator, state_dir, 0.0)
+            slow, _, _ = await _local_control(coordinator, state_dir, size)
+            slow_unheld, _, _ = await _local_control(coordinator, state_dir, size, 0.0)
             unknown = int((await coordinator.ask("unknown")).split()[1])
     latency = Table(
-        "zigbee local control (radio frame in -> radio frame out): IAS zone notification "
-        "handed to the sim's line -> pty -> zigpy-znp's framing -> hubd at its frame entry -> "
-        "driver -> hub -> rule -> the adapter's packet -> zigpy-znp's send_packet -> "
-        "AF.DataRequestExt read from the pty by the sim",
+        "zigbee local control (radio frame in -> radio frame out)",
         ("line", "samples", "p50 ms", "p99 ms", "max ms"),
         [("no emulation", len(fast), *percentiles(fast)),
          (f"{BAUD} baud", len(slow), *percentiles(slow)),
@@ -285,13 +297,16 @@ async def run() -> list[Table]:
          ("no emulation, the hub's share only: bytes read by zigpy-znp -> the On/Off "
           "request handed to write(), stamped in the hub (no pty hop, no process waking)",
           len(hub_share), *percentiles(hub_share))],
-        note=f"{2 * PAIRS} devices joined and all exercised ({PAIRS} doors each opened and "
+        path="IAS zone notification handed to the sim's line -> pty -> zigpy-znp's framing -> "
+             "hubd at its frame entry -> driver -> hub -> rule -> the adapter's packet -> "
+             "zigpy-znp's send_packet -> AF.DataRequestExt read from the pty by the sim",
+        note=f"{2 * pairs} devices joined and all exercised ({pairs} doors each opened and "
              f"closed, each firing a rule that switches its own light); {taken} device frames "
              f"heard at the entry in the first run (each door's notification and "
              f"each light's report), zigpy handling each {REPLAY_DELAY_S * 1000:.0f} ms later; the "
              f"coordinator simulator in its own process, both stamps taken at its line (its "
              f"own MT encoding and decoding excluded); real zigpy-znp on a pty, the real rules "
-             f"engine ({2 * PAIRS} rules), gc frozen after boot; {GAP_S * 1000:.0f} ms between "
+             f"engine ({2 * pairs} rules), gc frozen after boot; {GAP_S * 1000:.0f} ms between "
              f"events; goal p99 <= 2 ms without emulation. \"not held\": "
              f"default_response_hold_s = 0; the rule's command still goes first, as hubd hears "
              f"the door before zigpy queues its Default Response. \"the hub's share\": a "
@@ -300,22 +315,26 @@ async def run() -> list[Table]:
              f"them (see the floor below)"
              + (f"; sim saw {unknown} unknown requests" if unknown else ""))
     start = Table("zigbee: start", ("what", "seconds"),
-                  [(f"start to ready, {2 * PAIRS} devices in zigpy's database", ready_s),
-                   (f"permit join to {2 * PAIRS} devices interviewed and configured", join_s)],
-                  note="join time includes 0.3 s of silence that tells configuration is over")
+                  [(f"start to ready, {2 * pairs} devices in zigpy's database", ready_s),
+                   (f"permit join to {2 * pairs} devices interviewed and configured", join_s)],
+                  note="join time includes 0.3 s of silence that tells configuration is over",
+                  path="the driver started -> its health OK (zigpy's database loaded, the "
+                       "coordinator's network up); permit join -> the last device announced "
+                       "and configured")
     without, with_zigbee = _rss_mib(False), _rss_mib(True)
-    memory = Table("zigbee: memory (VmRSS of a fresh interpreter)", ("imports", "MiB"),
+    memory = Table("zigbee: memory", ("imports", "MiB"),
                    [("hubd kernel (hub, bus, radios.base)", without),
                     ("+ radios.zigbee.driver, zigpy, zigpy-znp", with_zigbee),
-                    ("zigbee's share", with_zigbee - without)])
+                    ("zigbee's share", with_zigbee - without)],
+                   path="VmRSS of a fresh interpreter after the imports")
     families = await _families(
-        znp=(fast, slow, ready_s, join_s, with_zigbee - without), without_mib=without)
-    return [latency, await _floor(), start, memory, *families]
+        size, znp=(fast, slow, ready_s, join_s, with_zigbee - without), without_mib=without)
+    return [latency, await _floor(size), start, memory, *families]
 
 
-async def _floor() -> Table:
+async def _floor(size: Sizes) -> Table:
     """The machine's own floor under the figure: the two pty hops with nothing else."""
-    there, round_trip = await hops(SAMPLES, GAP_S)
+    there, round_trip = await hops(size.samples, GAP_S)
     return Table(
         "zigbee: this machine's floor under local control (bare pty hops between two idle "
         "processes, no Zigbee code)", ("hops", "samples", "p50 ms", "p99 ms", "max ms"),
@@ -329,18 +348,20 @@ async def _floor() -> Table:
              "answer read back by the parent), perf_counter on both sides")
 
 
-async def _families(znp: tuple[list[float], list[float], float, float, float],
+async def _families(size: Sizes, znp: tuple[list[float], list[float], float, float, float],
                     without_mib: float) -> list[Table]:
     """The same runs on the EmberZNet NCP simulator through bellows; ZNP and EZSP side by
     side (ZNP's figures are the ones measured above, not measured again)."""
     logging.getLogger("bellows").setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
         state_dir = Path(tmp)
-        async with _coordinator("ezsp") as coordinator:
-            join_s = await _join_all(coordinator, state_dir, RadioType.EZSP, 240.0)
-            fast, ready_s, _ = await _local_control(coordinator, state_dir, HOLD_S, RadioType.EZSP)
+        async with _coordinator(size, "ezsp") as coordinator:
+            join_s = await _join_all(coordinator, state_dir, size, RadioType.EZSP, 240.0)
+            fast, ready_s, _ = await _local_control(coordinator, state_dir, size, HOLD_S,
+                                                    RadioType.EZSP)
             await coordinator.ask(f"baud {BAUD}")
-            slow, _, _ = await _local_control(coordinator, state_dir, HOLD_S, RadioType.EZSP)
+            slow, _, _ = await _local_control(coordinator, state_dir, size, HOLD_S,
+                                              RadioType.EZSP)
             unknown = int((await coordinator.ask("unknown")).split()[1])
     ezsp_mib = _rss_mib(True, "EZSP") - without_mib
     znp_fast, znp_slow, znp_ready_s, znp_join_s, znp_mib = znp
@@ -348,15 +369,15 @@ async def _families(znp: tuple[list[float], list[float], float, float, float],
     for label, z, e in (("no emulation", znp_fast, fast), (f"{BAUD} baud", znp_slow, slow)):
         (z50, z99, _), (e50, e99, _) = percentiles(z), percentiles(e)
         rows += [(f"{label}: p50 ms", z50, e50), (f"{label}: p99 ms", z99, e99)]
-    rows += [(f"start to ready s, {2 * PAIRS} devices", znp_ready_s, ready_s),
-             (f"join + interview + configure s, {2 * PAIRS} devices", znp_join_s, join_s),
+    rows += [(f"start to ready s, {2 * size.pairs} devices", znp_ready_s, ready_s),
+             (f"join + interview + configure s, {2 * size.pairs} devices", znp_join_s, join_s),
              ("RSS MiB: driver + zigpy + radio library", znp_mib, ezsp_mib)]
     return [Table(
-        "zigbee local control and start, ZNP and EZSP side by side (door notification "
-        "written by the sim -> radio library -> driver -> hub -> rule -> On/Off request "
-        "read by the sim)",
+        "zigbee local control and start, ZNP and EZSP side by side",
         ("figure", "ZNP (zigpy-znp, Z-Stack sim)", "EZSP (bellows, EmberZNet NCP sim)"),
         rows,
-        note=f"same {2 * PAIRS} devices, rules, gap and hold as above; EZSP over ASH on a "
+        path="door notification written by the sim -> radio library -> driver -> hub -> rule "
+             "-> On/Off request read by the sim; start and join as above",
+        note=f"same {2 * size.pairs} devices, rules, gap and hold as above; EZSP over ASH on a "
              f"pty (each frame acknowledged, window 1), EZSP v13; {len(fast)} + {len(slow)} "
              f"EZSP samples" + (f"; EZSP sim saw {unknown} unknown frames" if unknown else ""))]
