@@ -163,11 +163,11 @@ async def _api(http: aiohttp.ClientSession, relay: RelayProcess, method: str, pa
         return await response.json(content_type=None)
 
 
-async def _round_trips(relay: RelayProcess, context: ssl.SSLContext, size: Sizes,
+async def _round_trips(relay: RelayProcess, context: ssl.SSLContext, size: Sizes, count: int,
                        device: str = "virtual:1", gap_s: float = 0.0
                        ) -> tuple[list[float], list[float]]:
-    """Commands one after another, ``gap_s`` between an answer and the next command."""
-    count = size.zigbee_round_trips if device.startswith("zigbee:") else size.round_trips
+    """``count`` commands after the warm-up, one after another, ``gap_s`` between an answer
+    and the next command."""
     app, relayed = [], []
     async with aiohttp.ClientSession() as http:
         for n in range(count + size.warm_up):
@@ -235,7 +235,7 @@ class _NullOutbox:
 
 async def _zigbee(root: Path, size: Sizes) -> list[float]:
     """Relay-measured round trips to a light behind the Zigbee coordinator simulator (pty,
-    real zigpy-znp): "confirmed" is the coordinator's AF data confirm."""
+    real zigpy-znp): "confirmed" is the light's Default Response to the command."""
     from radios.zigbee.sim.demo import demo_coordinator, demo_ieee
 
     async with demo_coordinator(2) as coordinator, _setup(
@@ -252,7 +252,8 @@ async def _zigbee(root: Path, size: Sizes) -> list[float]:
             raise RuntimeError("the simulated Zigbee light never joined")
         await asyncio.sleep(1.0)  # the interview's configuration settles
         context = ssl.create_default_context(cafile=str(relay.ca_dir / "ca.crt"))
-        _, relayed = await _round_trips(relay, context, size, light, ZIGBEE_GAP_S)
+        _, relayed = await _round_trips(relay, context, size, size.zigbee_round_trips, light,
+                                        ZIGBEE_GAP_S)
         return relayed
 
 
@@ -379,7 +380,7 @@ async def run(quick: bool = False) -> list[Table]:
         root = Path(tmp)
         async with _setup(root, settings) as (relay, daemon):
             context = ssl.create_default_context(cafile=str(relay.ca_dir / "ca.crt"))
-            app, relayed = await _round_trips(relay, context, size)
+            app, relayed = await _round_trips(relay, context, size, size.round_trips)
             events_per_s = await _events(relay, daemon, context, size)
             to_event, boots = await _restarts(relay, daemon, size)
         echo = await _echo_baseline(root / "ca", size)
