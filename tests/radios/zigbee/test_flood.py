@@ -9,9 +9,11 @@ from __future__ import annotations
 import asyncio
 import resource
 import threading
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
+
+import pytest
 
 from hubd.core.clock import ManualClock
 from hubd.core.events import DeviceJoined, Notice, Report
@@ -140,15 +142,18 @@ async def _tick(clock: ManualClock) -> None:
 
 
 
-async def test_a_flood_is_dropped_and_tasks_stay_bounded(tmp_path: Path) -> None:
-    threaded = SimThread()
+@pytest.fixture
+async def threaded() -> AsyncIterator[SimThread]:
+    """A simulated coordinator in a thread of its own, stopped at the end."""
+    sim_thread = SimThread()
     try:
-        await _flooded_hub(threaded, tmp_path)
+        yield sim_thread
     finally:
-        await threaded.close()
+        await sim_thread.close()
 
 
-async def _flooded_hub(threaded: SimThread, tmp_path: Path) -> None:
+async def test_a_flood_is_dropped_and_tasks_stay_bounded(threaded: SimThread,
+                                                         tmp_path: Path) -> None:
     await threaded.call(threaded.sim.start_pty())
     clock = ManualClock()
     ticker = asyncio.create_task(_tick(clock))
